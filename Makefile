@@ -1,0 +1,42 @@
+# Everything a fresh machine needs is installed here: the venv, the Python packages and,
+# for the browser tests, Debian's chromium (as root, through apt-get).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+# mDNS stays on loopback whenever the appliance runs on this machine; a venue sets ENGAGEMENTS_MDNS_INTERFACES=all.
+ENGAGEMENTS_MDNS_INTERFACES ?= 127.0.0.1
+export ENGAGEMENTS_MDNS_INTERFACES
+
+.PHONY: run test lint venv chromium clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install chromium' (Debian) and try again" >&2; exit 1; \
+	  fi; }
+
+run: venv
+	$(VENV)/bin/engagements serve
+
+test: venv chromium
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info
