@@ -5,9 +5,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
-# mDNS stays on loopback whenever the appliance runs on this machine; a venue sets ENGAGEMENTS_MDNS_INTERFACES=all.
-ENGAGEMENTS_MDNS_INTERFACES ?= 127.0.0.1
-export ENGAGEMENTS_MDNS_INTERFACES
 
 .PHONY: run test lint venv chromium clean
 

@@ -1,0 +1,52 @@
+"""Identifiers and secrets: join codes people type, ids, and tokens that are only ever stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+# No 0/O, 1/I/L, 5/S or 2/Z: a code read off a projector across a room is typed right the first time.
+CODE_ALPHABET = "346789ABCDEFGHJKMNPQRTUVWXY"
+CODE_LENGTH = 7  # 27**7 ≈ 10**10 codes: with joins throttled per client, guessing a live one is hopeless
+ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(raw: str) -> str:
+    """What a player typed, as a code: case, spaces and dashes do not matter."""
+    return "".join(raw.split()).replace("-", "").upper()
+
+
+def is_code(code: str) -> bool:
+    return len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code)
+
+
+def new_id(prefix: str, length: int = 12) -> str:
+    return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def token_for(owner: str) -> tuple[str, str]:
+    """A bearer token naming its owner, and the hash kept in the store (the token itself never is)."""
+    secret = new_secret()
+    return f"{owner}.{secret}", hash_secret(secret)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    owner, dot, secret = token.partition(".")
+    return (owner, secret) if dot and owner and secret else None
+
+
+def matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)

@@ -1,0 +1,239 @@
+"""The pure engine: a game and a command in, events out, the game brought up to date.
+
+`decide` reads the game and either returns events or raises Rejected, so a refused command is never
+half-applied; `evolve` applies one event in place. The game is updated in place rather than copied
+because a round with thousands of players would otherwise copy the game once per answer. No I/O and
+no clock: the caller passes the command's arrival time, so the same code runs under aiohttp and Lambda.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from engagements.model import (
+    FINISHED,
+    LOBBY,
+    PLAYING,
+    Command,
+    Entry,
+    Event,
+    Game,
+    Player,
+    Rejected,
+)
+from engagements.text import one_line
+from engagements.types import EngagementType
+
+NICKNAME_MAX = 20
+HOST_COMMANDS = frozenset({"start", "end_phase", "next", "skip", "kick", "lock", "end_game"})
+SYSTEM_COMMANDS = frozenset({"join", "presence", "tick"})
+
+
+def handle(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event], dict[str, Any]]:
+    """Apply a command: the events it caused (already applied to `game`) and its ack fields.
+
+    A command id seen before from the same actor is answered with the first ack and changes nothing.
+    """
+    key = (cmd.actor.key, cmd.id)
+    if cmd.id and key in game.acks:
+        return [], game.acks[key]
+    events, ack = decide(game, cmd, kind)
+    for event in events:
+        evolve(game, event, kind)
+    events += settle(game, cmd.at, kind)
+    if cmd.id:
+        game.acks[key] = ack
+    return events, ack
+
+
+def settle(game: Game, at: int, kind: EngagementType) -> list[Event]:
+    """Close phases that everyone has finished, without waiting for their deadline."""
+    events: list[Event] = []
+    while game.status == PLAYING and kind.is_complete(game):
+        closing = kind.close_phase(game, at)
+        for event in closing:
+            evolve(game, event, kind)
+        events += closing
+    return events
+
+
+def decide(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event], dict[str, Any]]:
+    role = cmd.actor.role
+    if cmd.type in SYSTEM_COMMANDS:
+        if role != "system":
+            raise Rejected("forbidden", "Only the server sends this.")
+        return _system(game, cmd, kind), {}
+    if game.status == FINISHED:
+        raise Rejected("finished", "The game is over.")
+    if cmd.type in HOST_COMMANDS:
+        if role != "host":
+            raise Rejected("forbidden", "Only the host can do that.")
+        return _host(game, cmd, kind), {}
+    if cmd.type in kind.commands:
+        if role != "player":
+            raise Rejected("forbidden", "Only players can do that.")
+        player = game.players.get(cmd.actor.player or "")
+        if player is None:
+            raise Rejected("unauthorized", "You are not in this game.")
+        if player.kicked:
+            raise Rejected("kicked", "The host removed you from this game.")
+        return kind.decide(game, cmd)
+    raise Rejected("unknown_type", f"Unknown command {cmd.type!r}.")
+
+
+def _system(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:
+    f = cmd.fields
+    if cmd.type == "join":
+        return [_join(game, f, cmd.at)]
+    if cmd.type == "presence":
+        player, connected = f["player"], bool(f["connected"])
+        if player not in game.players or (player in game.connected) == connected:
+            return []
+        return [Event("player_presence", {"player": player, "connected": connected})]
+    # tick: the deadline timer fired; it may fire late or twice, so check the clock here.
+    if game.status == PLAYING and game.deadline is not None and cmd.at >= game.deadline:
+        return kind.close_phase(game, cmd.at)
+    return []
+
+
+def _join(game: Game, f: dict[str, Any], at: int) -> Event:
+    if game.status == FINISHED:
+        raise Rejected("finished", "This game is over.")
+    if game.locked:
+        raise Rejected("locked", "The host has locked this game: no new players.")
+    nickname = clean_nickname(f["nickname"])
+    if fold(nickname) in game.nicknames:
+        raise Rejected("nickname_taken", f"Someone here is already called {nickname}.")
+    return Event(
+        "player_joined",
+        {"id": f["player_id"], "nickname": nickname, "token_hash": f["token_hash"], "joined_at": at},
+    )
+
+
+def clean_nickname(raw: Any) -> str:
+    return one_line(raw, NICKNAME_MAX, "nickname")
+
+
+def fold(nickname: str) -> str:
+    """Nicknames are unique regardless of case and accents' composed or decomposed forms."""
+    return unicodedata.normalize("NFKC", nickname).casefold()
+
+
+def _host(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:
+    f = cmd.fields
+    last = kind.phases[-1]
+    if cmd.type == "start":
+        if game.status != LOBBY:
+            raise Rejected("stale", "The game has already started.")
+        if not game.active_players():
+            raise Rejected("invalid", "Wait for at least one player to join.")
+        return [open_round(game, 0, cmd.at, kind)]
+    if cmd.type == "lock":
+        locked = f.get("locked")
+        if not isinstance(locked, bool):
+            raise Rejected("bad_message", "`locked` must be true or false.")
+        return [] if locked == game.locked else [Event("lobby_locked", {"locked": locked})]
+    if cmd.type == "kick":
+        player = game.players.get(f.get("player") if isinstance(f.get("player"), str) else "")
+        if player is None or player.kicked:
+            raise Rejected("no_such_player", "No such player in this game.")
+        cleanup = kind.on_kick(game, player.id) if game.status == PLAYING else []
+        return [*cleanup, Event("player_kicked", {"player": player.id})]
+    if cmd.type == "end_game":
+        return [*_drop_open_round(game, kind), finish(cmd.at)]
+    _expect_round(game, f)
+    if cmd.type == "end_phase":
+        if f.get("phase") != game.phase:
+            raise Rejected("stale", "That phase has already closed.")
+        if game.phase == last:
+            raise Rejected("stale", "The round is over: use next.")
+        return kind.close_phase(game, cmd.at)
+    if cmd.type == "next":
+        if game.phase != last:
+            raise Rejected("stale", "The round is still running: end the phase or skip it.")
+        return [advance(game, cmd.at, kind)]
+    # skip: drop the round unscored; from the results it is the same as next.
+    return [*_drop_open_round(game, kind), advance(game, cmd.at, kind)]
+
+
+def _expect_round(game: Game, f: dict[str, Any]) -> None:
+    if game.status != PLAYING:
+        raise Rejected("stale", "No round is running.")
+    if f.get("round") != game.round:
+        raise Rejected("stale", "That round has already closed.")
+
+
+def _drop_open_round(game: Game, kind: EngagementType) -> list[Event]:
+    if game.status == PLAYING and game.round not in game.outcomes:
+        return [Event("round_skipped", {"round": game.round})]
+    return []
+
+
+def open_round(game: Game, index: int, at: int, kind: EngagementType) -> Event:
+    return phase_event(game, kind.phases[0], at, kind, round=index)
+
+
+def phase_event(game: Game, phase: str, at: int, kind: EngagementType, round: int | None = None) -> Event:
+    """The event that moves the game to `phase`, with its deadline when the phase is timed."""
+    setting = kind.timers.get(phase)
+    deadline = at + game.settings[setting] * 1000 if setting else None
+    return Event(
+        "phase_changed",
+        {
+            "status": PLAYING,
+            "phase": phase,
+            "round": game.round if round is None else round,
+            "deadline": deadline,
+        },
+    )
+
+
+def advance(game: Game, at: int, kind: EngagementType) -> Event:
+    nxt = game.round + 1
+    return open_round(game, nxt, at, kind) if nxt < len(game.prompts) else finish(at)
+
+
+def finish(at: int) -> Event:
+    return Event("phase_changed", {"status": FINISHED, "phase": FINISHED, "deadline": None, "at": at})
+
+
+def evolve(game: Game, event: Event, kind: EngagementType) -> None:
+    d = event.data
+    match event.kind:
+        case "player_joined":
+            game.players[d["id"]] = Player(d["id"], d["nickname"], d["token_hash"], d["joined_at"])
+            game.nicknames[fold(d["nickname"])] = d["id"]
+        case "player_kicked":
+            game.players[d["player"]].kicked = True
+            game.connected.discard(d["player"])
+        case "player_presence":
+            (game.connected.add if d["connected"] else game.connected.discard)(d["player"])
+        case "lobby_locked":
+            game.locked = d["locked"]
+        case "phase_changed":
+            game.status, game.phase, game.deadline = d["status"], d["phase"], d["deadline"]
+            game.round = d.get("round", game.round)
+            if d["status"] == FINISHED:
+                game.finished_at = d["at"]
+        case "round_skipped":
+            game.outcomes[d["round"]] = "skipped"
+        case "round_scored":
+            game.outcomes[d["round"]] = "scored"
+            for pid, points in d["points"].items():
+                game.players[pid].score += points
+        case "entry_added":
+            add_entry(game, d["entry"])
+        case "entry_removed":
+            entry = game.entries[d["round"]][d["kind"]].pop(d["player"])
+            if "option" in entry.value:
+                game.options[entry.round].pop(entry.value["option"], None)
+        case _:
+            raise ValueError(f"unknown event {event.kind}")
+
+
+def add_entry(game: Game, entry: Entry) -> None:
+    """Record an entry; one that others can pick (an answer to vote for) names it `option`."""
+    game.entries.setdefault(entry.round, {}).setdefault(entry.kind, {})[entry.player] = entry
+    if "option" in entry.value:
+        game.options.setdefault(entry.round, {})[entry.value["option"]] = entry.player

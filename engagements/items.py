@@ -1,0 +1,230 @@
+"""The single-table item layout: a game as items, and the writes each engine event needs.
+
+    PK                SK                      what
+    GAME#<id>         META                    the game: title, type, status, phase, round, deadline, version
+    GAME#<id>         PROMPT#<nnn>            one prompt
+    GAME#<id>         PLAYER#<player id>      a player: nickname, token hash, score, kicked
+    GAME#<id>         NICK#<folded nickname>  claims a nickname, so two joins cannot both take it
+    GAME#<id>         ENTRY#<nnn>#<kind>#<player id>   one answer, vote or choice
+    CODE#<code>       CODE                    join code -> game id
+
+META carries GSI1PK = "GAMES#live" or "GAMES#finished" and GSI1SK = "<created or finished ms>#<id>":
+the live games (resumed after a restart) and the finished ones by time (for the cloud sync) are
+queries, never scans. Every item carries the game's `ttl`.
+"""
+
+from __future__ import annotations
+
+from engagements.engine import add_entry, fold
+from engagements.model import FINISHED, Entry, Event, Game, Player
+from engagements.store.base import (
+    GSI1PK,
+    GSI1SK,
+    PK,
+    SK,
+    TTL,
+    Delete,
+    Item,
+    Put,
+    Update,
+    Write,
+    absent,
+    equals,
+)
+from engagements.types import EngagementType
+
+META = "META"
+LIVE = "GAMES#live"
+FINISHED_GAMES = "GAMES#finished"
+
+
+def game_pk(game_id: str) -> str:
+    return f"GAME#{game_id}"
+
+
+def code_pk(code: str) -> str:
+    return f"CODE#{code}"
+
+
+def _ms(ms: int) -> str:
+    return f"{ms:015d}"
+
+
+def meta_attrs(game: Game) -> Item:
+    """The META attributes that change during a game."""
+    finished = game.status == FINISHED
+    return {
+        "status": game.status,
+        "phase": game.phase,
+        "round": game.round,
+        "deadline": game.deadline,
+        "locked": game.locked,
+        "finished_at": game.finished_at,
+        "outcomes": {str(r): o for r, o in sorted(game.outcomes.items())},
+        "seq": game.seq,
+        GSI1PK: FINISHED_GAMES if finished else LIVE,
+        GSI1SK: f"{_ms(game.finished_at if finished and game.finished_at else game.created_at)}#{game.id}",
+    }
+
+
+def creation_writes(game: Game, ttl: int) -> list[Write]:
+    pk = game_pk(game.id)
+    meta = {
+        PK: pk,
+        SK: META,
+        "id": game.id,
+        "code": game.code,
+        "title": game.title,
+        "type": game.type,
+        "settings": game.settings,
+        "host_token_hash": game.host_token_hash,
+        "secret": game.secret,
+        "created_at": game.created_at,
+        "version": game.version,
+        TTL: ttl,
+        **meta_attrs(game),
+    }
+    prompts = [
+        Put({PK: pk, SK: f"PROMPT#{i:03d}", "index": i, **prompt, TTL: ttl})
+        for i, prompt in enumerate(game.prompts)
+    ]
+    code = Put({PK: code_pk(game.code), SK: "CODE", "game_id": game.id, TTL: ttl}, absent())
+    return [Put(meta, absent()), code, *prompts]
+
+
+def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write], list[Write]]:
+    """Writes for a command's events: one atomic group, and score updates that may follow it.
+
+    Scores can be recomputed from the entries (see load_game), so thousands of score updates need not
+    fit one transaction; everything else a command changed commits together or not at all.
+    """
+    pk = game_pk(game.id)
+    atomic: list[Write] = []
+    scores: list[Write] = []
+    meta_changed = False
+    for event in events:
+        d = event.data
+        match event.kind:
+            case "player_joined":
+                p = game.players[d["id"]]
+                atomic.append(Put(player_item(pk, p, ttl), absent()))
+                atomic.append(
+                    Put({PK: pk, SK: f"NICK#{fold(p.nickname)}", "player_id": p.id, TTL: ttl}, absent())
+                )
+            case "player_kicked":
+                atomic.append(Update(pk, f"PLAYER#{d['player']}", set={"kicked": True}))
+            case "entry_added":
+                atomic.append(Put(entry_item(pk, d["entry"], ttl), absent()))
+            case "entry_removed":
+                atomic.append(Delete(pk, entry_sk(d["round"], d["kind"], d["player"])))
+            case "round_scored":
+                meta_changed = True
+                scores += [
+                    Update(pk, f"PLAYER#{pid}", set={"score": game.players[pid].score}) for pid in d["points"]
+                ]
+            case "lobby_locked" | "phase_changed" | "round_skipped":
+                meta_changed = True
+    if meta_changed:
+        atomic.append(meta_update(game))
+    return atomic, scores
+
+
+def meta_update(game: Game) -> Update:
+    """Bump the version, on condition nobody else did: two servers sharing a table cannot both win."""
+    game.version += 1
+    return Update(
+        game_pk(game.id),
+        META,
+        set={**meta_attrs(game), "version": game.version},
+        condition=equals("version", game.version - 1),
+    )
+
+
+def player_item(pk: str, p: Player, ttl: int) -> Item:
+    return {
+        PK: pk,
+        SK: f"PLAYER#{p.id}",
+        "player_id": p.id,
+        "nickname": p.nickname,
+        "token_hash": p.token_hash,
+        "joined_at": p.joined_at,
+        "score": p.score,
+        "kicked": p.kicked,
+        TTL: ttl,
+    }
+
+
+def entry_sk(round: int, kind: str, player: str) -> str:
+    return f"ENTRY#{round:03d}#{kind}#{player}"
+
+
+def entry_item(pk: str, e: Entry, ttl: int) -> Item:
+    return {
+        PK: pk,
+        SK: entry_sk(e.round, e.kind, e.player),
+        "round": e.round,
+        "kind": e.kind,
+        "player_id": e.player,
+        "value": e.value,
+        "at": e.at,
+        "cmd": e.cmd,
+        TTL: ttl,
+    }
+
+
+def load_game(items: list[Item], kind: EngagementType) -> Game:
+    """Rebuild a game from its partition; scores and command acks are recomputed from the entries."""
+    by_sk = {item[SK]: item for item in items}
+    m = by_sk[META]
+    prompts = [
+        {k: v for k, v in item.items() if k not in (PK, SK, TTL, "index")}
+        for sk, item in sorted(by_sk.items())
+        if sk.startswith("PROMPT#")
+    ]
+    game = Game(
+        id=m["id"],
+        code=m["code"],
+        title=m["title"],
+        type=m["type"],
+        prompts=prompts,
+        settings=m["settings"],
+        host_token_hash=m["host_token_hash"],
+        secret=m["secret"],
+        created_at=m["created_at"],
+        status=m["status"],
+        phase=m["phase"],
+        round=m["round"],
+        deadline=m["deadline"],
+        locked=m["locked"],
+        finished_at=m["finished_at"],
+        outcomes={int(r): o for r, o in m["outcomes"].items()},
+        seq=m["seq"],
+        version=m["version"],
+    )
+    for sk, item in sorted(by_sk.items()):
+        if sk.startswith("PLAYER#"):
+            p = Player(
+                item["player_id"],
+                item["nickname"],
+                item["token_hash"],
+                item["joined_at"],
+                kicked=item["kicked"],
+            )
+            game.players[p.id] = p
+            game.nicknames[fold(p.nickname)] = p.id
+        elif sk.startswith("ENTRY#"):
+            entry = Entry(
+                item["round"], item["kind"], item["player_id"], item["value"], item["at"], item["cmd"]
+            )
+            add_entry(game, entry)
+            if entry.cmd:
+                game.acks[(entry.player, entry.cmd)] = kind.ack(entry)
+    for r, outcome in game.outcomes.items():
+        if outcome == "scored":
+            for pid, points in kind.score(game, r).items():
+                game.players[pid].score += points
+    return game
+
+
+def ttl_for(created_ms: int, retention_days: int) -> int:
+    return created_ms // 1000 + retention_days * 86400

@@ -1,0 +1,117 @@
+"""The game model: what a game is, independent of how it is played, stored or sent.
+
+The engine mutates these objects in place (see engine.py for why); everything else reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+LOBBY = "lobby"
+PLAYING = "playing"
+FINISHED = "finished"
+
+
+@dataclass
+class Player:
+    id: str
+    nickname: str
+    token_hash: str
+    joined_at: int
+    score: int = 0
+    kicked: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What one player submitted in one round (an answer, a vote, a choice): the type decides `value`.
+
+    `at` is when the message arrived, so a deadline judges the player, not the server's backlog;
+    `cmd` is the client's command id, kept so a retry after a restart is still recognised.
+    """
+
+    round: int
+    kind: str
+    player: str
+    value: dict[str, Any]
+    at: int
+    cmd: str
+
+
+@dataclass
+class Game:
+    id: str
+    code: str
+    title: str
+    type: str
+    prompts: list[dict[str, Any]]
+    settings: dict[str, int]
+    host_token_hash: str
+    secret: str  # derives anonymous option ids; never leaves the server
+    created_at: int
+    status: str = LOBBY
+    phase: str = LOBBY
+    round: int = -1
+    deadline: int | None = None
+    locked: bool = False
+    finished_at: int | None = None
+    outcomes: dict[int, str] = field(default_factory=dict)  # round -> "scored" | "skipped"
+    players: dict[str, Player] = field(default_factory=dict)
+    nicknames: dict[str, str] = field(default_factory=dict)  # folded nickname -> player id
+    entries: dict[int, dict[str, dict[str, Entry]]] = field(default_factory=dict)  # round, kind, player
+    options: dict[int, dict[str, str]] = field(default_factory=dict)  # round -> option id -> player
+    acks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (actor, cmd id) -> ack
+    connected: set[str] = field(default_factory=set)  # player ids with an open socket; not stored
+    seq: int = 0
+    version: int = 0
+
+    def active_players(self) -> list[Player]:
+        return [p for p in self.players.values() if not p.kicked]
+
+    def active_count(self) -> int:
+        return sum(not p.kicked for p in self.players.values())
+
+    def round_entries(self, round: int, kind: str) -> dict[str, Entry]:
+        """The entries of one kind in one round, by player id (empty when there are none)."""
+        return self.entries.get(round, {}).get(kind, {})
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: str  # "host", "player" or "system"
+    player: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.player or self.role
+
+
+HOST = Actor("host")
+SYSTEM = Actor("system")
+
+
+@dataclass(frozen=True)
+class Command:
+    type: str
+    actor: Actor
+    fields: dict[str, Any]
+    at: int  # arrival time, ms
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change to a game. The engine applies it; the store layer turns it into writes."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+class Rejected(Exception):
+    """A command the game refuses; nothing of it was applied."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

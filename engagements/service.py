@@ -1,0 +1,265 @@
+"""Games as a service: the engine's decisions made durable in the store, for any front end.
+
+The engine runs without awaiting anything, so the commands of one game are applied one at a time in
+arrival order without a lock, and their writes are queued in that same order. The caller broadcasts
+the resulting messages at once but acknowledges a command only after `Outcome.durable` resolves:
+what a player was told is saved survives a kill -9.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engagements import engine, items, views
+from engagements.codes import (
+    is_code,
+    matches,
+    new_code,
+    new_id,
+    new_secret,
+    normalize_code,
+    split_token,
+    token_for,
+)
+from engagements.model import HOST, SYSTEM, Actor, Command, Game, Rejected
+from engagements.store.base import MAX_TRANSACT_ITEMS, Store, StoreError, TransactionCanceled, Write
+from engagements.types import EngagementType
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 80
+MAX_PROMPTS = 100
+SECONDS_RANGE = (5, 600)
+VIEWS = ("host", "screen", "player")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Outcome:
+    """What a command did: its ack, the broadcast messages (with seq), private `you` messages."""
+
+    ack: dict[str, Any]
+    broadcast: list[dict[str, Any]] = field(default_factory=list)
+    private: dict[str, dict[str, Any]] = field(default_factory=dict)
+    durable: Awaitable[None] | None = None
+
+    async def saved(self) -> None:
+        if self.durable is not None:
+            await self.durable
+
+
+@dataclass(frozen=True)
+class Created:
+    game: Game
+    host_token: str
+
+
+class Games:
+    def __init__(
+        self,
+        store: Store,
+        types: dict[str, EngagementType],
+        *,
+        join_base: str,
+        retention_days: int = 7,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.types = types
+        self.join_base = join_base.rstrip("/")
+        self.retention_days = retention_days
+        self.clock = clock
+        self._games: dict[str, Game] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
+        self._in_flight: set[asyncio.Future[None]] = set()
+        self.on_evict: Callable[[str], None] = lambda game_id: None
+
+    def kind(self, game: Game) -> EngagementType:
+        return self.types[game.type]
+
+    def join_url(self, game: Game) -> str:
+        return f"{self.join_base}/j/{game.code}"
+
+    # -- creating and finding games -------------------------------------------------------------
+
+    async def create(
+        self, title: Any, prompts: Any, type_slug: Any = "answer-vote", settings: dict[str, Any] | None = None
+    ) -> Created:
+        kind = self.types.get(type_slug) if isinstance(type_slug, str) else None
+        if kind is None:
+            raise Rejected("invalid", f"Unknown game type {type_slug!r}.")
+        if not isinstance(title, str) or not title.strip():
+            title = "Game night"
+        title = " ".join(title.split())[:TITLE_MAX]
+        if not isinstance(prompts, list) or not prompts:
+            raise Rejected("invalid", "Add at least one prompt.")
+        if len(prompts) > MAX_PROMPTS:
+            raise Rejected("invalid", f"A game holds at most {MAX_PROMPTS} prompts.")
+        try:
+            parsed = [kind.parse_prompt(p) for p in prompts]
+        except ValueError as e:
+            raise Rejected("invalid", str(e).capitalize() + ".") from e
+        game_settings = dict(kind.defaults)
+        for key, value in (settings or {}).items():
+            if key not in game_settings or value is None:
+                continue
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not SECONDS_RANGE[0] <= value <= SECONDS_RANGE[1]
+            ):
+                raise Rejected("invalid", f"{key} must be a whole number of seconds from 5 to 600.")
+            game_settings[key] = value
+        now = self.clock()
+        game_id = new_id("g")
+        host_token, host_hash = token_for(game_id)
+        for _ in range(5):  # a code already in use is astronomically rare: draw again
+            game = Game(
+                game_id, new_code(), title, kind.slug, parsed, game_settings, host_hash, new_secret(), now
+            )
+            game.version = 1
+            try:
+                await self.store.transact_write(items.creation_writes(game, self._ttl(game)))
+            except TransactionCanceled:
+                continue
+            self._games[game.id] = game
+            return Created(game, host_token)
+        raise StoreError("could not find a free join code")
+
+    async def find_code(self, raw: str) -> str | None:
+        code = normalize_code(raw)
+        if not is_code(code):
+            return None
+        item = await self.store.get(items.code_pk(code), "CODE")
+        return None if item is None else item["game_id"]
+
+    def loaded(self, game_id: str) -> Game | None:
+        """The game if it is in memory; never touches the store (for timers and disconnects)."""
+        return self._games.get(game_id)
+
+    async def get(self, game_id: str) -> Game | None:
+        game = self._games.get(game_id)
+        if game is not None:
+            return game
+        lock = self._loading.setdefault(game_id, asyncio.Lock())
+        async with lock:
+            game = self._games.get(game_id)
+            if game is None:
+                found = await self.store.query_all(items.game_pk(game_id))
+                if not any(i["SK"] == items.META for i in found):
+                    return None
+                game = items.load_game(
+                    found, self.types[next(i for i in found if i["SK"] == items.META)["type"]]
+                )
+                self._games[game_id] = game
+        self._loading.pop(game_id, None)
+        return game
+
+    async def live_games(self) -> list[str]:
+        """Games in the lobby or playing, from the index: resumed (timers and all) after a restart."""
+        return [i["id"] for i in await self.store.query_all(items.LIVE, index="GSI1")]
+
+    # -- players and authorisation --------------------------------------------------------------
+
+    async def join(self, game: Game, nickname: Any, previous_token: Any = None) -> tuple[str, str, Outcome]:
+        """A new seat: the player id, its token (shown once, stored only hashed) and what it changed."""
+        if isinstance(previous_token, str):
+            old = self.player_for(game, previous_token)
+            if old is not None and game.players[old].kicked:
+                raise Rejected("kicked", "The host removed you from this game.")
+        player_id = new_id("p", 10)
+        token, token_hash = token_for(player_id)
+        fields = {"player_id": player_id, "nickname": nickname, "token_hash": token_hash}
+        outcome = self.execute(game, SYSTEM, "join", fields)
+        return player_id, token, outcome
+
+    def player_for(self, game: Game, token: str) -> str | None:
+        parts = split_token(token)
+        if parts is None or parts[0] not in game.players:
+            return None
+        return parts[0] if matches(parts[1], game.players[parts[0]].token_hash) else None
+
+    def authenticate(self, game: Game, token: Any, view: Any) -> Actor:
+        if view not in VIEWS:
+            raise Rejected("bad_message", "`view` must be host, screen or player.")
+        if not isinstance(token, str):
+            raise Rejected("unauthorized", "A token is needed to open this game.")
+        if view == "player":
+            player = self.player_for(game, token)
+            if player is None:
+                raise Rejected("unauthorized", "That token does not open this game.")
+            if game.players[player].kicked:
+                raise Rejected("kicked", "The host removed you from this game.")
+            return Actor("player", player)
+        parts = split_token(token)
+        if parts is None or parts[0] != game.id or not matches(parts[1], game.host_token_hash):
+            raise Rejected("unauthorized", "That token does not open this game.")
+        return HOST
+
+    def snapshot(self, game: Game, actor: Actor, view: str) -> dict[str, Any]:
+        return views.snapshot(game, self.kind(game), actor, view, self.join_url(game))
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def execute(
+        self,
+        game: Game,
+        actor: Actor,
+        type_: str,
+        fields: dict[str, Any],
+        cmd_id: str = "",
+        at: int | None = None,
+    ) -> Outcome:
+        """Apply one command now; raises Rejected. Await `saved()` before acknowledging it."""
+        kind = self.kind(game)
+        cmd = Command(type_, actor, fields, self.clock() if at is None else at, cmd_id)
+        events, ack = engine.handle(game, cmd, kind)
+        broadcast, private = views.messages(game, kind, events)
+        for message in broadcast:
+            game.seq += 1
+            message["seq"] = game.seq
+        atomic, scores = items.event_writes(game, events, self._ttl(game))
+        durable = None
+        if atomic or scores:
+            # The task's first step queues the writes in the store, so they keep the commands' order.
+            durable = asyncio.ensure_future(self._persist(game, atomic, scores))
+            self._in_flight.add(durable)
+            durable.add_done_callback(self._in_flight.discard)
+        return Outcome(ack, broadcast, private, durable)
+
+    def tick(self, game: Game) -> Outcome:
+        return self.execute(game, SYSTEM, "tick", {})
+
+    def presence(self, game: Game, player: str, connected: bool) -> Outcome:
+        return self.execute(game, SYSTEM, "presence", {"player": player, "connected": connected})
+
+    async def _persist(self, game: Game, atomic: list[Write], scores: list[Write]) -> None:
+        try:
+            for writes in (atomic, scores):
+                for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
+                    await self.store.transact_write(writes[i : i + MAX_TRANSACT_ITEMS])
+        except StoreError:
+            log.exception("could not save game %s; reloading it from the store", game.id)
+            self.evict(game.id)
+            raise
+
+    def evict(self, game_id: str) -> None:
+        """Forget a game whose memory and store may disagree; the next access reloads the store's."""
+        if self._games.pop(game_id, None) is not None:
+            self.on_evict(game_id)
+
+    def _ttl(self, game: Game) -> int:
+        return items.ttl_for(game.created_at, self.retention_days)
+
+    async def close(self) -> None:
+        """Wait for queued writes; the store is closed by its owner."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)

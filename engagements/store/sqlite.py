@@ -1,0 +1,502 @@
+"""The embedded backend: the single table in one SQLite file.
+
+Venues lose power, so a write is acknowledged only once its COMMIT is on disk (WAL with
+synchronous=FULL). One fsync per write would cap the appliance at a few hundred writes a second, so a
+single writer thread group-commits: it takes every job waiting in its queue, runs each inside its own
+SAVEPOINT (a failed condition undoes only that job) and pays one COMMIT for all of them. Jobs run in
+the order they were submitted, which callers rely on. No sqlite3 call ever runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .base import (
+    GSI1,
+    GSI1PK,
+    GSI1SK,
+    MAX_BATCH_ITEMS,
+    MAX_ITEM_BYTES,
+    MAX_PAGE_BYTES,
+    MAX_TRANSACT_ITEMS,
+    PK,
+    SK,
+    TTL,
+    Condition,
+    ConditionFailed,
+    Delete,
+    Item,
+    Key,
+    Page,
+    Put,
+    Store,
+    StoreError,
+    TransactionCanceled,
+    Update,
+    Write,
+    is_expired,
+    now_epoch,
+)
+
+T = TypeVar("T")
+
+GROUP_COMMIT_MAX = 500
+READER_THREADS = 4
+TOKEN_WINDOW = 600  # seconds DynamoDB remembers a ClientRequestToken
+MAX_DEPTH = 32  # DynamoDB's nesting limit; also keeps validation clear of RecursionError
+INT64 = 2**63
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL, sk TEXT NOT NULL, gsi1pk TEXT, gsi1sk TEXT, ttl INTEGER, body TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
+"""
+_UPSERT = "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, ttl, body) VALUES (?, ?, ?, ?, ?, ?)"
+
+Row = tuple[str, str, str | None, str | None, int | None, str]
+
+
+def _encode(value: Any) -> str:
+    """Sorted keys make equal items byte-identical, which `equals` and the sync rely on."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _check_value(value: Any, depth: int = 0) -> None:
+    """Only values that survive a DynamoDB round trip unchanged; a float would come back a Decimal."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"items nest at most {MAX_DEPTH} levels deep")
+    if value is None or isinstance(value, str | int):
+        return
+    if isinstance(value, list):
+        for element in value:
+            _check_value(element, depth + 1)
+    elif isinstance(value, dict):
+        for name, element in value.items():
+            if not isinstance(name, str):
+                raise ValueError(f"attribute names are strings, not {name!r}")
+            _check_value(element, depth + 1)
+    else:
+        raise ValueError(f"items hold str, int, bool, None, list and dict, not {type(value).__name__}")
+
+
+def _check_key(pk: Any, sk: Any) -> tuple[str, str]:
+    if not (isinstance(pk, str) and pk and isinstance(sk, str) and sk):
+        raise ValueError(f"{PK} and {SK} must be non-empty strings, not {pk!r}, {sk!r}")
+    return pk, sk
+
+
+def _row(item: Item) -> Row:
+    """Validates an item and encodes it, so a caller may go on mutating its dict at once."""
+    pk, sk = _check_key(item.get(PK), item.get(SK))
+    for attr in (GSI1PK, GSI1SK):
+        if attr in item and not (isinstance(item[attr], str) and item[attr]):
+            raise ValueError(f"{attr} must be a non-empty string, not {item[attr]!r}")
+    _check_value(item)
+    body = _encode(item)
+    if len(body.encode()) > MAX_ITEM_BYTES:
+        raise StoreError(f"item {pk} {sk} is over {MAX_ITEM_BYTES} bytes")
+    indexed = GSI1PK in item and GSI1SK in item  # DynamoDB indexes an item only if it has both keys
+    ttl = item.get(TTL)
+    if not isinstance(ttl, int) or isinstance(ttl, bool):  # DynamoDB ignores a TTL that is not a number
+        ttl = None
+    elif not -INT64 <= ttl < INT64:  # the column is 64-bit; clamping keeps ttl <= now exact
+        ttl = min(max(ttl, -INT64), INT64 - 1)
+    return pk, sk, item[GSI1PK] if indexed else None, item[GSI1SK] if indexed else None, ttl, body
+
+
+def _checked_update(update: Update) -> Update:
+    """Refuses what DynamoDB's UpdateItem refuses, and copies `set` so later mutation cannot leak in."""
+    _check_key(update.pk, update.sk)
+    names = [*update.set, *update.add, *update.remove]
+    if PK in names or SK in names:
+        raise ValueError(f"an update cannot change {PK} or {SK}")
+    if len(set(names)) < len(names):
+        raise ValueError(f"an update names an attribute twice: {names}")
+    for name, amount in update.add.items():
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise ValueError(f"ADD takes an int, not {amount!r} for {name}")
+    _check_value(update.set)
+    return Update(
+        update.pk,
+        update.sk,
+        json.loads(_encode(update.set)),
+        dict(update.add),
+        tuple(update.remove),
+        update.condition,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    """A validated write: a put carries its encoded row, an update its checked copy, a delete neither."""
+
+    key: tuple[str, str]
+    condition: Condition
+    row: Row | None = None
+    update: Update | None = None
+
+
+def _op(write: Write) -> _Op:
+    if isinstance(write, Put):
+        row = _row(write.item)
+        return _Op(row[:2], write.condition, row=row)
+    if isinstance(write, Update):
+        return _Op((write.pk, write.sk), write.condition, update=_checked_update(write))
+    return _Op(_check_key(write.pk, write.sk), write.condition)
+
+
+def _distinct(ops: list[_Op], limit: int, what: str) -> None:
+    if not 1 <= len(ops) <= limit:
+        raise ValueError(f"{what} takes 1 to {limit} writes, not {len(ops)}")
+    if len({op.key for op in ops}) < len(ops):
+        raise ValueError(f"{what} names one item twice")
+
+
+def _holds(condition: Condition, item: Item | None) -> bool:
+    """Against the stored item, expired or not: DynamoDB's conditions see items until they are deleted."""
+    for cond in condition:
+        if cond.kind == "absent":
+            ok = item is None or cond.attr not in item
+        elif cond.kind == "present":
+            ok = item is not None and cond.attr in item
+        elif cond.kind == "equals":  # compared as JSON, so True never equals 1 (DynamoDB types differ)
+            ok = item is not None and cond.attr in item and _encode(item[cond.attr]) == _encode(cond.value)
+        else:
+            raise ValueError(f"unknown condition {cond!r}")
+        if not ok:
+            return False
+    return True
+
+
+def _load(conn: sqlite3.Connection, pk: str, sk: str) -> Item | None:
+    row = conn.execute("SELECT body FROM items WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def _updated(current: Item | None, update: Update) -> Item:
+    item = dict(current) if current is not None else {PK: update.pk, SK: update.sk}
+    item.update(update.set)
+    for name, amount in update.add.items():
+        value = item.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"ADD needs a number but {name} holds {value!r}")
+        item[name] = value + amount
+    for name in update.remove:
+        item.pop(name, None)
+    return item
+
+
+def _apply(conn: sqlite3.Connection, op: _Op, current: Item | None) -> Item | None:
+    """Writes `op` over `current`; returns the item an update leaves behind."""
+    if op.update is not None:
+        item = _updated(current, op.update)
+        conn.execute(_UPSERT, _row(item))
+        return item
+    if op.row is not None:
+        conn.execute(_UPSERT, op.row)
+    else:
+        conn.execute("DELETE FROM items WHERE pk = ? AND sk = ?", op.key)
+    return None
+
+
+def _write(conn: sqlite3.Connection, op: _Op) -> Item | None:
+    current = _load(conn, *op.key)
+    if not _holds(op.condition, current):
+        raise ConditionFailed(current)
+    return _apply(conn, op, current)
+
+
+def _successor(prefix: str) -> str | None:
+    """The least string above every string starting with `prefix` (None: no bound is needed).
+
+    SQLite compares TEXT as UTF-8 bytes, like DynamoDB, and UTF-8 byte order is code point order.
+    """
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:
+        return None
+    after = ord(stem[-1]) + 1
+    return stem[:-1] + chr(0xE000 if after == 0xD800 else after)  # surrogates cannot be stored
+
+
+def _page(conn: sqlite3.Connection, sql: str, args: list[Any], limit: int | None, index: str | None) -> Page:
+    """Like DynamoDB, `limit` and the 1 MB cap count items read; expired ones are dropped afterwards."""
+    now = now_epoch()
+    items: list[Item] = []
+    size = count = 0
+    with closing(conn.execute(sql, args)) as rows:
+        for pk, sk, gsi1pk, gsi1sk, body in rows:
+            count += 1
+            size += len(body.encode())
+            item = json.loads(body)
+            if not is_expired(item, now):
+                items.append(item)
+            if count == limit or size >= MAX_PAGE_BYTES:
+                key = {PK: pk, SK: sk} if index is None else {PK: pk, SK: sk, GSI1PK: gsi1pk, GSI1SK: gsi1sk}
+                return Page(items, key)
+    return Page(items, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    run: Callable[[sqlite3.Connection], Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: Exception | None) -> None:
+    if future.cancelled():  # the caller gave up waiting; the write itself may still have happened
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
+class SQLiteStore(Store):
+    """The default backend. Create it with `await SQLiteStore.open(path)`.
+
+    `commits` counts COMMITs, so tests and metrics can see how many writes share one.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.commits = 0
+        self._closed = True
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._local = threading.local()
+        self._read_conns: list[sqlite3.Connection] = []
+        self._readers = ThreadPoolExecutor(READER_THREADS, "store-read", initializer=self._open_reader)
+        # ClientRequestToken -> (expiry, digest of writes); only the writer thread touches these.
+        self._tokens: dict[str, tuple[int, str]] = {}
+        self._batch_tokens: dict[str, tuple[int, str]] = {}
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SQLiteStore:
+        store = cls(path)
+        conn = await asyncio.to_thread(store._connect, writer=True)
+        store._writer = threading.Thread(target=store._write_loop, args=(conn,), name="store-write")
+        store._writer.daemon = True  # at exit, unacknowledged jobs may be lost; acknowledged ones are on disk
+        store._writer.start()
+        store._closed = False
+        return store
+
+    def _connect(self, *, writer: bool) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        if not writer:
+            conn.execute("PRAGMA query_only = ON")
+            return conn
+        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+            conn.close()
+            raise StoreError(f"{self.path}: the filesystem does not support SQLite's WAL")
+        conn.execute("PRAGMA synchronous = FULL")  # in WAL mode only FULL makes each COMMIT durable
+        conn.execute("PRAGMA fullfsync = ON")  # macOS: a plain fsync stops at the drive's cache
+        conn.executescript(_SCHEMA)
+        return conn
+
+    def _open_reader(self) -> None:
+        self._local.conn = self._connect(writer=False)
+        self._read_conns.append(self._local.conn)
+
+    async def _read(self, run: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise StoreError("store is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._readers, lambda: run(self._local.conn))
+
+    def _submit(self, run: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queues a write job now, before the caller's first await, which is what keeps writes FIFO."""
+        if self._closed:
+            raise StoreError("store is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(run, loop, future))
+        return future
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        with closing(conn):
+            while True:
+                batch = [self._jobs.get()]
+                while len(batch) < GROUP_COMMIT_MAX and not self._jobs.empty():
+                    batch.append(self._jobs.get_nowait())
+                stopping = batch[-1] is None  # close() queues None last, after refusing new jobs
+                jobs = [job for job in batch if job is not None]
+                if jobs:
+                    self._commit(conn, jobs)
+                if stopping:
+                    return
+
+    def _commit(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
+        outcomes: list[tuple[Any, Exception | None]] = []
+        self._batch_tokens = {}
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in jobs:
+                conn.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((job.run(conn), None))
+                except Exception as error:
+                    conn.execute("ROLLBACK TO job")
+                    outcomes.append((None, error))
+                conn.execute("RELEASE job")
+            conn.execute("COMMIT")
+        except sqlite3.Error as error:  # the database itself failed: nothing in this batch was written
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):  # SQLite may already have rolled back on its own
+                    conn.execute("ROLLBACK")
+            outcomes = [(None, StoreError(f"write not committed: {error}")) for _ in jobs]
+        else:
+            self.commits += 1
+            if self._batch_tokens:
+                now = now_epoch()
+                merged = self._tokens | self._batch_tokens
+                self._tokens = {token: seen for token, seen in merged.items() if seen[0] > now}
+        for job, (result, error) in zip(jobs, outcomes, strict=True):
+            with suppress(RuntimeError):  # the caller's loop is closed: nobody is waiting any more
+                job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+
+    async def get(self, pk: str, sk: str) -> Item | None:
+        item = await self._read(lambda conn: _load(conn, pk, sk))
+        return None if item is None or is_expired(item) else item
+
+    async def put(self, item: Item, condition: Condition = ()) -> None:
+        op = _op(Put(item, condition))
+        await self._submit(lambda conn: _write(conn, op))
+
+    async def update(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        set: Item | None = None,
+        add: dict[str, int] | None = None,
+        remove: Sequence[str] = (),
+        condition: Condition = (),
+    ) -> Item:
+        op = _op(Update(pk, sk, set or {}, add or {}, tuple(remove), condition))
+        item = await self._submit(lambda conn: _write(conn, op))
+        assert item is not None  # an update always leaves an item
+        return item
+
+    async def delete(self, pk: str, sk: str, condition: Condition = ()) -> None:
+        op = _op(Delete(pk, sk, condition))
+        await self._submit(lambda conn: _write(conn, op))
+
+    async def query(
+        self,
+        pk: str,
+        prefix: str = "",
+        *,
+        index: str | None = None,
+        limit: int | None = None,
+        start_key: Key | None = None,
+        reverse: bool = False,
+    ) -> Page:
+        """`start_key` must be a `next_key` of the same query; pages resume strictly after it."""
+        if index is None:
+            hash_col, cols, start_attrs = "pk", ("sk",), (SK,)
+        elif index == GSI1:  # equal GSI1SKs are ordered by the table key, so next_key is unambiguous
+            hash_col, cols, start_attrs = "gsi1pk", ("gsi1sk", "pk", "sk"), (GSI1SK, PK, SK)
+        else:
+            raise ValueError(f"no index {index!r}")
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be positive, not {limit}")
+        where, args = [f"{hash_col} = ?"], [pk]
+        # The start key replaces the prefix bound on its side, so SQLite seeks straight to it.
+        lower = prefix if not start_key or reverse else None
+        upper = _successor(prefix) if not start_key or not reverse else None
+        if lower:
+            where.append(f"{cols[0]} >= ?")
+            args.append(lower)
+        if upper is not None:
+            where.append(f"{cols[0]} < ?")
+            args.append(upper)
+        if start_key:
+            where.append(f"({', '.join(cols)}) {'<' if reverse else '>'} ({', '.join('?' * len(cols))})")
+            args.extend(start_key[attr] for attr in start_attrs)
+        order = ", ".join(f"{col} DESC" if reverse else col for col in cols)
+        sql = f"SELECT pk, sk, gsi1pk, gsi1sk, body FROM items WHERE {' AND '.join(where)} ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return await self._read(lambda conn: _page(conn, sql, args, limit, index))
+
+    async def transact_write(self, writes: Sequence[Write], token: str | None = None) -> None:
+        ops = [_op(write) for write in writes]
+        _distinct(ops, MAX_TRANSACT_ITEMS, "a transaction")
+        request = None
+        if token is not None:
+            canonical = [{"op": type(write).__name__, **asdict(write)} for write in writes]
+            request = token, hashlib.sha256(_encode(canonical).encode()).hexdigest()
+        await self._submit(lambda conn: self._transact(conn, ops, request))
+
+    def _transact(self, conn: sqlite3.Connection, ops: list[_Op], request: tuple[str, str] | None) -> None:
+        """`request` is (ClientRequestToken, digest of the writes) when the caller gave a token."""
+        now = now_epoch()
+        if request is not None:
+            token, digest = request
+            seen = self._batch_tokens.get(token) or self._tokens.get(token)
+            if seen is not None and seen[0] > now:
+                if seen[1] != digest:
+                    raise StoreError("IdempotentParameterMismatch")
+                return
+        currents = [_load(conn, *op.key) for op in ops]
+        reasons = [
+            None if _holds(op.condition, current) else "ConditionalCheckFailed"
+            for op, current in zip(ops, currents, strict=True)
+        ]
+        if any(reasons):
+            raise TransactionCanceled(reasons)
+        for op, current in zip(ops, currents, strict=True):
+            _apply(conn, op, current)
+        if request is not None:  # remembered only once the batch commits
+            self._batch_tokens[request[0]] = (now + TOKEN_WINDOW, request[1])
+
+    async def batch_write(self, puts: Sequence[Item] = (), deletes: Sequence[Key] = ()) -> list[Write]:
+        """Every write is processed, so nothing ever comes back unprocessed."""
+        ops = [_op(Put(item)) for item in puts] + [_op(Delete(key[PK], key[SK])) for key in deletes]
+        _distinct(ops, MAX_BATCH_ITEMS, "a batch")
+
+        def run(conn: sqlite3.Connection) -> None:
+            for op in ops:
+                _apply(conn, op, None)
+
+        await self._submit(run)
+        return []
+
+    async def purge_expired(self, now: int | None = None) -> int:
+        """The TTL sweeper (DynamoDB runs its own); returns how many expired items it deleted."""
+        cutoff = now_epoch() if now is None else now
+
+        def run(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM items WHERE ttl <= ?", (cutoff,)).rowcount
+
+        return await self._submit(run)
+
+    async def close(self) -> None:
+        """Lets the writer finish every queued job, then closes the connections."""
+        if not self._closed:
+            self._closed = True
+            self._jobs.put(None)
+        await asyncio.to_thread(self._shutdown)
+
+    def _shutdown(self) -> None:
+        if self._writer is not None:
+            self._writer.join()
+        self._readers.shutdown()
+        for conn in self._read_conns:
+            conn.close()

@@ -1,0 +1,64 @@
+"""Engagement types: the rules of one kind of round, plugged into the core engine.
+
+A type receives the commands its players send inside a round, says when a phase may close early,
+closes phases, scores a round from its entries and describes the round for the views. Everything
+else (lobby, joining, kicking, timers, the order of rounds, leaderboard) belongs to the core, so a
+new type (a quiz, a poll) is one class registered under the `engagements.types` entry-point group.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engagements.model import Command, Entry, Event, Game
+
+
+class EngagementType:
+    """The interface a type implements; the methods below are what the core calls."""
+
+    slug: ClassVar[str]
+    title: ClassVar[str]
+    commands: ClassVar[frozenset[str]]  # the player command types this type accepts
+    phases: ClassVar[tuple[str, ...]]  # the first opens a round, the last shows results until "next"
+    timers: ClassVar[dict[str, str]]  # timed phase -> the setting holding its seconds
+    defaults: ClassVar[dict[str, int]]  # default settings
+
+    @property
+    def static_dir(self) -> Path | None:
+        """The folder served under /types/<slug>/ (its round.js renders this type's phases)."""
+        return None
+
+    def parse_prompt(self, raw: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def decide(self, game: Game, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
+        """Events and ack fields for a player's command; raises Rejected."""
+        raise NotImplementedError
+
+    def is_complete(self, game: Game) -> bool:
+        """Everyone who can act in the current phase has: it may close before its deadline."""
+        raise NotImplementedError
+
+    def close_phase(self, game: Game, at: int) -> list[Event]:
+        raise NotImplementedError
+
+    def on_kick(self, game: Game, player: str) -> list[Event]:
+        raise NotImplementedError
+
+    def score(self, game: Game, round: int) -> dict[str, int]:
+        """Points per player for a round, from its entries alone, so a restart can recompute them."""
+        raise NotImplementedError
+
+    def ack(self, entry: Entry) -> dict[str, Any]:
+        """The ack fields of the command that made `entry`, to answer its retries the same way."""
+        return {}
+
+    def round_view(self, game: Game) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def you_view(self, game: Game, player: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def progress(self, game: Game) -> dict[str, Any]:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""aiohttp front end of the Engagements appliance: HTTP server, QR codes and mDNS advertising."""

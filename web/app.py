@@ -1,0 +1,85 @@
+"""The application factory: settings in, an aiohttp Application with its store, games and hub out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from engagements.plugins import load_types
+from engagements.service import Games
+from engagements.store.base import Store
+from engagements.store.sqlite import SQLiteStore
+from engagements.types import EngagementType
+from web.hub import Hub
+from web.keys import GAMES, HUB, SETTINGS, STORE, THROTTLE
+from web.network import join_base_url
+from web.routes import errors_and_headers, setup_routes
+from web.settings import Settings
+from web.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+TTL_SWEEP_SECONDS = 3600
+MAX_BODY = 512 * 1024
+
+
+def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...] = ()) -> web.Application:
+    app = web.Application(middlewares=[errors_and_headers], client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app[THROTTLE] = Throttle()
+    types = load_types(extra_types)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    setup_routes(app, types)
+    app.cleanup_ctx.append(_storage(types))
+    app.on_shutdown.append(_close_sockets)
+    return app
+
+
+def _storage(types: dict[str, EngagementType]):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store: Store = await SQLiteStore.open(settings.database)
+        games = Games(
+            store,
+            types,
+            join_base=join_base_url(settings.public_url, settings.host, settings.port),
+            retention_days=settings.retention_days,
+        )
+        app[STORE], app[GAMES], app[HUB] = store, games, Hub(games)
+        await app[HUB].resume()
+        sweeper = asyncio.create_task(_sweep(store))
+        yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        await games.close()
+        await store.close()
+
+    return ctx
+
+
+async def _sweep(store: Store) -> None:
+    """Delete expired items now and then, as DynamoDB's TTL does (reads already skip them)."""
+    while True:
+        try:
+            await store.purge_expired()  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("TTL sweep failed")
+        await asyncio.sleep(TTL_SWEEP_SECONDS)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    if HUB in app:
+        await app[HUB].close()

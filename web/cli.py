@@ -1,0 +1,149 @@
+"""The ``engagements`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+
+from engagements import __version__
+from web.mdns import discover as discover_servers
+from web.mdns import parse_interfaces
+from web.network import join_base_url
+from web.server import serve as run_server
+from web.settings import Settings
+
+
+def _interfaces_option(ctx: click.Context, param: click.Parameter, value: str) -> list[str] | None:
+    try:
+        return parse_interfaces(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+
+@click.group()
+@click.version_option(__version__, prog_name="engagements")
+def main() -> None:
+    """Engagements: live audience games run from one laptop on the venue network.
+
+    The laptop serves the host console, the projector screen and the players'
+    phones over the local network; players join by scanning a QR code, and the
+    server advertises itself over mDNS so other devices can find it.
+    """
+
+
+def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return join_base_url(value, "", 0)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+
+@main.command()
+@click.option(
+    "--host",
+    envvar="ENGAGEMENTS_HOST",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address to serve HTTP on.",
+)
+@click.option(
+    "--port", envvar="ENGAGEMENTS_PORT", type=click.IntRange(0, 65535), default=8080, show_default=True
+)
+@click.option(
+    "--data-dir",
+    envvar="ENGAGEMENTS_DATA_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data"),
+    show_default=True,
+    help="Where the games are kept (an SQLite database).",
+)
+@click.option(
+    "--mdns-interfaces",
+    envvar="ENGAGEMENTS_MDNS_INTERFACES",
+    default="all",
+    show_default=True,
+    callback=_interfaces_option,
+    help="Addresses to announce mDNS on, comma separated, or 'all' (a venue). Dev machines: 127.0.0.1.",
+)
+@click.option(
+    "--no-mdns", is_flag=True, envvar="ENGAGEMENTS_NO_MDNS", help="Do not announce the server over mDNS."
+)
+@click.option(
+    "--public-url",
+    envvar="ENGAGEMENTS_PUBLIC_URL",
+    callback=_public_url,
+    help="Base URL for QR codes and join links when the detected LAN address is wrong, e.g. http://10.0.0.5:8080.",
+)
+@click.option("--name", envvar="ENGAGEMENTS_NAME", default="", help="Name to announce over mDNS.")
+@click.option(
+    "--retention-days",
+    envvar="ENGAGEMENTS_RETENTION_DAYS",
+    type=click.IntRange(1, 3650),
+    default=7,
+    show_default=True,
+    help="Days a game is kept before it expires.",
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    mdns_interfaces: list[str] | None,
+    no_mdns: bool,
+    public_url: str | None,
+    name: str,
+    retention_days: int,
+) -> None:
+    """Run the appliance: host console, big screen and players' phones, on this network."""
+    settings = Settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        mdns=not no_mdns,
+        mdns_interfaces=mdns_interfaces,
+        public_url=public_url,
+        name=name,
+        retention_days=retention_days,
+    )
+    asyncio.run(run_server(settings))
+
+
+@main.command()
+@click.option(
+    "--interfaces",
+    envvar="ENGAGEMENTS_MDNS_INTERFACES",
+    default="all",
+    show_default=True,
+    callback=_interfaces_option,
+    help="Comma separated addresses to browse mDNS on, or 'all'. Tests and dev machines use 127.0.0.1.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    help="Seconds to listen for servers.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def discover(interfaces: list[str] | None, timeout: float, as_json: bool) -> None:
+    """List Engagements servers advertising on the local network."""
+    found = asyncio.run(discover_servers(interfaces, timeout))
+    if as_json:
+        click.echo(json.dumps([{**dataclasses.asdict(item), "url": item.url} for item in found], indent=2))
+    elif not found:
+        click.echo("No Engagements servers found on the network.")
+    else:
+        rows = [("NAME", "URL", "VERSION"), *((item.name, item.url, item.version) for item in found)]
+        name_width = max(len(row[0]) for row in rows)
+        url_width = max(len(row[1]) for row in rows)
+        for name, url, version in rows:
+            click.echo(f"{name:<{name_width}}  {url:<{url_width}}  {version}")
+
+
+if __name__ == "__main__":
+    main()

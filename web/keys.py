@@ -1,0 +1,16 @@
+"""Typed keys for what lives on the application: never module globals."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    pass
+
+SETTINGS = web.AppKey["Settings"]("settings")
+STORE = web.AppKey["Store"]("store")
+GAMES = web.AppKey["Games"]("games")
+HUB = web.AppKey["Hub"]("hub")
+THROTTLE = web.AppKey["Throttle"]("throttle")

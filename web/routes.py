@@ -1,0 +1,190 @@
+"""HTTP routes: the pages, the small JSON API, QR codes and static files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from engagements import __version__
+from engagements.model import Rejected
+from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
+from engagements.service import Games
+from engagements.types import EngagementType
+from web.keys import GAMES, HUB, THROTTLE
+from web.qr import qr_png, qr_svg
+
+STATUS = {
+    "invalid": 400,
+    "bad_message": 400,
+    "locked": 403,
+    "kicked": 403,
+    "finished": 403,
+    "not_found": 404,
+    "nickname_taken": 409,
+    "too_large": 413,
+    "rate_limited": 429,
+}
+
+
+def error(code: str, message: str, status: int | None = None, **headers: str) -> web.Response:
+    return web.json_response(
+        {"error": {"code": code, "message": message}}, status=status or STATUS.get(code, 400), headers=headers
+    )
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError) as e:
+        raise Rejected("bad_message", "The body is not JSON.") from e
+    if not isinstance(body, dict):
+        raise Rejected("bad_message", "The body must be a JSON object.")
+    return body
+
+
+def page(template: str):
+    """A page handler whose context is its URL's parts, plus the version for cache-busting."""
+
+    async def handler(request: web.Request) -> web.Response:
+        context = {"version": __version__, **request.match_info}
+        return aiohttp_jinja2.render_template(template, request, context)
+
+    return handler
+
+
+async def game_page(request: web.Request, template: str) -> web.Response:
+    if await request.app[GAMES].get(request.match_info["game_id"]) is None:
+        raise web.HTTPNotFound(text="No such game on this appliance.")
+    return aiohttp_jinja2.render_template(template, request, {"version": __version__, **request.match_info})
+
+
+async def create_game(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    games: Games = request.app[GAMES]
+    settings = {k: body.get(k) for k in ("question_seconds", "vote_seconds")}
+    created = await games.create(
+        body.get("title"), body.get("prompts"), body.get("type", "answer-vote"), settings
+    )
+    g = created.game
+    request.app[HUB].schedule(g)
+    return web.json_response(
+        {
+            "game_id": g.id,
+            "code": g.code,
+            "host_token": created.host_token,
+            "join_url": games.join_url(g),
+            "host_url": f"/host/{g.id}",
+            "screen_url": f"/screen/{g.id}",
+        },
+        status=201,
+    )
+
+
+async def join_game(request: web.Request) -> web.Response:
+    throttle = request.app[THROTTLE]
+    client = request.remote or "?"
+    wait = throttle.retry_after(client)
+    if wait:
+        return error(
+            "rate_limited", "Too many wrong codes: wait a moment and try again.", **{"Retry-After": str(wait)}
+        )
+    body = await read_json(request)
+    games: Games = request.app[GAMES]
+    code = body.get("code")
+    game_id = await games.find_code(code) if isinstance(code, str) else None
+    game = await games.get(game_id) if game_id else None
+    if game is None:
+        throttle.failed(client)
+        return error("not_found", "No game has that code. Check the code on the big screen.")
+    player_id, token, outcome = await games.join(game, body.get("nickname"), body.get("previous_token"))
+    request.app[HUB].publish(game, outcome)
+    await outcome.saved()
+    return web.json_response(
+        {"game_id": game.id, "player_id": player_id, "player_token": token, "play_url": f"/play/{game.id}"}
+    )
+
+
+async def qr(request: web.Request) -> web.Response:
+    games: Games = request.app[GAMES]
+    game = await games.get(request.match_info["game_id"])
+    if game is None:
+        raise web.HTTPNotFound(text="No such game on this appliance.")
+    url = games.join_url(game)
+    if request.match_info["fmt"] == "svg":
+        return web.Response(body=qr_svg(url), content_type="image/svg+xml")
+    return web.Response(body=qr_png(url), content_type="image/png")
+
+
+async def packs(request: web.Request) -> web.Response:
+    return web.json_response({"packs": sample_packs()})
+
+
+async def pack(request: web.Request) -> web.Response:
+    found = sample_pack(request.match_info["name"])
+    if found is None:
+        return error("not_found", "No such question pack.")
+    return web.json_response(found)
+
+
+async def parse_uploaded_pack(request: web.Request) -> web.Response:
+    data = await request.read()
+    try:
+        return web.json_response(parse_pack(data, request.query.get("filename", "")))
+    except PackError as e:
+        return error("invalid", str(e))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True, "version": __version__})
+
+
+@web.middleware
+async def errors_and_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Refusals become JSON errors; every answer carries headers that keep pages to our own origin."""
+    try:
+        response = await handler(request)
+    except Rejected as e:
+        response = error(e.code, e.message)
+    except web.HTTPRequestEntityTooLarge:
+        response = error("too_large", "That upload is too big.")
+    except json.JSONDecodeError:
+        response = error("bad_message", "The body is not JSON.")
+    if not response.prepared:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+            "base-uri 'none'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    return await request.app[HUB].handle(request)
+
+
+def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None:
+    app.router.add_get("/", page("home.html"), name="home")
+    app.router.add_get("/host", page("host_new.html"), name="host_new")
+    app.router.add_get("/host/{game_id}", lambda r: game_page(r, "host.html"), name="host")
+    app.router.add_get("/screen/{game_id}", lambda r: game_page(r, "screen.html"), name="screen")
+    app.router.add_get("/j/{code}", page("join.html"), name="join_code")
+    app.router.add_get("/join", page("join.html"), name="join")
+    app.router.add_get("/play/{game_id}", lambda r: game_page(r, "play.html"), name="play")
+    app.router.add_post("/api/games", create_game, name="create_game")
+    app.router.add_post("/api/join", join_game, name="join_game")
+    app.router.add_get("/api/games/{game_id}/qr.{fmt:svg|png}", qr, name="qr")
+    app.router.add_get("/api/packs", packs, name="packs")
+    app.router.add_get("/api/packs/{name}", pack, name="pack")
+    app.router.add_post("/api/packs/parse", parse_uploaded_pack, name="parse_pack")
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/ws/{game_id}", websocket, name="ws")
+    app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
+    for slug, kind in types.items():
+        if kind.static_dir is not None:
+            app.router.add_static(f"/types/{slug}/", kind.static_dir, name=f"type-{slug}")

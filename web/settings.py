@@ -1,0 +1,27 @@
+"""The appliance's settings: from command-line options or ENGAGEMENTS_* environment variables."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "0.0.0.0"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    mdns: bool = True
+    mdns_interfaces: list[str] | None = None  # None: every interface, as a venue needs
+    public_url: str | None = None  # what the QR code points at, when the detected LAN address is wrong
+    name: str = ""  # the mDNS instance name; defaults to one naming this machine
+    retention_days: int = 7
+
+    @property
+    def instance_name(self) -> str:
+        return self.name or f"Engagements on {socket.gethostname()}"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "engagements.db"

@@ -1,0 +1,239 @@
+// The player's phone: the lobby, the rounds (rendered by the game's type) and the final standing.
+
+import { leaderboard, podium } from "./board.js";
+import { GameSocket } from "./socket.js";
+import { loadType } from "./types.js";
+import {
+  avatar,
+  connectionBanner,
+  errorText,
+  fill,
+  h,
+  keys,
+  ordinal,
+  pageData,
+  plural,
+  setText,
+  store,
+  toast,
+} from "./ui.js";
+
+const { gameId } = pageData();
+const token = store.get(keys.player(gameId));
+const stage = document.getElementById("stage");
+const meEl = document.getElementById("me");
+const titleEl = document.getElementById("title");
+const scoreEl = document.getElementById("score");
+
+/** The join code this phone used for the game, if it remembers one. */
+function knownCode() {
+  try {
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (k && k.startsWith("engagements:code:") && localStorage.getItem(k) === gameId) {
+        return k.slice("engagements:code:".length);
+      }
+    }
+  } catch {
+    /* ignore */
+  }
+  return null;
+}
+
+function notice(title, text, link) {
+  fill(
+    stage,
+    h(
+      "div",
+      { class: "card center notice" },
+      h("h2", null, title),
+      h("p", { class: "muted" }, text),
+      link ? h("a", { class: "btn primary big block", href: link.href }, link.label) : null,
+    ),
+  );
+}
+
+let socket = null;
+let roundMod = null;
+
+if (!token) {
+  const code = knownCode();
+  notice(
+    "You're not in this game yet",
+    "Join with the code on the big screen and pick a nickname.",
+    { href: code ? `/j/${encodeURIComponent(code)}` : "/", label: "Join the game" },
+  );
+} else {
+  socket = new GameSocket({ gameId, token, view: "player" });
+  socket.on("status", connectionBanner);
+  socket.on("error", (e) => toast(errorText(e), "error"));
+  socket.on("fatal", onFatal);
+  socket.on("state", render);
+  socket.on("event", (msg) => {
+    // A little buzz when there is something new to do.
+    if (msg.type === "phase_changed" && (msg.phase === "question" || msg.phase === "voting")) {
+      navigator.vibrate?.(60);
+    }
+  });
+  socket.start();
+}
+
+function onFatal(e) {
+  const code = knownCode();
+  scoreEl.hidden = true;
+  if (e.code === "kicked") {
+    notice("You've been removed", "The host removed you from this game.", { href: "/", label: "Back to the start" });
+    return;
+  }
+  // The token no longer opens the game: forget it, so joining again starts fresh.
+  store.remove(keys.player(gameId));
+  if (code) store.remove(keys.code(code));
+  notice(
+    "Your seat in this game is gone",
+    "The game may have ended or been reset. You can join again with the code on the big screen.",
+    { href: code ? `/j/${encodeURIComponent(code)}` : "/", label: "Join again" },
+  );
+}
+
+const actions = {
+  answer(text) {
+    const r = socket.state.game.round;
+    const index = r ? r.index : -1;
+    return socket.send("answer", { round: index, text }).then(
+      (ack) => {
+        const s = socket.state;
+        if (s.game.round && s.game.round.index === index) {
+          s.you.answer_option = ack.option ?? s.you.answer_option ?? "answered";
+          render();
+        }
+        return ack;
+      },
+      (err) => {
+        if (err.code === "already_answered") socket.sync();
+        throw err;
+      },
+    );
+  },
+  vote(option) {
+    const r = socket.state.game.round;
+    const index = r ? r.index : -1;
+    return socket.send("vote", { round: index, option }).then(
+      (ack) => {
+        const s = socket.state;
+        if (s.game.round && s.game.round.index === index) {
+          s.you.vote = option;
+          render();
+        }
+        return ack;
+      },
+      (err) => {
+        if (err.code === "already_voted") socket.sync();
+        throw err;
+      },
+    );
+  },
+};
+
+let view = { key: "", refs: null };
+function mountView(key, build) {
+  if (view.key !== key) {
+    const refs = {};
+    fill(stage, build(refs));
+    view = { key, refs };
+  }
+  return view.refs;
+}
+
+function myStanding(s) {
+  const me = s.you && s.you.player;
+  if (!me) return null;
+  const row = (s.game.leaderboard || []).find((x) => x.id === me.id);
+  return { ...me, score: me.score ?? row?.score ?? 0, rank: me.rank ?? row?.rank ?? null };
+}
+
+function render() {
+  const s = socket.state;
+  if (!s) return;
+  const g = s.game;
+  if (!roundMod) {
+    loadType(g.type).then((m) => {
+      roundMod = m;
+      render();
+    });
+  }
+  const me = myStanding(s);
+  document.title = `${g.title || "Game"} · Engagements`;
+  setText(titleEl, g.title || "");
+  if (me) {
+    if (meEl.dataset.nick !== me.nickname) {
+      meEl.dataset.nick = me.nickname;
+      fill(meEl, avatar(me.nickname, "avatar-sm"), h("span", { class: "me-name" }, me.nickname));
+    }
+    scoreEl.hidden = g.phase === "lobby";
+    setText(scoreEl, me.rank ? `${me.score} pts · #${me.rank}` : `${me.score} pts`);
+  }
+  document.body.dataset.phase = g.phase;
+
+  if (g.phase === "lobby") renderLobby(s, me);
+  else if (g.phase === "finished") renderFinished(s, me);
+  else {
+    const refs = mountView("round", () => h("div", { class: "round-root" }));
+    void refs;
+    if (roundMod) roundMod.renderPlayer(stage.firstElementChild, s, actions);
+  }
+}
+
+function renderLobby(s, me) {
+  const g = s.game;
+  const refs = mountView("lobby", (refs) => {
+    refs.count = h("span");
+    refs.hint = h("p", { class: "muted" });
+    return h(
+      "section",
+      { class: "play-lobby" },
+      me ? avatar(me.nickname, "avatar-xxl") : null,
+      h("div", { class: "play-kicker" }, "You're in!"),
+      h("h1", { class: "play-nick" }, me ? me.nickname : ""),
+      h("p", { class: "lead" }, "Watch the big screen — the game starts soon."),
+      h("div", { class: "play-pill" }, refs.count),
+      refs.hint,
+    );
+  });
+  setText(refs.count, `${plural(g.players.length, "player")} in the lobby`);
+  setText(refs.hint, g.locked ? "The host locked the lobby. Get ready!" : "Tell your friends to scan the QR code.");
+}
+
+function renderFinished(s, me) {
+  const g = s.game;
+  const key = `finished:${JSON.stringify(g.leaderboard || [])}:${me ? `${me.rank}:${me.score}` : ""}`;
+  mountView(key, () => {
+    const total = g.players.length;
+    const rank = me && me.rank;
+    return h(
+      "section",
+      { class: ["play-final", rank && rank <= 3 && `place-${rank}`] },
+      h(
+        "div",
+        { class: ["medal", rank && rank <= 3 ? `medal-${rank}` : "medal-other"], "aria-hidden": "true" },
+        rank ? String(rank) : "★",
+      ),
+      h("div", { class: "play-kicker" }, "Game over"),
+      rank
+        ? h(
+            "h1",
+            { class: "play-rank", dataset: { rank: String(rank) } },
+            rank === 1 ? "You won!" : `You finished ${ordinal(rank)}`,
+          )
+        : h("h1", { class: "play-rank" }, "Thanks for playing!"),
+      h(
+        "p",
+        { class: "lead" },
+        `${me ? me.score : 0} points${rank && total ? ` · ${ordinal(rank)} of ${total}` : ""}`,
+      ),
+      podium(g.leaderboard, { me: me && me.id }),
+      h("h2", { class: "card-title" }, "Leaderboard"),
+      leaderboard(g.leaderboard, { me: me && me.id, limit: 10, cls: "compact" }),
+      h("a", { class: "btn secondary block", href: "/" }, "Done"),
+    );
+  });
+}

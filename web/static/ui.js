@@ -1,0 +1,261 @@
+// Tiny DOM helpers. Strings always become text nodes: user text never goes through innerHTML.
+
+const PROPS = new Set(["value", "checked", "selected", "htmlFor", "textContent", "indeterminate"]);
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+export function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+function setAttrs(el, attrs) {
+  if (!attrs) return;
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    if (k === "class") el.setAttribute("class", Array.isArray(v) ? v.filter(Boolean).join(" ") : v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "style" && typeof v === "object") Object.assign(el.style, v);
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (PROPS.has(k)) el[k] = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+}
+
+export function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+/** Replace an element's children. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+/** Set text only when it changed (keeps layout and selection quiet). */
+export function setText(el, text) {
+  const t = String(text ?? "");
+  if (el && el.textContent !== t) el.textContent = t;
+}
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+
+/** The root element's data- attributes, as the server rendered them. */
+export function pageData() {
+  const app = document.getElementById("app");
+  return app ? { ...app.dataset } : {};
+}
+
+// ---- toasts and the connection banner -------------------------------------------------------
+
+function toastHost() {
+  let host = document.getElementById("toasts");
+  if (!host) {
+    host = h("div", { id: "toasts", class: "toasts", "aria-live": "polite" });
+    document.body.append(host);
+  }
+  return host;
+}
+
+export function toast(message, kind = "info", ms = 4500) {
+  const el = h("div", { class: ["toast", `toast-${kind}`], role: kind === "error" ? "alert" : "status" }, message);
+  toastHost().append(el);
+  requestAnimationFrame(() => el.classList.add("in"));
+  const close = () => {
+    el.classList.remove("in");
+    el.classList.add("out");
+    setTimeout(() => el.remove(), 300);
+  };
+  el.addEventListener("click", close);
+  setTimeout(close, ms);
+  return close;
+}
+
+export function banner(text, kind = "warn") {
+  let el = document.getElementById("banner");
+  if (!el) {
+    el = h("div", { id: "banner", class: "banner", role: "status", "aria-live": "polite" });
+    document.body.prepend(el);
+  }
+  if (!text) {
+    el.hidden = true;
+    document.body.classList.remove("has-banner");
+    return;
+  }
+  el.className = `banner banner-${kind}`;
+  setText(el, text);
+  el.hidden = false;
+  document.body.classList.add("has-banner");
+}
+
+/** Show the socket's connection status as the banner. */
+export function connectionBanner(status) {
+  if (status === "reconnecting") banner("Connection lost — reconnecting…", "warn");
+  else if (status === "connecting") banner(null);
+  else banner(null);
+}
+
+// ---- small formatting helpers ----------------------------------------------------------------
+
+/** A stable hue for a nickname, so every view colours a player the same way. */
+export function hue(text) {
+  let x = 2166136261;
+  for (const ch of String(text)) {
+    x ^= ch.codePointAt(0);
+    x = Math.imul(x, 16777619);
+  }
+  return Math.abs(x) % 360;
+}
+
+export function initials(name) {
+  const parts = String(name).trim().split(/\s+/).filter(Boolean);
+  const first = [...(parts[0] || "?")][0] || "?";
+  const second = parts.length > 1 ? [...parts[1]][0] : "";
+  return (first + second).toUpperCase();
+}
+
+export function avatar(name, extra = "") {
+  return h(
+    "span",
+    { class: ["avatar", extra], style: { "--hue": String(hue(name)) }, "aria-hidden": "true" },
+    initials(name),
+  );
+}
+
+export function ordinal(n) {
+  const s = ["th", "st", "nd", "rd"];
+  const v = n % 100;
+  return `${n}${s[(v - 20) % 10] || s[v] || s[0]}`;
+}
+
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export const PHASE_LABELS = {
+  lobby: "Lobby",
+  question: "Answering",
+  voting: "Voting",
+  results: "Results",
+  finished: "Final results",
+};
+
+/** Human text for the server's error codes (commands and HTTP alike). */
+export function errorText(err) {
+  const code = err && err.code;
+  const known = {
+    stale: "Too late — the game has moved on.",
+    already_answered: "You already answered this one.",
+    already_voted: "You already voted this round.",
+    own_answer: "That's your own answer — pick another one.",
+    no_such_option: "That answer isn't in the vote any more.",
+    no_such_player: "That player is no longer in the game.",
+    forbidden: "You're not allowed to do that.",
+    rate_limited: "Slow down a moment, then try again.",
+    finished: "The game is over.",
+    kicked: "The host removed you from this game.",
+    unauthorized: "This device isn't signed in to this game.",
+    not_authenticated: "Still connecting — try again in a second.",
+    disconnected: "Not connected — trying again…",
+  };
+  if (code && known[code]) return known[code];
+  if (err && err.message) return err.message;
+  return "Something went wrong. Try again.";
+}
+
+/** localStorage that never throws (private mode, full quota). */
+export const store = {
+  get(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch {
+      return null;
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(key, value);
+    } catch {
+      /* ignore */
+    }
+  },
+  remove(key) {
+    try {
+      localStorage.removeItem(key);
+    } catch {
+      /* ignore */
+    }
+  },
+};
+
+export const keys = {
+  host: (gameId) => `engagements:host:${gameId}`,
+  player: (gameId) => `engagements:player:${gameId}`,
+  code: (code) => `engagements:code:${String(code).toUpperCase()}`,
+  nickname: "engagements:nickname",
+};
+
+/** A path on this origin from a URL the server gave (which may name the LAN address). */
+export function samePath(url, fallback) {
+  try {
+    const u = new URL(url, location.href);
+    return u.pathname + u.search + u.hash;
+  } catch {
+    return fallback;
+  }
+}
+
+/** fetch JSON; throws an Error with .code, .status, .retryAfter from the server's error body. */
+export async function api(path, { method = "GET", body, raw, contentType } = {}) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (raw !== undefined) {
+    init.body = raw;
+    if (contentType) init.headers["Content-Type"] = contentType;
+  } else if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    const e = new Error("Can't reach the game server. Check you're on the venue Wi-Fi.");
+    e.code = "network";
+    e.status = 0;
+    throw e;
+  }
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const info = (data && data.error) || {};
+    const e = new Error(info.message || `The server answered ${res.status}.`);
+    e.code = info.code || `http_${res.status}`;
+    e.status = res.status;
+    const ra = Number.parseInt(res.headers.get("Retry-After") || "", 10);
+    e.retryAfter = Number.isFinite(ra) ? ra : null;
+    throw e;
+  }
+  return data;
+}
