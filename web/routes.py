@@ -46,20 +46,16 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def page(template: str):
-    """A page handler whose context is its URL's parts, plus the version for cache-busting."""
+def page(template: str, *, game: bool = False):
+    """A page handler whose context is its URL's parts; a game page 404s for a game we do not have."""
 
     async def handler(request: web.Request) -> web.Response:
+        if game and await request.app[GAMES].get(request.match_info["game_id"]) is None:
+            raise web.HTTPNotFound(text="No such game on this appliance.")
         context = {"version": __version__, **request.match_info}
         return aiohttp_jinja2.render_template(template, request, context)
 
     return handler
-
-
-async def game_page(request: web.Request, template: str) -> web.Response:
-    if await request.app[GAMES].get(request.match_info["game_id"]) is None:
-        raise web.HTTPNotFound(text="No such game on this appliance.")
-    return aiohttp_jinja2.render_template(template, request, {"version": __version__, **request.match_info})
 
 
 async def create_game(request: web.Request) -> web.Response:
@@ -171,11 +167,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None:
     app.router.add_get("/", page("home.html"), name="home")
     app.router.add_get("/host", page("host_new.html"), name="host_new")
-    app.router.add_get("/host/{game_id}", lambda r: game_page(r, "host.html"), name="host")
-    app.router.add_get("/screen/{game_id}", lambda r: game_page(r, "screen.html"), name="screen")
+    app.router.add_get("/host/{game_id}", page("host.html", game=True), name="host")
+    app.router.add_get("/screen/{game_id}", page("screen.html", game=True), name="screen")
     app.router.add_get("/j/{code}", page("join.html"), name="join_code")
     app.router.add_get("/join", page("join.html"), name="join")
-    app.router.add_get("/play/{game_id}", lambda r: game_page(r, "play.html"), name="play")
+    app.router.add_get("/play/{game_id}", page("play.html", game=True), name="play")
     app.router.add_post("/api/games", create_game, name="create_game")
     app.router.add_post("/api/join", join_game, name="join_game")
     app.router.add_get("/api/games/{game_id}/qr.{fmt:svg|png}", qr, name="qr")

@@ -11,6 +11,8 @@ const fileIn = document.getElementById("import");
 const errEl = form.querySelector(".form-error");
 const button = form.querySelector("button[type=submit]");
 
+const PROMPT_MAX = 200;
+
 const prompts = () =>
   promptsIn.value
     .split(/\r?\n/)
@@ -93,7 +95,7 @@ fileIn.addEventListener("change", async () => {
   const isCsv = /\.csv$/i.test(file.name) || file.type === "text/csv";
   try {
     const body = await file.arrayBuffer();
-    const pack = await api("/api/packs/parse", {
+    const pack = await api(`/api/packs/parse?filename=${encodeURIComponent(file.name)}`, {
       method: "POST",
       raw: body,
       contentType: isCsv ? "text/csv" : file.type || "application/json",
@@ -128,6 +130,8 @@ form.addEventListener("submit", async (e) => {
   try {
     if (!title) throw new Error("Give the game a title.");
     if (!list.length) throw new Error("Add at least one prompt — one per line.");
+    const long = list.findIndex((p) => [...p].length > PROMPT_MAX);
+    if (long >= 0) throw new Error(`Prompt ${long + 1} is over ${PROMPT_MAX} characters — shorten it.`);
     questionSeconds = seconds(form.querySelector("#question_seconds"), "Time to answer");
     voteSeconds = seconds(form.querySelector("#vote_seconds"), "Time to vote");
   } catch (err) {

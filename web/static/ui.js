@@ -24,7 +24,13 @@ function setAttrs(el, attrs) {
     if (v == null || v === false) continue;
     if (k === "class") el.setAttribute("class", Array.isArray(v) ? v.filter(Boolean).join(" ") : v);
     else if (k === "dataset") Object.assign(el.dataset, v);
-    else if (k === "style" && typeof v === "object") Object.assign(el.style, v);
+    else if (k === "style" && typeof v === "object") {
+      // CSSOM, never a style attribute: the appliance's CSP refuses inline style attributes.
+      for (const [prop, val] of Object.entries(v)) {
+        if (prop.startsWith("--")) el.style.setProperty(prop, val);
+        else el.style[prop] = val;
+      }
+    }
     else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
     else if (PROPS.has(k)) el[k] = v;
     else el.setAttribute(k, v === true ? "" : String(v));

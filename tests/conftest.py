@@ -1,0 +1,143 @@
+"""Fixtures: a real server on 127.0.0.1 with a throwaway data directory, and real WebSocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import aiohttp
+import pytest
+
+from web.app import create_app
+from web.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path, unused_tcp_port) -> Settings:
+    return Settings(
+        host="127.0.0.1",
+        port=unused_tcp_port,
+        data_dir=tmp_path / "data",
+        mdns=False,
+        public_url=f"http://127.0.0.1:{unused_tcp_port}",
+    )
+
+
+@pytest.fixture
+async def server(aiohttp_server, settings):
+    return await aiohttp_server(create_app(settings), host="127.0.0.1", port=settings.port)
+
+
+@pytest.fixture
+async def http(server):
+    async with aiohttp.ClientSession(base_url=str(server.make_url("/"))) as session:
+        yield session
+
+
+class Client:
+    """One view's socket, as a phone or the host console would use it."""
+
+    _ids = itertools.count()
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.inbox: list[dict[str, Any]] = []
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, type_: str, **fields: Any) -> str:
+        msg = {"type": type_, **fields}
+        if type_ not in ("hello", "ping", "sync") and "id" not in fields:
+            msg["id"] = f"c{next(self._ids)}"
+        await self.ws.send_json(msg)
+        return msg.get("id", "")
+
+    async def receive(self, timeout: float = 5) -> dict[str, Any]:
+        msg = await self.ws.receive(timeout=timeout)
+        assert msg.type == aiohttp.WSMsgType.TEXT, f"socket closed: {msg}"
+        data = msg.json()
+        self.seen.append(data)
+        return data
+
+    async def expect(self, type_: str, timeout: float = 5, **match: Any) -> dict[str, Any]:
+        """The next message of `type_` (matching `match`), keeping the others for later."""
+        for i, m in enumerate(self.inbox):
+            if m["type"] == type_ and all(m.get(k) == v for k, v in match.items()):
+                return self.inbox.pop(i)
+        async with asyncio.timeout(timeout):
+            while True:
+                m = await self.receive(timeout)
+                if m["type"] == type_ and all(m.get(k) == v for k, v in match.items()):
+                    return m
+                self.inbox.append(m)
+
+    async def command(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """Send a command and return its ack or error."""
+        cmd_id = await self.send(type_, **fields)
+        async with asyncio.timeout(5):
+            while True:
+                m = await self.receive()
+                if m["type"] in ("ack", "error") and m.get("id") == cmd_id:
+                    return m
+                self.inbox.append(m)
+
+    async def ok(self, type_: str, **fields: Any) -> dict[str, Any]:
+        reply = await self.command(type_, **fields)
+        assert reply["type"] == "ack", reply
+        return reply
+
+    async def phase(self, phase: str, timeout: float = 5) -> dict[str, Any]:
+        return await self.expect("phase_changed", timeout, phase=phase)
+
+
+class Table:
+    """A game on the real server: the host's socket and the players' sockets."""
+
+    def __init__(self, http: aiohttp.ClientSession, created: dict[str, Any]) -> None:
+        self.http = http
+        self.created = created
+        self.game_id: str = created["game_id"]
+        self.host: Client
+        self.players: dict[str, Client] = {}
+        self.tokens: dict[str, str] = {}
+        self.ids: dict[str, str] = {}
+
+    async def connect(self, token: str, view: str) -> tuple[Client, dict[str, Any]]:
+        ws = await self.http.ws_connect(f"/ws/{self.game_id}")
+        client = Client(ws)
+        await client.send("hello", token=token, view=view)
+        return client, await client.expect("snapshot")
+
+    async def join(self, nickname: str) -> Client:
+        async with self.http.post("/api/join", json={"code": self.created["code"], "nickname": nickname}) as r:
+            assert r.status == 200, await r.text()
+            body = await r.json()
+        self.tokens[nickname], self.ids[nickname] = body["player_token"], body["player_id"]
+        client, _ = await self.connect(body["player_token"], "player")
+        self.players[nickname] = client
+        return client
+
+    async def close(self) -> None:
+        for client in [self.host, *self.players.values()]:
+            await client.ws.close()
+
+
+async def create_game(http: aiohttp.ClientSession, prompts: list[str] | None = None, **extra: Any) -> Table:
+    body = {"title": "Quiz night", "prompts": prompts or ["A bad name for a cat", "The worst pizza topping"], **extra}
+    async with http.post("/api/games", json=body) as r:
+        assert r.status == 201, await r.text()
+        table = Table(http, await r.json())
+    table.host, _ = await table.connect(table.created["host_token"], "host")
+    return table
+
+
+@pytest.fixture
+def table_factory(http):
+    tables: list[Table] = []
+
+    async def make(**kwargs: Any) -> Table:
+        table = await create_game(http, **kwargs)
+        tables.append(table)
+        return table
+
+    return make
