@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import signal
+import subprocess
+import sys
 from typing import Any
 
 import aiohttp
@@ -109,7 +112,9 @@ class Table:
         return client, await client.expect("snapshot")
 
     async def join(self, nickname: str) -> Client:
-        async with self.http.post("/api/join", json={"code": self.created["code"], "nickname": nickname}) as r:
+        async with self.http.post(
+            "/api/join", json={"code": self.created["code"], "nickname": nickname}
+        ) as r:
             assert r.status == 200, await r.text()
             body = await r.json()
         self.tokens[nickname], self.ids[nickname] = body["player_token"], body["player_id"]
@@ -123,7 +128,11 @@ class Table:
 
 
 async def create_game(http: aiohttp.ClientSession, prompts: list[str] | None = None, **extra: Any) -> Table:
-    body = {"title": "Quiz night", "prompts": prompts or ["A bad name for a cat", "The worst pizza topping"], **extra}
+    body = {
+        "title": "Quiz night",
+        "prompts": prompts or ["A bad name for a cat", "The worst pizza topping"],
+        **extra,
+    }
     async with http.post("/api/games", json=body) as r:
         assert r.status == 201, await r.text()
         table = Table(http, await r.json())
@@ -141,3 +150,60 @@ def table_factory(http):
         return table
 
     return make
+
+
+class ServerProcess:
+    """`engagements serve` in a process of its own, so a test can kill -9 it like a power cut."""
+
+    def __init__(self, data_dir, port: int, *extra: str) -> None:
+        self.data_dir, self.port, self.extra = data_dir, port, extra
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def start(self) -> None:
+        args = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        args += ["--data-dir", str(self.data_dir), "--public-url", self.url, *self.extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"{self.url}/healthz") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    pass
+                assert self.proc.poll() is None, self.proc.stdout.read()
+                await asyncio.sleep(0.05)
+        raise TimeoutError("the server did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing, exactly like pulling the plug."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> str:
+        if self.proc is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.stdout.read()
+
+
+@pytest.fixture
+def server_process(tmp_path, unused_tcp_port):
+    procs: list[ServerProcess] = []
+
+    def make(*extra: str) -> ServerProcess:
+        proc = ServerProcess(tmp_path / "data", unused_tcp_port, *extra)
+        procs.append(proc)
+        return proc
+
+    yield make
+    for proc in procs:
+        proc.stop()

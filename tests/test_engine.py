@@ -32,7 +32,9 @@ class Table:
         return handle(self.game, Command(type_, actor, fields, self.t, cmd_id or f"c{self.t}"), KIND)
 
     def answer(self, pid: str, text: str | None = None):
-        events, ack = self.run(Actor("player", pid), "answer", round=self.game.round, text=text or f"answer {pid}")
+        events, ack = self.run(
+            Actor("player", pid), "answer", round=self.game.round, text=text or f"answer {pid}"
+        )
         self.options[pid] = ack["option"]
         return events
 
@@ -88,7 +90,13 @@ def test_answer_arriving_after_the_deadline_is_stale_even_if_the_timer_has_not_f
     t = Table()
     t.run(HOST, "start")
     late = t.game.deadline + 1
-    refused("stale", handle, t.game, Command("answer", Actor("player", "p0"), {"round": 0, "text": "x"}, late), KIND)
+    refused(
+        "stale",
+        handle,
+        t.game,
+        Command("answer", Actor("player", "p0"), {"round": 0, "text": "x"}, late),
+        KIND,
+    )
 
 
 def test_player_cannot_vote_for_their_own_answer_nor_twice_nor_answer_twice():
@@ -247,7 +255,11 @@ def test_points_awarded_equal_the_rule_applied_to_the_votes_cast_and_nobody_vote
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from(["start", "end_phase", "next", "skip", "end_game", "answer", "vote"]), max_size=40))
+@given(
+    st.lists(
+        st.sampled_from(["start", "end_phase", "next", "skip", "end_game", "answer", "vote"]), max_size=40
+    )
+)
 def test_any_sequence_of_commands_keeps_the_game_consistent(moves):
     """Whatever the host and players do, refused or not, the game stays in a state it can be in."""
     t = Table(players=3, prompts=2)

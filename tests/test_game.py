@@ -35,7 +35,9 @@ async def test_eight_players_play_a_whole_game_to_the_podium(table_factory):
     votes = {n: "Player0" for n in nicks[1:]} | {"Player0": "Player1"}
     results = await play_round(table, 0, votes)
     top = results["round"]["results"][0]
-    assert (top["author"]["nickname"], top["votes"], top["points"]) == ("Player0", 7, 700 + 100), "no sweep: one vote went elsewhere"
+    assert (top["author"]["nickname"], top["votes"], top["points"]) == ("Player0", 7, 700 + 100), (
+        "no sweep: one vote went elsewhere"
+    )
     you = await table.players["Player0"].expect("you")
     assert you["player"] == {"id": table.ids["Player0"], "nickname": "Player0", "score": 800, "rank": 1}
 
@@ -200,7 +202,9 @@ async def test_deadline_closes_the_question_on_the_servers_clock(table_factory):
     await ann.send("ping", t=0)
     closed_at = (await ann.expect("pong"))["now"]
     assert voting["round"]["index"] == 0
-    assert 0 <= closed_at - question["round"]["deadline"] < 1000, "closed at the deadline, by the server's clock"
+    assert 0 <= closed_at - question["round"]["deadline"] < 1000, (
+        "closed at the deadline, by the server's clock"
+    )
 
 
 async def test_wrong_join_codes_are_throttled_per_client(http):

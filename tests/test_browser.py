@@ -1,0 +1,265 @@
+"""A whole game through real browsers: the host creates it in the UI, the big screen shows the QR code,
+three phones join and play both prompts, and everyone ends on the podium.
+
+Drives Debian's Chromium (Playwright cannot download its own browser here) against the real server on
+127.0.0.1; every other address is refused. Screenshots land in artifacts/ at the repository root.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import PIL.Image
+import pytest
+import zxingcpp
+
+playwright_api = pytest.importorskip("playwright.async_api")
+async_playwright = playwright_api.async_playwright
+expect = playwright_api.expect
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+PHONE = {"width": 390, "height": 844}
+SCREEN = {"width": 1600, "height": 900}
+TIMEOUT = 15_000
+
+PROMPTS = ["A bad name for a cat", "The worst pizza topping"]
+# Per prompt: each player's answer, and whose answer they vote for. Bob wins both prompts; Ann gets
+# one vote in each, Cy none, so the podium is Bob, Ann, Cy whatever the points per vote are.
+ANSWERS = [
+    {"Ann": "Sir Hairball", "Bob": "Mr Mittens", "Cy": "Captain Fluff"},
+    {"Ann": "Pineapple jelly", "Bob": "Toothpaste", "Cy": "Regret"},
+]
+VOTES = [
+    {"Ann": "Bob", "Bob": "Ann", "Cy": "Bob"},
+    {"Ann": "Bob", "Bob": "Ann", "Cy": "Bob"},
+]
+EXPECTED_RANK = {"Bob": 1, "Ann": 2, "Cy": 3}
+
+# Animations that end (the reveal, the podium rising) have finished; endless ones (confetti) don't count.
+ANIMATIONS_DONE = """() => document.getAnimations().every(a => {
+  const t = a.effect && a.effect.getComputedTiming();
+  return a.playState !== 'running' || (t && t.iterations === Infinity);
+})"""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make chromium)")
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+class Watch:
+    """Collects page errors and console errors of every page, to fail on any but the expected ones."""
+
+    # The browser logs every 4xx fetch; the test provokes one 409 (a taken nickname) on purpose.
+    EXPECTED = re.compile(r"Failed to load resource: .* 409 \(Conflict\)")
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def page(self, page: Any, name: str) -> Any:
+        page.on("pageerror", lambda e: self.problems.append(f"{name}: {e}"))
+        page.on("console", lambda m: self._console(name, m))
+        page.set_default_timeout(TIMEOUT)
+        return page
+
+    def _console(self, name: str, message: Any) -> None:
+        if message.type == "error" and not self.EXPECTED.search(message.text):
+            self.problems.append(f"{name} console: {message.text}")
+
+
+async def local_only(context: Any, base: str) -> None:
+    """Refuse every request that is not to the appliance on 127.0.0.1."""
+
+    async def guard(route: Any) -> None:
+        if route.request.url.startswith(base):
+            await route.continue_()
+        else:
+            await route.abort()
+
+    await context.route("**/*", guard)
+
+
+async def settle(page: Any) -> None:
+    await page.wait_for_function(ANIMATIONS_DONE, timeout=TIMEOUT)
+
+
+async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    base = str(server.make_url("/")).rstrip("/")
+    assert base.startswith("http://127.0.0.1:")
+    watch = Watch()
+
+    # -- the host creates a game through the form ------------------------------------------------
+    host_ctx = await browser.new_context(viewport={"width": 1400, "height": 900})
+    await local_only(host_ctx, base)
+    host = watch.page(await host_ctx.new_page(), "host")
+    await host.goto(f"{base}/host")
+    await expect(host.locator("#pack option")).not_to_have_count(1)  # the sample packs loaded
+    await host.fill("#title", "Browser night")
+    await host.fill("#prompts", "\n".join(PROMPTS))
+    await expect(host.locator("#prompt-count")).to_have_text("2 prompts")
+    await host.fill("#question_seconds", "60")
+    await host.fill("#vote_seconds", "45")
+    await host.get_by_role("button", name="Create game").click()
+    await host.wait_for_url(re.compile(r"/host/[^/]+$"))
+    game_id = host.url.rsplit("/", 1)[1]
+    assert await host.evaluate(f"localStorage.getItem('engagements:host:{game_id}')")
+    await expect(host.locator("#title")).to_have_text("Browser night")
+    await expect(host.locator("#phase")).to_have_text("Lobby")
+    code = (await host.locator("#code").text_content()).strip()
+    join_url = await host.locator("#join-url").get_attribute("href")
+    assert join_url == f"{base}/j/{code}"
+    await expect(host.locator("#start")).to_be_disabled()  # nobody has joined yet
+
+    # -- the big screen opens from the console ---------------------------------------------------
+    async with host_ctx.expect_page() as popup:
+        await host.click("#open-screen")
+    screen = watch.page(await popup.value, "screen")
+    await screen.set_viewport_size(SCREEN)
+    await screen.wait_for_load_state()
+    assert screen.url == f"{base}/screen/{game_id}"
+    await expect(screen.locator(".lobby-code")).to_have_attribute("aria-label", f"Game code {code}")
+    await expect(screen.locator(".lobby-url")).to_have_text(join_url)
+
+    # -- three phones join through the QR code's URL ----------------------------------------------
+    phones: dict[str, Any] = {}
+    for name in ("Ann", "Bob", "Cy"):
+        ctx = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+        await local_only(ctx, base)
+        phone = watch.page(await ctx.new_page(), name)
+        await phone.goto(join_url)
+        await expect(phone.locator("#code")).to_have_value(code)
+        if name == "Cy":  # a taken nickname (case-insensitively) is explained in the form
+            await phone.fill("#nickname", "ann")
+            await phone.get_by_role("button", name="Join game").click()
+            await expect(phone.locator(".form-error")).to_contain_text("already called")
+        await phone.fill("#nickname", name)
+        await phone.get_by_role("button", name="Join game").click()
+        await phone.wait_for_url(f"{base}/play/{game_id}")
+        await expect(phone.locator(".play-nick")).to_have_text(name)
+        phones[name] = phone
+
+    # Reopening the QR link on a phone that joined goes straight back to its game.
+    await phones["Ann"].goto(join_url)
+    await phones["Ann"].wait_for_url(f"{base}/play/{game_id}")
+    await expect(phones["Ann"].locator(".play-nick")).to_have_text("Ann")
+
+    await expect(screen.locator(".chips-screen .chip")).to_have_count(3)
+    await expect(screen.locator(".chips-screen .chip.offline")).to_have_count(0)
+    await expect(screen.locator(".chips-screen")).to_contain_text("Ann")
+    await expect(host.locator("#players .chip")).to_have_count(3)
+    await expect(host.locator("#player-count")).to_have_text("3")
+    await expect(phones["Cy"].locator(".play-pill")).to_have_text("3 players in the lobby")
+
+    # The QR code on the big screen decodes to the join URL.
+    await screen.wait_for_function("document.querySelector('.qr-img').naturalWidth > 0")
+    await settle(screen)
+    lobby_png = ARTIFACTS / "screen-lobby.png"
+    await screen.screenshot(path=str(lobby_png))
+    decoded = [r.text for r in zxingcpp.read_barcodes(PIL.Image.open(lobby_png))]
+    assert decoded == [join_url]
+    await host.screenshot(path=str(ARTIFACTS / "host-lobby.png"))
+
+    # -- the game: both prompts, answered and voted on the phones --------------------------------
+    await expect(host.locator("#start")).to_be_enabled()
+    await host.click("#start")
+    for index, prompt in enumerate(PROMPTS):
+        await expect(screen.locator(".av-prompt")).to_have_text(prompt)
+        await expect(host.locator("#phase")).to_have_text("Answering")
+        for name, phone in phones.items():
+            await expect(phone.locator(".av-prompt")).to_have_text(prompt)
+            await expect(phone.locator(".av-tag")).to_have_text(f"Prompt {index + 1} of 2")
+            await phone.fill("textarea.av-input", ANSWERS[index][name])
+            await expect(phone.locator(".av-counter")).to_have_text(f"{len(ANSWERS[index][name])} / 140")
+            if index == 0 and name == "Ann":
+                await phone.screenshot(path=str(ARTIFACTS / "phone-answer.png"))
+            if index == 0 and name == "Cy":
+                await expect(screen.locator(".av-progress-text")).to_have_text("2 of 3 answers in")
+                await settle(screen)
+                await screen.screenshot(path=str(ARTIFACTS / "screen-question.png"))
+            await phone.get_by_role("button", name="Send answer").click()
+            if name != "Cy":  # Cy's answer is the last: it closes the phase at once
+                await expect(phone.locator(".av-done-title")).to_have_text("Answer in!")
+
+        if index == 1:  # a phone that reloads keeps its seat; its ballot still leaves out its answer
+            await phones["Cy"].reload()
+
+        # Voting: everyone's own answer is left out of their ballot.
+        await expect(screen.locator(".av-card")).to_have_count(3)
+        await expect(host.locator("#phase")).to_have_text("Voting")
+        for name, phone in phones.items():
+            ballot = phone.locator(".av-option")
+            await expect(ballot).to_have_count(2)
+            assert ANSWERS[index][name] not in await ballot.all_text_contents()
+            if index == 0 and name == "Ann":
+                await phone.screenshot(path=str(ARTIFACTS / "phone-vote.png"))
+            if index == 0 and name == "Bob":
+                await settle(screen)
+                await screen.screenshot(path=str(ARTIFACTS / "screen-voting.png"))
+            choice = ANSWERS[index][VOTES[index][name]]
+            await ballot.filter(has_text=choice).click()
+            if name != "Cy":
+                await expect(phone.locator(".av-done-title")).to_have_text("Vote in!")
+
+        # Results: each answer with its author, the most votes first.
+        await expect(host.locator("#phase")).to_have_text("Results")
+        results = screen.locator(".av-results .av-result")
+        await expect(results).to_have_count(3)
+        await expect(results.first.locator(".av-result-text")).to_have_text(ANSWERS[index]["Bob"])
+        await expect(results.first.locator(".av-result-author")).to_contain_text("Bob")
+        await expect(results.first.locator(".av-votes")).to_have_text("2 votes")
+        await expect(screen.locator(".screen-board .lb-row").first).to_contain_text("Bob")
+        for name, phone in phones.items():
+            await expect(phone.locator(".av-rank")).to_have_text(f"#{EXPECTED_RANK[name]}")
+        if index == 0:
+            await settle(screen)
+            await screen.screenshot(path=str(ARTIFACTS / "screen-results.png"))
+            await settle(phones["Ann"])
+            await phones["Ann"].screenshot(path=str(ARTIFACTS / "phone-results.png"))
+            await host.screenshot(path=str(ARTIFACTS / "host-results.png"))
+        await expect(host.locator("#next")).to_have_text("Next prompt" if index == 0 else "Show the podium")
+        await host.click("#next")
+
+    # -- the podium ---------------------------------------------------------------------------------
+    await expect(host.locator("#phase")).to_have_text("Final results")
+    await expect(screen.locator(".finale-title")).to_have_text("Bob wins!")
+    await expect(screen.locator(".podium-slot.first .podium-name")).to_have_text("Bob")
+    await expect(screen.locator(".podium-slot.second .podium-name")).to_have_text("Ann")
+    await expect(screen.locator(".podium-slot.third .podium-name")).to_have_text("Cy")
+    await expect(screen.locator(".podium-slot.first")).to_have_attribute("data-rank", "1")
+    for name, phone in phones.items():
+        rank = EXPECTED_RANK[name]
+        await expect(phone.locator(".play-rank")).to_have_attribute("data-rank", str(rank))
+        await expect(phone.locator(".play-rank")).to_have_text(
+            "You won!" if rank == 1 else f"You finished {['', '1st', '2nd', '3rd'][rank]}"
+        )
+    await settle(screen)
+    await screen.screenshot(path=str(ARTIFACTS / "screen-podium.png"))
+    await settle(phones["Ann"])
+    await phones["Ann"].screenshot(path=str(ARTIFACTS / "phone-podium.png"), full_page=True)
+    await host.screenshot(path=str(ARTIFACTS / "host-podium.png"))
+
+    assert watch.problems == []

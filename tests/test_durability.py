@@ -1,0 +1,78 @@
+"""Every acknowledged answer survives a kill -9 of the server, and the game resumes where it was."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from tests.conftest import Client, Table, create_game
+
+
+async def test_kill_9_mid_game_loses_no_acknowledged_answer_and_the_game_resumes(server_process):
+    server = server_process("--no-mdns")
+    await server.start()
+    async with aiohttp.ClientSession(base_url=server.url) as http:
+        table = await create_game(http, prompts=["First", "Second"])
+        nicks = [f"P{i}" for i in range(6)]
+        for nick in nicks:
+            await table.join(nick)
+        await table.host.ok("start")
+        # Four players answer at once; the server dies right after the last ack arrives.
+        acks = await asyncio.gather(
+            *(table.players[n].ok("answer", round=0, text=f"{n} says hi") for n in nicks[:4])
+        )
+        acked = {n: a["option"] for n, a in zip(nicks[:4], acks, strict=True)}
+        server.kill()
+
+    await server.start()
+    async with aiohttp.ClientSession(base_url=server.url) as http:
+        resumed = Table(http, table.created)
+        resumed.host, snap = await resumed.connect(table.created["host_token"], "host")
+        assert (snap["game"]["phase"], snap["game"]["round"]["answered"]) == ("question", 4)
+        assert sorted(p["nickname"] for p in snap["game"]["players"]) == nicks
+        for nick in nicks:
+            client, mine = await resumed.connect(table.tokens[nick], "player")
+            resumed.players[nick] = client
+            assert mine["you"]["answer_option"] == acked.get(nick), nick
+        # A retry of an acknowledged answer is still recognised after the restart.
+        again = await resumed.players["P0"].command("answer", id="never-sent-before", round=0, text="x")
+        assert again["code"] == "already_answered"
+        own = dict(acked)
+        for nick in nicks[4:]:
+            own[nick] = (await resumed.players[nick].ok("answer", round=0, text=f"{nick} was late"))["option"]
+        voting = await resumed.host.phase("voting")
+        assert len(voting["round"]["options"]) == 6
+        for i, nick in enumerate(nicks):
+            option = next(o["id"] for o in voting["round"]["options"][i % 2 :] if o["id"] != own[nick])
+            await resumed.players[nick].ok("vote", round=0, option=option)
+        results = await resumed.host.phase("results")
+        assert sum(r["votes"] for r in results["round"]["results"]) == 6
+        await resumed.close()
+
+
+async def test_scores_and_phase_survive_a_restart_between_rounds(server_process):
+    server = server_process("--no-mdns")
+    await server.start()
+    async with aiohttp.ClientSession(base_url=server.url) as http:
+        table = await create_game(http, prompts=["First", "Second"])
+        for nick in ("Ann", "Bob"):
+            await table.join(nick)
+        await table.host.ok("start")
+        options = {
+            n: (await table.players[n].ok("answer", round=0, text=n))["option"] for n in ("Ann", "Bob")
+        }
+        await table.players["Ann"].ok("vote", round=0, option=options["Bob"])
+        await table.players["Bob"].ok("vote", round=0, option=options["Ann"])
+        await table.host.phase("results")
+        server.kill()
+
+    await server.start()
+    async with aiohttp.ClientSession(base_url=server.url) as http:
+        ws = await http.ws_connect(f"/ws/{table.game_id}")
+        ann = Client(ws)
+        await ann.send("hello", token=table.tokens["Ann"], view="player")
+        snap = await ann.expect("snapshot")
+        assert snap["game"]["phase"] == "results"
+        assert snap["you"]["player"]["score"] == 200 and snap["you"]["player"]["rank"] == 1
+        await ws.close()

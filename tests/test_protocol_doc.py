@@ -1,0 +1,96 @@
+"""docs/protocol.md stays true: its message types and error codes are exactly the server's."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from engagements.engine import HOST_COMMANDS
+from engagements.plugins import load_types
+from tests.conftest import Client
+from tests.test_game import play_round
+from web.hub import SESSION_TYPES
+
+ROOT = Path(__file__).parent.parent
+DOC = (ROOT / "docs" / "protocol.md").read_text()
+
+
+def table_after(heading: str) -> list[list[str]]:
+    """The rows of the first Markdown table after `heading`, as cells (header and rule left out)."""
+    section = DOC.split(heading, 1)[1]
+    rows = []
+    for line in section.splitlines():
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip("|").split("|")])
+        elif rows:
+            break
+    return rows[2:]
+
+
+def first_column(heading: str) -> set[str]:
+    return {code for row in table_after(heading) for code in re.findall(r"`(\w+)`", row[0])}
+
+
+CLIENT = first_column("### Client to server")
+SERVER = first_column("### Server to client")
+ERRORS = first_column("### Errors")
+HTTP_ERRORS = set(re.findall(r"`\d{3} (\w+)`", DOC.split("## WebSocket")[0]))
+
+
+def test_documented_client_messages_are_exactly_the_ones_the_server_accepts():
+    accepted = set(SESSION_TYPES) | set(HOST_COMMANDS)
+    for kind in load_types().values():
+        accepted |= kind.commands
+    assert CLIENT == accepted
+
+
+def test_documented_error_codes_are_exactly_the_ones_the_code_can_send():
+    sources = "\n".join(p.read_text() for p in [*ROOT.glob("engagements/**/*.py"), *ROOT.glob("web/*.py")])
+    raised = set(re.findall(r'(?:Rejected|error)\(\s*(?:conn,\s*)?"(\w+)"', sources))
+    assert raised == ERRORS | HTTP_ERRORS
+
+
+async def test_a_full_game_sends_every_documented_message_type_and_no_other(table_factory, http):
+    table = await table_factory()
+    for nick in ("Ann", "Bob", "Cy"):
+        await table.join(nick)
+    await table.host.ok("lock", locked=True)
+    await table.host.send("ping", t=1)
+    await table.host.ok("kick", player=table.ids["Cy"])
+    table.players.pop("Cy")
+    await table.host.ok("start")
+    await play_round(table, 0, {"Ann": "Bob", "Bob": "Ann"})
+    await table.host.send("sync")
+    await table.host.ok("next", round=0)
+    await table.host.ok("end_game")
+    await table.host.phase("finished")
+    assert (await table.players["Ann"].command("start"))["type"] == "error"
+    await table.players["Ann"].ws.close()  # a presence event for the host
+    await table.host.expect("player_presence", connected=False)
+    seen = {m["type"] for c in [table.host, *table.players.values()] for m in c.seen}
+    assert seen == SERVER
+
+
+async def test_undocumented_message_types_are_refused(table_factory):
+    table = await table_factory()
+    reply = await table.host.command("nuke_everything")
+    assert reply["code"] == "unknown_type"
+
+
+async def test_every_documented_http_endpoint_answers(table_factory, http):
+    table = await table_factory()
+    rows = table_after("## HTTP endpoints")
+    gets = [re.search(r"`GET (\S+)`", row[0]).group(1) for row in rows if "`GET" in row[0]]
+    assert gets, "the doc lists endpoints"
+    values = {"game_id": table.game_id, "code": table.created["code"], "name": "party-starters"}
+    for path in gets:
+        if path.startswith("/ws/"):
+            continue
+        url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+        async with http.get(url) as r:
+            assert r.status == 200, url
+    ws = await http.ws_connect(f"/ws/{table.game_id}")
+    client = Client(ws)
+    await client.send("ping", t=0)
+    assert (await client.expect("pong"))["type"] == "pong"
+    await ws.close()
