@@ -41,7 +41,7 @@ def test_documented_client_messages_are_exactly_the_ones_the_server_accepts():
     accepted = set(SESSION_TYPES) | set(HOST_COMMANDS)
     for kind in load_types().values():
         accepted |= kind.commands
-    assert CLIENT == accepted
+    assert accepted == CLIENT
 
 
 def test_documented_error_codes_are_exactly_the_ones_the_code_can_send():
