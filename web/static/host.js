@@ -156,6 +156,7 @@ function render() {
   document.title = `${g.title || "Game"} · Host console`;
   setText(els.phase, PHASE_LABELS[g.phase] || g.phase);
   els.phase.dataset.phase = g.phase;
+  document.getElementById("app").dataset.phase = g.phase;
   setText(els.code, g.code || "");
   if (g.join_url) {
     setText(els.joinUrl, g.join_url.replace(/^https?:\/\//, ""));

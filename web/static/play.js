@@ -170,7 +170,9 @@ function render() {
       fill(meEl, avatar(me.nickname, "avatar-sm"), h("span", { class: "me-name" }, me.nickname));
     }
     scoreEl.hidden = g.phase === "lobby";
-    setText(scoreEl, me.rank ? `${me.score} pts · #${me.rank}` : `${me.score} pts`);
+    // A rank means something once a round has been scored.
+    const scored = (g.leaderboard || []).some((row) => row.score > 0);
+    setText(scoreEl, me.rank && scored ? `${me.score} pts · #${me.rank}` : `${me.score} pts`);
   }
   document.body.dataset.phase = g.phase;
 
