@@ -232,7 +232,7 @@ class Games:
             # The task's first step queues the writes in the store, so they keep the commands' order.
             durable = asyncio.ensure_future(self._persist(game, atomic, scores))
             self._in_flight.add(durable)
-            durable.add_done_callback(self._in_flight.discard)
+            durable.add_done_callback(self._settled)
         return Outcome(ack, broadcast, private, durable)
 
     def tick(self, game: Game) -> Outcome:
@@ -250,6 +250,12 @@ class Games:
             log.exception("could not save game %s; reloading it from the store", game.id)
             self.evict(game.id)
             raise
+
+    def _settled(self, task: asyncio.Future[None]) -> None:
+        """Forget a finished write; its failure was logged and is reported to whoever awaits it."""
+        self._in_flight.discard(task)
+        if not task.cancelled():
+            task.exception()
 
     def evict(self, game_id: str) -> None:
         """Forget a game whose memory and store may disagree; the next access reloads the store's."""

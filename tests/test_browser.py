@@ -118,11 +118,20 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
     host = watch.page(await host_ctx.new_page(), "host")
     await host.goto(f"{base}/host")
     await expect(host.locator("#pack option")).not_to_have_count(1)  # the sample packs loaded
-    await host.fill("#title", "Browser night")
-    await host.fill("#prompts", "\n".join(PROMPTS))
+    # A sample pack fills the prompts...
+    await host.select_option("#pack", index=1)
+    await expect(host.locator("#prompt-count")).not_to_have_text("0 prompts")
+    assert await host.input_value("#title")
+    # ...and so does an imported CSV file (parsed by the server), which replaces them.
+    host.once("dialog", lambda dialog: dialog.accept())  # "replace the prompts you have?" is only for packs
+    csv = ("prompt\n" + "\n".join(PROMPTS) + "\n").encode()
+    await host.set_input_files("#import", files=[{"name": "two.csv", "mimeType": "text/csv", "buffer": csv}])
+    await expect(host.locator("#prompts")).to_have_value("\n".join(PROMPTS))
     await expect(host.locator("#prompt-count")).to_have_text("2 prompts")
+    await host.fill("#title", "Browser night")
     await host.fill("#question_seconds", "60")
     await host.fill("#vote_seconds", "45")
+    await host.screenshot(path=str(ARTIFACTS / "host-new.png"), full_page=True)
     await host.get_by_role("button", name="Create game").click()
     await host.wait_for_url(re.compile(r"/host/[^/]+$"))
     game_id = host.url.rsplit("/", 1)[1]
@@ -156,11 +165,15 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
             await phone.fill("#nickname", "ann")
             await phone.get_by_role("button", name="Join game").click()
             await expect(phone.locator(".form-error")).to_contain_text("already called")
+            await phone.screenshot(path=str(ARTIFACTS / "phone-join-error.png"))
         await phone.fill("#nickname", name)
         await phone.get_by_role("button", name="Join game").click()
         await phone.wait_for_url(f"{base}/play/{game_id}")
         await expect(phone.locator(".play-nick")).to_have_text(name)
         phones[name] = phone
+    await expect(phones["Cy"].locator(".play-pill")).to_have_text("3 players in the lobby")
+    await settle(phones["Cy"])
+    await phones["Cy"].screenshot(path=str(ARTIFACTS / "phone-lobby.png"))
 
     # Reopening the QR link on a phone that joined goes straight back to its game.
     await phones["Ann"].goto(join_url)
@@ -172,7 +185,6 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
     await expect(screen.locator(".chips-screen")).to_contain_text("Ann")
     await expect(host.locator("#players .chip")).to_have_count(3)
     await expect(host.locator("#player-count")).to_have_text("3")
-    await expect(phones["Cy"].locator(".play-pill")).to_have_text("3 players in the lobby")
 
     # The QR code on the big screen decodes to the join URL.
     await screen.wait_for_function("document.querySelector('.qr-img').naturalWidth > 0")
@@ -200,6 +212,7 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
                 await expect(screen.locator(".av-progress-text")).to_have_text("2 of 3 answers in")
                 await settle(screen)
                 await screen.screenshot(path=str(ARTIFACTS / "screen-question.png"))
+                await host.screenshot(path=str(ARTIFACTS / "host-question.png"))
             await phone.get_by_role("button", name="Send answer").click()
             if name != "Cy":  # Cy's answer is the last: it closes the phase at once
                 await expect(phone.locator(".av-done-title")).to_have_text("Answer in!")

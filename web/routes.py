@@ -13,6 +13,7 @@ from engagements import __version__
 from engagements.model import Rejected
 from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
 from engagements.service import Games
+from engagements.store.base import StoreError
 from engagements.types import EngagementType
 from web.keys import GAMES, HUB, THROTTLE
 from web.qr import qr_png, qr_svg
@@ -149,6 +150,8 @@ async def errors_and_headers(request: web.Request, handler: Any) -> web.StreamRe
         response = error("too_large", "That upload is too big.")
     except json.JSONDecodeError:
         response = error("bad_message", "The body is not JSON.")
+    except StoreError:
+        response = error("internal", "That could not be saved: please try again.", 503)
     if not response.prepared:
         response.headers.setdefault(
             "Content-Security-Policy",

@@ -170,7 +170,13 @@ function render() {
 
   renderStage(s);
   renderControls(s);
-  fill(els.board, leaderboard(g.leaderboard, { limit: 10, cls: "compact" }));
+  const scored = (g.leaderboard || []).some((row) => row.score > 0);
+  fill(
+    els.board,
+    scored
+      ? leaderboard(g.leaderboard, { limit: 10, cls: "compact" })
+      : h("p", { class: "muted" }, "Scores appear here after the first round's vote."),
+  );
 }
 
 function renderStage(s) {

@@ -152,6 +152,8 @@ function renderLobby(g) {
   fill(refs.code, codeLetters(g.code));
   setText(refs.url, g.join_url || "");
   refs.chips.update(g.players);
+  refs.chips.el.classList.toggle("many", g.players.length > 14 && g.players.length <= 36);
+  refs.chips.el.classList.toggle("crowd", g.players.length > 36);
   setText(refs.count, String(g.players.length));
   refs.empty.hidden = g.players.length > 0;
   setText(
