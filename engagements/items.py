@@ -8,9 +8,13 @@
     GAME#<id>         ENTRY#<nnn>#<kind>#<player id>   one answer, vote or choice
     CODE#<code>       CODE                    join code -> game id
 
-META carries GSI1PK = "GAMES#live" or "GAMES#finished" and GSI1SK = "<created or finished ms>#<id>":
-the live games (resumed after a restart) and the finished ones by time (for the cloud sync) are
-queries, never scans. Every item carries the game's `ttl`.
+META carries GSI1PK = "GAMES#live", "GAMES#finished" (not yet in the cloud) or "GAMES#synced", and
+GSI1SK = "<created or finished ms>#<id>": the live games (resumed after a restart) and the finished
+ones waiting for the cloud sync are queries, never scans.
+
+Every item of a live game carries the game's `ttl`, so abandoned games expire. A finished game's items
+lose it (a game nobody has synced yet must never expire) and get it back once the cloud copy is
+verified, counted from that moment.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from engagements.store.base import (
     Write,
     absent,
     equals,
+    present,
 )
 from engagements.types import EngagementType
 
 META = "META"
 LIVE = "GAMES#live"
 FINISHED_GAMES = "GAMES#finished"
+SYNCED_GAMES = "GAMES#synced"
 
 
 def game_pk(game_id: str) -> str:
@@ -53,6 +59,7 @@ def _ms(ms: int) -> str:
 def meta_attrs(game: Game) -> Item:
     """The META attributes that change during a game."""
     finished = game.status == FINISHED
+    partition = LIVE if not finished else SYNCED_GAMES if game.synced_at else FINISHED_GAMES
     return {
         "status": game.status,
         "phase": game.phase,
@@ -62,7 +69,8 @@ def meta_attrs(game: Game) -> Item:
         "finished_at": game.finished_at,
         "outcomes": {str(r): o for r, o in sorted(game.outcomes.items())},
         "seq": game.seq,
-        GSI1PK: FINISHED_GAMES if finished else LIVE,
+        "synced_at": game.synced_at,
+        GSI1PK: partition,
         GSI1SK: f"{_ms(game.finished_at if finished and game.finished_at else game.created_at)}#{game.id}",
     }
 
@@ -101,7 +109,7 @@ def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write]
     pk = game_pk(game.id)
     atomic: list[Write] = []
     scores: list[Write] = []
-    meta_changed = False
+    meta_changed = finished = False
     for event in events:
         d = event.data
         match event.kind:
@@ -122,10 +130,15 @@ def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write]
                 scores += [
                     Update(pk, f"PLAYER#{pid}", set={"score": game.players[pid].score}) for pid in d["points"]
                 ]
-            case "lobby_locked" | "phase_changed" | "round_skipped":
+            case "phase_changed":
+                meta_changed = True
+                finished = d["status"] == FINISHED
+            case "lobby_locked" | "round_skipped":
                 meta_changed = True
     if meta_changed:
         atomic.append(meta_update(game))
+    if finished:
+        scores += keep_forever(game)
     return atomic, scores
 
 
@@ -138,6 +151,24 @@ def meta_update(game: Game) -> Update:
         set={**meta_attrs(game), "version": game.version},
         condition=equals("version", game.version - 1),
     )
+
+
+def item_keys(game: Game) -> list[tuple[str, str]]:
+    """Every item of a game but META, from the game itself: no query needed."""
+    pk = game_pk(game.id)
+    keys = [(code_pk(game.code), "CODE")]
+    keys += [(pk, f"PROMPT#{i:03d}") for i in range(len(game.prompts))]
+    for p in game.players.values():
+        keys += [(pk, f"PLAYER#{p.id}"), (pk, f"NICK#{fold(p.nickname)}")]
+    for r, kinds in game.entries.items():
+        keys += [(pk, entry_sk(r, kind, player)) for kind, entries in kinds.items() for player in entries]
+    return keys
+
+
+def keep_forever(game: Game) -> list[Write]:
+    """Drop the expiry of a finished game's items: an unsynced game must not vanish."""
+    keys = [(game_pk(game.id), META), *item_keys(game)]
+    return [Update(pk, sk, remove=(TTL,), condition=present()) for pk, sk in keys]
 
 
 def player_item(pk: str, p: Player, ttl: int) -> Item:
@@ -197,6 +228,7 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
         deadline=m["deadline"],
         locked=m["locked"],
         finished_at=m["finished_at"],
+        synced_at=m.get("synced_at"),
         outcomes={int(r): o for r, o in m["outcomes"].items()},
         seq=m["seq"],
         version=m["version"],

@@ -56,6 +56,7 @@ class Game:
     deadline: int | None = None
     locked: bool = False
     finished_at: int | None = None
+    synced_at: int | None = None  # when the cloud copy was verified; set by the sync, never by the engine
     outcomes: dict[int, str] = field(default_factory=dict)  # round -> "scored" | "skipped"
     players: dict[str, Player] = field(default_factory=dict)
     nicknames: dict[str, str] = field(default_factory=dict)  # folded nickname -> player id

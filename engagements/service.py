@@ -227,12 +227,7 @@ class Games:
             game.seq += 1
             message["seq"] = game.seq
         atomic, scores = items.event_writes(game, events, self._ttl(game))
-        durable = None
-        if atomic or scores:
-            # The task's first step queues the writes in the store, so they keep the commands' order.
-            durable = asyncio.ensure_future(self._persist(game, atomic, scores))
-            self._in_flight.add(durable)
-            durable.add_done_callback(self._settled)
+        durable = self._write(game, atomic, scores) if atomic or scores else None
         return Outcome(ack, broadcast, private, durable)
 
     def tick(self, game: Game) -> Outcome:
@@ -240,6 +235,13 @@ class Games:
 
     def presence(self, game: Game, player: str, connected: bool) -> Outcome:
         return self.execute(game, SYSTEM, "presence", {"player": player, "connected": connected})
+
+    def _write(self, game: Game, atomic: list[Write], scores: list[Write]) -> asyncio.Future[None]:
+        # The task's first step queues the writes in the store, so they keep the commands' order.
+        durable = asyncio.ensure_future(self._persist(game, atomic, scores))
+        self._in_flight.add(durable)
+        durable.add_done_callback(self._settled)
+        return durable
 
     async def _persist(self, game: Game, atomic: list[Write], scores: list[Write]) -> None:
         try:

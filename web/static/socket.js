@@ -109,6 +109,14 @@ export class GameSocket {
     this.started = true;
     // Leaving the page closes the socket: that is not a lost connection.
     window.addEventListener("pagehide", () => this.close());
+    // ...unless the page comes back from the back/forward cache: then pick up again.
+    window.addEventListener("pageshow", (e) => {
+      if (e.persisted && this.stopped && this.status !== "stopped") {
+        this.stopped = false;
+        this.attempt = 0;
+        this.connect();
+      }
+    });
     window.addEventListener("online", () => this.reconnectNow());
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.probe();
@@ -371,6 +379,14 @@ export class GameSocket {
   onError(msg) {
     if (msg.id && this.pending.has(msg.id)) {
       const p = this.pending.get(msg.id);
+      // "internal": nothing was saved, so the same command (same id) may simply go again.
+      if (msg.code === "internal" && (p.retries || 0) < 3) {
+        p.retries = (p.retries || 0) + 1;
+        setTimeout(() => {
+          if (this.pending.get(msg.id) === p && this.ready) this.raw(p.msg);
+        }, 400 * p.retries);
+        return;
+      }
       this.pending.delete(msg.id);
       p.reject(new CommandError(msg.code, msg.message, msg));
       return;
