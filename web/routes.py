@@ -51,9 +51,9 @@ def page(template: str, *, game: bool = False):
     """A page handler whose context is its URL's parts; a game page 404s for a game we do not have."""
 
     async def handler(request: web.Request) -> web.Response:
-        if game and await request.app[GAMES].get(request.match_info["game_id"]) is None:
-            raise web.HTTPNotFound(text="No such game on this appliance.")
         context = {"version": __version__, **request.match_info}
+        if game and await request.app[GAMES].get(request.match_info["game_id"]) is None:
+            return aiohttp_jinja2.render_template("not_found.html", request, context, status=404)
         return aiohttp_jinja2.render_template(template, request, context)
 
     return handler
