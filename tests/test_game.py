@@ -174,6 +174,9 @@ async def test_tokens_open_only_their_own_game(table_factory):
     one = await table_factory()
     two = await table_factory()
     await one.join("Ann")
+    await two.join("Bob")
+    # Ids from another game mean nothing here.
+    assert (await one.host.command("kick", player=two.ids["Bob"]))["code"] == "no_such_player"
     attempts = [
         (one.tokens["Ann"], "player", two),  # a player of another game
         (one.created["host_token"], "host", two),  # the host of another game
