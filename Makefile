@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean
+.PHONY: run test lint venv chromium clean cloud-sync
 
 venv: $(STAMP)
 
@@ -30,6 +30,9 @@ run: venv
 test: venv chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+cloud-sync: venv
+	$(VENV)/bin/engagements sync
 
 lint: venv
 	$(VENV)/bin/ruff check .

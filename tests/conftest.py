@@ -7,6 +7,7 @@ import itertools
 import signal
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import aiohttp
@@ -207,3 +208,88 @@ def server_process(tmp_path, unused_tcp_port):
     yield make
     for proc in procs:
         proc.stop()
+
+
+# -- a DynamoDB-compatible server of our own, on loopback ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's server mode on 127.0.0.1: a real HTTP DynamoDB (and CloudFormation) endpoint."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch, tmp_path):
+    """Dummy credentials and a region, and no profile or config file of the machine's."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+@pytest.fixture
+def cloud_table(moto_endpoint, aws_env) -> str:
+    """A fresh cloud table with the schema the store expects."""
+    import boto3
+
+    from engagements.store.schema import create_table
+
+    name = f"cloud-{uuid.uuid4().hex[:10]}"
+    create_table(boto3.client("dynamodb", endpoint_url=moto_endpoint), name)
+    return name
+
+
+class TcpProxy:
+    """A loopback TCP relay to `target_port` that a test can cut, like a network dropping mid-run."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self.writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        """Stop accepting and drop every open connection."""
+        if self.server is not None:
+            self.server.close()
+        for w in self.writers:
+            w.transport.abort()
+        self.writers.clear()

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from engagements import __version__
+from sync.cli import sync
 from web.mdns import discover as discover_servers
 from web.mdns import parse_interfaces
 from web.network import join_base_url
@@ -144,6 +145,8 @@ def discover(interfaces: list[str] | None, timeout: float, as_json: bool) -> Non
         for name, url, version in rows:
             click.echo(f"{name:<{name_width}}  {url:<{url_width}}  {version}")
 
+
+main.add_command(sync)
 
 if __name__ == "__main__":
     main()

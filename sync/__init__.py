@@ -1,0 +1,1 @@
+"""Moving finished games from the appliance to the cloud table."""

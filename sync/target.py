@@ -1,0 +1,67 @@
+"""Where finished games go: a table named outright, or the one the base stack created."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import boto3
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
+
+from engagements.store.base import StoreError
+from engagements.store.dynamodb import DynamoStore
+
+TABLE_OUTPUT = "TableName"
+
+
+@dataclass(frozen=True)
+class Target:
+    table: str | None = None
+    stack: str | None = None
+    endpoint_url: str | None = None  # DynamoDB Local, moto or another compatible server; AWS when unset
+    region: str | None = None
+
+    def describe(self) -> str:
+        where = self.endpoint_url or "AWS"
+        return (
+            f"table {self.table} at {where}" if self.table else f"the table of stack {self.stack} at {where}"
+        )
+
+
+async def open_cloud(target: Target) -> DynamoStore:
+    """The cloud store, or a StoreError whose message is the one line an admin needs."""
+    if not target.table and not target.stack:
+        raise StoreError("no cloud table: pass --table or --stack (or set ENGAGEMENTS_CLOUD_TABLE)")
+    table = target.table or await asyncio.to_thread(stack_table, target)
+    return await DynamoStore.open(table, endpoint_url=target.endpoint_url, region=target.region)
+
+
+def stack_table(target: Target) -> str:
+    """The table name from the base stack's outputs (deploy/base.yaml)."""
+    try:
+        client = boto3.Session().client(
+            "cloudformation", endpoint_url=target.endpoint_url, region_name=target.region
+        )
+        stacks = client.describe_stacks(StackName=target.stack)["Stacks"]
+    except NoRegionError:
+        raise StoreError("no AWS region configured: pass --region or set AWS_REGION") from None
+    except NoCredentialsError:
+        raise StoreError("no AWS credentials found") from None
+    except EndpointConnectionError:
+        raise StoreError(f"cannot reach CloudFormation at {target.endpoint_url or 'AWS'}") from None
+    except ClientError as e:
+        raise StoreError(f"no such stack {target.stack}: {e.response['Error'].get('Message', '')}") from None
+    except BotoCoreError as e:
+        raise StoreError(f"CloudFormation: {e}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    if TABLE_OUTPUT not in outputs:
+        raise StoreError(
+            f"stack {target.stack} has no {TABLE_OUTPUT} output: is it the Engagements base stack?"
+        )
+    return outputs[TABLE_OUTPUT]

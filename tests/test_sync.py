@@ -1,0 +1,199 @@
+"""`engagements sync`: finished games go up to a real DynamoDB-compatible server, once, whole, verified."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from urllib.parse import urlparse
+
+import boto3
+import pytest
+
+from engagements.store.base import GSI1, TTL
+from engagements.store.dynamodb import DynamoStore
+from sync.cloud import Progress, sync_all
+from tests.conftest import TcpProxy, create_game
+from tests.test_game import play_round
+from web.keys import STORE
+
+
+async def finished_game(http, nicks=("Ann", "Bob", "Cy")) -> str:
+    """A game played to the podium on the appliance: its id."""
+    table = await create_game(http, prompts=["Only prompt"])
+    for nick in nicks:
+        await table.join(nick)
+    await table.host.ok("start")
+    await play_round(table, 0, {nicks[i]: nicks[(i + 1) % len(nicks)] for i in range(len(nicks))})
+    await table.host.ok("next", round=0)
+    await table.host.phase("finished")
+    await table.close()
+    return table.game_id
+
+
+async def partition(store, game_id: str) -> list[dict]:
+    return await store.query_all(f"GAME#{game_id}")
+
+
+def run_sync(settings, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "web.cli", "sync", "--data-dir", str(settings.data_dir), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env or os.environ.copy())
+
+
+@pytest.fixture
+async def cloud(cloud_table, moto_endpoint):
+    store = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
+    yield store
+    await store.close()
+
+
+async def test_finished_game_goes_up_item_for_item_and_is_marked_synced(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    before = await partition(local, game_id)
+    assert not any(TTL in item for item in before)
+
+    out = run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint)
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert f"Synced 1 of 1 games ({len(before)} items uploaded)." in out.stdout
+
+    in_cloud = {(i["PK"], i["SK"]): i for i in await partition(cloud, game_id)}
+    assert in_cloud == {(i["PK"], i["SK"]): i for i in before}, "the cloud holds exactly the local items"
+    after = {i["SK"]: i for i in await partition(local, game_id)}
+    assert after["META"]["synced_at"] and after["META"]["GSI1PK"] == "GAMES#synced"
+    assert all(TTL in item for item in after.values()), "a synced game may now expire here"
+    assert await local.query_all("GAMES#finished", index=GSI1) == []
+    assert [i["id"] for i in await cloud.query_all("GAMES#finished", index=GSI1)] == [game_id]
+
+
+async def test_second_sync_changes_nothing_in_the_cloud(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    game_id = await finished_game(http)
+    assert run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint).returncode == 0
+    first = await partition(cloud, game_id)
+    again = run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint, "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {"games": []}
+    assert await partition(cloud, game_id) == first
+
+
+async def test_sync_cut_off_mid_run_is_completed_by_the_next_run(
+    server, http, settings, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    games = [await finished_game(http, (f"A{i}", f"B{i}", f"C{i}", f"D{i}")) for i in range(3)]
+    before = {g: await partition(local, g) for g in games}
+    proxy = TcpProxy(urlparse(moto_endpoint).port)
+    port = await proxy.start()
+    cloud = await DynamoStore.open(cloud_table, endpoint_url=f"http://127.0.0.1:{port}")
+    sent = 0
+
+    def count(n: int) -> None:
+        nonlocal sent
+        sent += n
+        if sent >= 30:  # the network drops part way through the second game
+            proxy.cut()
+
+    reports = await sync_all(local, cloud, now_ms=1, retention_days=7, progress=Progress(items=count))
+    await cloud.close()
+    assert [r.status for r in reports][0] == "synced"
+    assert {r.status for r in reports[1:]} == {"failed"}
+    assert "cannot reach DynamoDB" in reports[1].error
+    assert [i["id"] for i in await local.query_all("GAMES#finished", index=GSI1)] == games[1:]
+
+    resumed = run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "Synced 2 of 2 games" in resumed.stdout
+    direct = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
+    for game_id, items in before.items():
+        assert sorted(await partition(direct, game_id), key=str) == sorted(items, key=str), (
+            "nothing lost or doubled"
+        )
+    await direct.close()
+
+
+async def test_a_newer_cloud_copy_is_never_overwritten_and_the_game_is_reported(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    clash = await finished_game(http)
+    fine = await finished_game(http, ("Dee", "Eve"))
+    meta = await local.get(f"GAME#{clash}", "META")
+    newer = {**meta, "version": meta["version"] + 5, "title": "Edited in the cloud"}
+    await cloud.put(newer)
+    out = run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint)
+    assert out.returncode == 1
+    assert f"failed: {clash}" in out.stdout and "does not match" in out.stdout
+    assert await cloud.get(f"GAME#{clash}", "META") == newer
+    assert (await local.get(f"GAME#{fine}", "META"))["GSI1PK"] == "GAMES#synced", "the other game went up"
+    assert (await local.get(f"GAME#{clash}", "META"))["GSI1PK"] == "GAMES#finished"
+
+
+async def test_dry_run_lists_the_games_and_changes_nothing(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    game_id = await finished_game(http)
+    out = run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint, "--dry-run")
+    assert out.returncode == 0
+    assert "Would sync 1 finished games:" in out.stdout and game_id in out.stdout
+    assert await partition(cloud, game_id) == []
+    meta = await server.app[STORE].get(f"GAME#{game_id}", "META")
+    assert meta["GSI1PK"] == "GAMES#finished"
+
+
+async def test_sync_to_the_table_of_the_base_stack(server, http, settings, moto_endpoint, aws_env):
+    from pathlib import Path
+
+    template = (Path(__file__).parent.parent / "deploy" / "base.yaml").read_text()
+    client = boto3.client("cloudformation", endpoint_url=moto_endpoint)
+    client.create_stack(StackName="engagements-dev", TemplateBody=template, Parameters=[
+        {"ParameterKey": "Environment", "ParameterValue": "dev"}
+    ])  # fmt: skip
+    client.get_waiter("stack_create_complete").wait(StackName="engagements-dev", WaiterConfig={"Delay": 1})
+    game_id = await finished_game(http)
+    out = run_sync(settings, "--stack", "engagements-dev", "--endpoint-url", moto_endpoint)
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert (await server.app[STORE].get(f"GAME#{game_id}", "META"))["GSI1PK"] == "GAMES#synced"
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("offline", "cannot reach DynamoDB at http://127.0.0.1:9"),
+        ("no credentials", "no AWS credentials found"),
+        ("no such table", "no such table missing-table"),
+        ("wrong schema", "has the wrong schema"),
+        ("no such stack", "no such stack nope"),
+    ],
+)
+async def test_sync_errors_are_one_clear_line_and_leave_local_data_untouched(
+    case, expected, server, http, settings, moto_endpoint, aws_env
+):
+    game_id = await finished_game(http)
+    env = os.environ.copy()
+    args = ["--endpoint-url", moto_endpoint, "--table", "missing-table"]
+    if case == "offline":
+        args = ["--endpoint-url", "http://127.0.0.1:9", "--table", "t"]
+    elif case == "no credentials":
+        env.pop("AWS_ACCESS_KEY_ID")
+        env.pop("AWS_SECRET_ACCESS_KEY")
+    elif case == "wrong schema":
+        boto3.client("dynamodb", endpoint_url=moto_endpoint).create_table(
+            TableName="wrong-schema",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        args = ["--endpoint-url", moto_endpoint, "--table", "wrong-schema"]
+    elif case == "no such stack":
+        args = ["--endpoint-url", moto_endpoint, "--stack", "nope"]
+    out = run_sync(settings, *args, env=env)
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], out.stderr
+    meta = await server.app[STORE].get(f"GAME#{game_id}", "META")
+    assert meta["GSI1PK"] == "GAMES#finished" and "synced_at" in meta and meta["synced_at"] is None
