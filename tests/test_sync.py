@@ -100,7 +100,7 @@ async def test_sync_cut_off_mid_run_is_completed_by_the_next_run(
 
     reports = await sync_all(local, cloud, now_ms=1, retention_days=7, progress=Progress(items=count))
     await cloud.close()
-    assert [r.status for r in reports][0] == "synced"
+    assert reports[0].status == "synced"
     assert {r.status for r in reports[1:]} == {"failed"}
     assert "cannot reach DynamoDB" in reports[1].error
     assert [i["id"] for i in await local.query_all("GAMES#finished", index=GSI1)] == games[1:]

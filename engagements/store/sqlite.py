@@ -56,6 +56,8 @@ READER_THREADS = 4
 TOKEN_WINDOW = 600  # seconds DynamoDB remembers a ClientRequestToken
 MAX_DEPTH = 32  # DynamoDB's nesting limit; also keeps validation clear of RecursionError
 INT64 = 2**63
+MAX_NUMBER = 10**38  # DynamoDB keeps 38 digits; boto3 refuses to round an int that has more
+KEY_BYTES = {PK: 2048, SK: 1024, GSI1PK: 2048, GSI1SK: 1024}  # DynamoDB's limits on key values
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -79,7 +81,11 @@ def _check_value(value: Any, depth: int = 0) -> None:
     """Only values that survive a DynamoDB round trip unchanged; a float would come back a Decimal."""
     if depth > MAX_DEPTH:
         raise ValueError(f"items nest at most {MAX_DEPTH} levels deep")
-    if value is None or isinstance(value, str | int):
+    if value is None or isinstance(value, str | bool):
+        return
+    if isinstance(value, int):
+        if not -MAX_NUMBER < value < MAX_NUMBER:
+            raise ValueError(f"numbers have at most 38 digits, not {len(str(abs(value)))}")
         return
     if isinstance(value, list):
         for element in value:
@@ -93,9 +99,16 @@ def _check_value(value: Any, depth: int = 0) -> None:
         raise ValueError(f"items hold str, int, bool, None, list and dict, not {type(value).__name__}")
 
 
+def _check_key_value(attr: str, value: Any) -> None:
+    if not (isinstance(value, str) and value):
+        raise ValueError(f"{attr} must be a non-empty string, not {value!r}")
+    if len(value.encode()) > KEY_BYTES[attr]:
+        raise ValueError(f"{attr} is over {KEY_BYTES[attr]} bytes")
+
+
 def _check_key(pk: Any, sk: Any) -> tuple[str, str]:
-    if not (isinstance(pk, str) and pk and isinstance(sk, str) and sk):
-        raise ValueError(f"{PK} and {SK} must be non-empty strings, not {pk!r}, {sk!r}")
+    _check_key_value(PK, pk)
+    _check_key_value(SK, sk)
     return pk, sk
 
 
@@ -103,8 +116,8 @@ def _row(item: Item) -> Row:
     """Validates an item and encodes it, so a caller may go on mutating its dict at once."""
     pk, sk = _check_key(item.get(PK), item.get(SK))
     for attr in (GSI1PK, GSI1SK):
-        if attr in item and not (isinstance(item[attr], str) and item[attr]):
-            raise ValueError(f"{attr} must be a non-empty string, not {item[attr]!r}")
+        if attr in item:
+            _check_key_value(attr, item[attr])
     _check_value(item)
     body = _encode(item)
     if len(body.encode()) > MAX_ITEM_BYTES:
@@ -164,6 +177,16 @@ def _distinct(ops: list[_Op], limit: int, what: str) -> None:
         raise ValueError(f"{what} takes 1 to {limit} writes, not {len(ops)}")
     if len({op.key for op in ops}) < len(ops):
         raise ValueError(f"{what} names one item twice")
+
+
+def _transaction(writes: Sequence[Write]) -> list[_Op]:
+    """DynamoDB's UpdateExpression is optional for UpdateItem but required in TransactWriteItems."""
+    ops = [_op(write) for write in writes]
+    _distinct(ops, MAX_TRANSACT_ITEMS, "a transaction")
+    for op in ops:
+        if op.update is not None and not (op.update.set or op.update.add or op.update.remove):
+            raise ValueError("an update in a transaction must set, add or remove something")
+    return ops
 
 
 def _holds(condition: Condition, item: Item | None) -> bool:
@@ -436,8 +459,7 @@ class SQLiteStore(Store):
         return await self._read(lambda conn: _page(conn, sql, args, limit, index))
 
     async def transact_write(self, writes: Sequence[Write], token: str | None = None) -> None:
-        ops = [_op(write) for write in writes]
-        _distinct(ops, MAX_TRANSACT_ITEMS, "a transaction")
+        ops = _transaction(writes)
         request = None
         if token is not None:
             canonical = [{"op": type(write).__name__, **asdict(write)} for write in writes]
