@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from engagements import engine, items, views
@@ -26,8 +27,8 @@ from engagements.codes import (
     split_token,
     token_for,
 )
-from engagements.model import HOST, SYSTEM, Actor, Command, Game, Rejected
-from engagements.store.base import MAX_TRANSACT_ITEMS, Store, StoreError, TransactionCanceled, Write
+from engagements.model import FINISHED, HOST, SYSTEM, Actor, Command, Game, Rejected
+from engagements.store.base import MAX_TRANSACT_ITEMS, TTL, Store, StoreError, TransactionCanceled, Write
 from engagements.types import EngagementType
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,9 @@ class Games:
         self._games: dict[str, Game] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         self._in_flight: set[asyncio.Future[None]] = set()
+        self._last_write: dict[str, asyncio.Future[None]] = {}
         self.on_evict: Callable[[str], None] = lambda game_id: None
+        self.on_finished: Callable[[], None] = lambda: None  # after a finished game is saved
 
     def kind(self, game: Game) -> EngagementType:
         return self.types[game.type]
@@ -154,14 +157,26 @@ class Games:
             game = self._games.get(game_id)
             if game is None:
                 found = await self.store.query_all(items.game_pk(game_id))
-                if not any(i["SK"] == items.META for i in found):
+                meta = next((i for i in found if i["SK"] == items.META), None)
+                if meta is None:
                     return None
-                game = items.load_game(
-                    found, self.types[next(i for i in found if i["SK"] == items.META)["type"]]
-                )
+                game = items.load_game(found, self.types[meta["type"]])
                 self._games[game_id] = game
+                if game.status == FINISHED and not game.synced_at and any(TTL in i for i in found):
+                    self._write(game, [], items.keep_forever(game))  # the server died while finishing it
         self._loading.pop(game_id, None)
         return game
+
+    async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Live games, then finished ones (synced or not), newest first: for the host's game list."""
+        fields = ("id", "title", "status", "created_at", "finished_at", "synced_at")
+        games: list[dict[str, Any]] = []
+        for partition in (items.LIVE, items.FINISHED_GAMES, items.SYNCED_GAMES):
+            page = await self.store.query(partition, index="GSI1", limit=limit, reverse=True)
+            games += [{f: meta.get(f) for f in fields} for meta in page.items]
+        live = [g for g in games if g["status"] != FINISHED]
+        done = sorted((g for g in games if g["status"] == FINISHED), key=lambda g: -(g["finished_at"] or 0))
+        return live + done[:limit]
 
     async def live_games(self) -> list[str]:
         """Games in the lobby or playing, from the index: resumed (timers and all) after a restart."""
@@ -228,6 +243,10 @@ class Games:
             message["seq"] = game.seq
         atomic, scores = items.event_writes(game, events, self._ttl(game))
         durable = self._write(game, atomic, scores) if atomic or scores else None
+        if durable is not None and any(
+            e.kind == "phase_changed" and e.data["status"] == FINISHED for e in events
+        ):
+            durable.add_done_callback(self._finished_saved)
         return Outcome(ack, broadcast, private, durable)
 
     def tick(self, game: Game) -> Outcome:
@@ -237,13 +256,25 @@ class Games:
         return self.execute(game, SYSTEM, "presence", {"player": player, "connected": connected})
 
     def _write(self, game: Game, atomic: list[Write], scores: list[Write]) -> asyncio.Future[None]:
-        # The task's first step queues the writes in the store, so they keep the commands' order.
-        durable = asyncio.ensure_future(self._persist(game, atomic, scores))
+        """Start saving a command's writes, keeping the order of the game's commands.
+
+        With an ordered store the task's first step queues the writes, so tasks started in order
+        write in order and a burst of answers shares commits; otherwise each waits for the last.
+        """
+        before = None if self.store.ordered_writes else self._last_write.get(game.id)
+        durable = asyncio.ensure_future(self._persist(game, atomic, scores, before))
+        if not self.store.ordered_writes:
+            self._last_write[game.id] = durable
+            durable.add_done_callback(partial(self._forget_last, game.id))
         self._in_flight.add(durable)
         durable.add_done_callback(self._settled)
         return durable
 
-    async def _persist(self, game: Game, atomic: list[Write], scores: list[Write]) -> None:
+    async def _persist(
+        self, game: Game, atomic: list[Write], scores: list[Write], before: asyncio.Future[None] | None
+    ) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # its failure is its own command's to report
         try:
             for writes in (atomic, scores):
                 for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
@@ -253,11 +284,27 @@ class Games:
             self.evict(game.id)
             raise
 
+    def _finished_saved(self, task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self.on_finished()
+
+    def _forget_last(self, game_id: str, task: asyncio.Future[None]) -> None:
+        if self._last_write.get(game_id) is task:
+            del self._last_write[game_id]
+
     def _settled(self, task: asyncio.Future[None]) -> None:
         """Forget a finished write; its failure was logged and is reported to whoever awaits it."""
         self._in_flight.discard(task)
         if not task.cancelled():
             task.exception()
+
+    def synced(self, game_id: str, at: int) -> Game | None:
+        """The sync verified this game's cloud copy and bumped its META version: mirror that here."""
+        game = self._games.get(game_id)
+        if game is not None:
+            game.synced_at = at
+            game.version += 1
+        return game
 
     def evict(self, game_id: str) -> None:
         """Forget a game whose memory and store may disagree; the next access reloads the store's."""

@@ -57,6 +57,7 @@ def game_view(game: Game, kind: EngagementType, join_url: str) -> dict[str, Any]
         "players": [player_view(game, p) for p in game.active_players()],
         "round": round_view(game, kind),
         "leaderboard": leaderboard(game),
+        "synced_at": game.synced_at,
     }
 
 

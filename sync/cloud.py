@@ -79,8 +79,16 @@ def checksum(items: list[Item]) -> str:
 
 async def pending_games(local: Store) -> list[Pending]:
     """Finished games not yet in the cloud, oldest first, with their items: an index query, no scan."""
-    metas = await local.query_all(layout.FINISHED_GAMES, index=GSI1)
-    return [Pending(meta, await local.query_all(meta[PK])) for meta in metas]
+    games = []
+    for meta in await local.query_all(layout.FINISHED_GAMES, index=GSI1):
+        items = await local.query_all(meta[PK])
+        expiring = [Update(i[PK], i[SK], remove=(TTL,), condition=present()) for i in items if TTL in i]
+        if expiring:  # the server died while finishing this game: finish its job first
+            for start in range(0, len(expiring), MAX_TRANSACT_ITEMS):
+                await local.transact_write(expiring[start : start + MAX_TRANSACT_ITEMS])
+            items = await local.query_all(meta[PK])
+        games.append(Pending(next(i for i in items if i[SK] == layout.META), items))
+    return games
 
 
 async def sync_all(

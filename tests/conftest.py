@@ -262,8 +262,9 @@ class TcpProxy:
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
 
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> int:
+        """Listen (again, on the same port when given one): the network is back."""
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", port)
         return self.server.sockets[0].getsockname()[1]
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

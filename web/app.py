@@ -14,9 +14,12 @@ from aiohttp import web
 
 from engagements.plugins import load_types
 from engagements.service import Games
-from engagements.store.base import Store
+from engagements.store.base import Store, StoreError
 from engagements.store.sqlite import SQLiteStore
 from engagements.types import EngagementType
+from sync.auto import AutoSync
+from sync.cloud import GameReport
+from sync.target import open_cloud
 from web.hub import Hub
 from web.keys import GAMES, HUB, SETTINGS, STORE, THROTTLE
 from web.network import join_base_url
@@ -49,32 +52,65 @@ def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...]
 def _storage(types: dict[str, EngagementType]):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store: Store = await SQLiteStore.open(settings.database)
+        store = await open_store(settings)
         games = Games(
             store,
             types,
             join_base=join_base_url(settings.public_url, settings.host, settings.port),
             retention_days=settings.retention_days,
         )
-        app[STORE], app[GAMES], app[HUB] = store, games, Hub(games)
-        await app[HUB].resume()
-        sweeper = asyncio.create_task(_sweep(store))
+        hub = Hub(games)
+        app[STORE], app[GAMES], app[HUB] = store, games, hub
+        await hub.resume()
+        tasks = []
+        if isinstance(store, SQLiteStore):
+            tasks.append(asyncio.create_task(_sweep(store)))
+        auto = None
+        if settings.auto_sync and settings.cloud is not None:
+
+            def synced(report: GameReport, at: int) -> None:
+                game = games.synced(report.game_id, at)
+                if game is not None:
+                    hub.refresh(game)
+
+            auto = AutoSync(
+                store,
+                settings.cloud,
+                retention_days=settings.retention_days,
+                clock=games.clock,
+                on_synced=synced,
+                interval=settings.sync_interval,
+            )
+            games.on_finished = auto.nudge
+            tasks.append(asyncio.create_task(auto.run()))
         yield
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if auto is not None:
+            await auto.close()
         await games.close()
         await store.close()
 
     return ctx
 
 
-async def _sweep(store: Store) -> None:
+async def open_store(settings: Settings) -> Store:
+    """The embedded store by default; the cloud table itself with --store dynamodb."""
+    if settings.store == "dynamodb":
+        if settings.cloud is None:
+            raise StoreError("--store dynamodb needs --table or --stack")
+        return await open_cloud(settings.cloud)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return await SQLiteStore.open(settings.database)
+
+
+async def _sweep(store: SQLiteStore) -> None:
     """Delete expired items now and then, as DynamoDB's TTL does (reads already skip them)."""
     while True:
         try:
-            await store.purge_expired()  # type: ignore[attr-defined]
+            await store.purge_expired()
         except Exception:
             log.exception("TTL sweep failed")
         await asyncio.sleep(TTL_SWEEP_SECONDS)

@@ -10,7 +10,9 @@ from pathlib import Path
 import click
 
 from engagements import __version__
-from sync.cli import sync
+from engagements.store.base import StoreError
+from sync.cli import cloud_options, sync
+from sync.target import Target
 from web.mdns import discover as discover_servers
 from web.mdns import parse_interfaces
 from web.network import join_base_url
@@ -90,6 +92,21 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -
     show_default=True,
     help="Days a game is kept before it expires.",
 )
+@click.option(
+    "--store",
+    envvar="ENGAGEMENTS_STORE",
+    type=click.Choice(["sqlite", "dynamodb"]),
+    default="sqlite",
+    show_default=True,
+    help="Keep games in the embedded SQLite database, or serve them from the cloud DynamoDB table.",
+)
+@cloud_options
+@click.option(
+    "--auto-sync",
+    envvar="ENGAGEMENTS_AUTO_SYNC",
+    is_flag=True,
+    help="Sync finished games to the cloud table in the background, retrying while offline.",
+)
 def serve(
     host: str,
     port: int,
@@ -99,8 +116,23 @@ def serve(
     public_url: str | None,
     name: str,
     retention_days: int,
+    store: str,
+    table: str | None,
+    stack: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    auto_sync: bool,
 ) -> None:
     """Run the appliance: host console, big screen and players' phones, on this network."""
+    cloud = (
+        Target(table=table, stack=stack, endpoint_url=endpoint_url, region=region) if table or stack else None
+    )
+    if (store == "dynamodb" or auto_sync) and cloud is None:
+        raise click.UsageError("--store dynamodb and --auto-sync need the cloud table: --table or --stack")
+    if store == "dynamodb" and auto_sync:
+        raise click.UsageError(
+            "--auto-sync copies the embedded store to the cloud: it has nothing to do here"
+        )
     settings = Settings(
         host=host,
         port=port,
@@ -110,8 +142,14 @@ def serve(
         public_url=public_url,
         name=name,
         retention_days=retention_days,
+        store=store,
+        cloud=cloud,
+        auto_sync=auto_sync,
     )
-    asyncio.run(run_server(settings))
+    try:
+        asyncio.run(run_server(settings))
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
 
 
 @main.command()

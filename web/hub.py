@@ -276,6 +276,12 @@ class Hub:
         self.publish(game, outcome)
         self.schedule(game)
 
+    def refresh(self, game: Game, views: tuple[str, ...] = ("host",)) -> None:
+        """Send these views a fresh snapshot: for changes that are not game events (a finished sync)."""
+        for conn in self.rooms.get(game.id, Room()).conns:
+            if conn.actor is not None and conn.view in views:
+                conn.send(encode(self.games.snapshot(game, conn.actor, conn.view)))
+
     async def resume(self) -> None:
         """After a restart: load live games so their deadlines fire even before anyone reconnects."""
         for game_id in await self.games.live_games():

@@ -105,6 +105,10 @@ async def join_game(request: web.Request) -> web.Response:
     )
 
 
+async def list_games(request: web.Request) -> web.Response:
+    return web.json_response({"games": await request.app[GAMES].recent()})
+
+
 async def qr(request: web.Request) -> web.Response:
     games: Games = request.app[GAMES]
     game = await games.get(request.match_info["game_id"])
@@ -176,6 +180,7 @@ def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None
     app.router.add_get("/join", page("join.html"), name="join")
     app.router.add_get("/play/{game_id}", page("play.html", game=True), name="play")
     app.router.add_post("/api/games", create_game, name="create_game")
+    app.router.add_get("/api/games", list_games, name="list_games")
     app.router.add_post("/api/join", join_game, name="join_game")
     app.router.add_get("/api/games/{game_id}/qr.{fmt:svg|png}", qr, name="qr")
     app.router.add_get("/api/packs", packs, name="packs")

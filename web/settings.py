@@ -6,6 +6,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from sync.target import Target
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -17,6 +19,10 @@ class Settings:
     public_url: str | None = None  # what the QR code points at, when the detected LAN address is wrong
     name: str = ""  # the mDNS instance name; defaults to one naming this machine
     retention_days: int = 7
+    store: str = "sqlite"  # or "dynamodb": serve games straight from the cloud table
+    cloud: Target | None = None  # the cloud table, for --store dynamodb and --auto-sync
+    auto_sync: bool = False
+    sync_interval: float = 30.0  # seconds between background syncs while all is well
 
     @property
     def instance_name(self) -> str:

@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 Item = dict[str, Any]
 Key = dict[str, str]
@@ -130,6 +130,10 @@ def is_expired(item: Item, now: int | None = None) -> bool:
 
 class Store(ABC):
     """The single table. Reads never return expired items; queries only, never scans."""
+
+    # True when writes are applied in the order they were called, even without awaiting each one:
+    # the game service then needs no chaining of its own to keep one game's writes in order.
+    ordered_writes: ClassVar[bool] = False
 
     @abstractmethod
     async def get(self, pk: str, sk: str) -> Item | None: ...

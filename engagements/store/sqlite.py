@@ -295,6 +295,8 @@ class SQLiteStore(Store):
     `commits` counts COMMITs, so tests and metrics can see how many writes share one.
     """
 
+    ordered_writes = True  # one writer thread takes jobs first in, first out
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.commits = 0

@@ -203,8 +203,12 @@ function renderStage(s) {
     return;
   }
   if (g.phase === "finished") {
-    if (stageKey !== "finished") {
-      stageKey = "finished";
+    const key = `finished:${g.synced_at || ""}`;
+    if (stageKey !== key) {
+      stageKey = key;
+      const synced = g.synced_at
+        ? h("p", { class: "sync synced" }, `In the cloud since ${new Date(g.synced_at).toLocaleString()}`)
+        : h("p", { class: "sync pending" }, "Saved on this appliance · waiting for the next cloud sync");
       fill(
         els.stage,
         h(
@@ -212,6 +216,7 @@ function renderStage(s) {
           { class: "stage-finished" },
           h("div", { class: "stage-kicker" }, "Game over"),
           podium(g.leaderboard, {}),
+          synced,
         ),
       );
     }
