@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import tomllib
 from pathlib import Path
 
 import click
@@ -29,13 +30,35 @@ def _interfaces_option(ctx: click.Context, param: click.Parameter, value: str) -
 
 @click.group()
 @click.version_option(__version__, prog_name="engagements")
-def main() -> None:
+@click.option(
+    "--config",
+    envvar="ENGAGEMENTS_CONFIG",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A TOML file whose [serve] and [sync] tables give option defaults (names as on the command line).",
+)
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
     """Engagements: live audience games run from one laptop on the venue network.
 
     The laptop serves the host console, the projector screen and the players'
     phones over the local network; players join by scanning a QR code, and the
     server advertises itself over mDNS so other devices can find it.
     """
+    if config is not None:
+        ctx.default_map = read_config(config)
+
+
+def read_config(path: Path) -> dict[str, dict[str, object]]:
+    """Options from a config file, below the command line and environment variables."""
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise click.BadParameter(f"{path}: {e}", param_hint="--config") from None
+    return {
+        command: {key.replace("-", "_"): value for key, value in table.items()}
+        for command, table in doc.items()
+        if isinstance(table, dict)
+    }
 
 
 def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
