@@ -27,6 +27,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
 )
@@ -54,8 +55,8 @@ from .base import (
     is_expired,
     now_epoch,
 )
+from .rules import check_value, distinct, holds, transaction, validate
 from .schema import schema_problems
-from .sqlite import _check_value, _distinct, _holds, _op, _transaction
 
 THREADS = 16
 MAX_ATTEMPTS = 8
@@ -154,7 +155,7 @@ class _Expression:
             elif cond.kind == "present":
                 clauses.append(f"attribute_exists({self.name(cond.attr)})")
             elif cond.kind == "equals":  # DynamoDB never finds values of two types equal; emulators may
-                _check_value(cond.value)
+                check_value(cond.value)
                 name, value = self.name(cond.attr), self.value(cond.value)
                 kind = self.value(next(iter(self._values[value])))
                 clauses.append(f"attribute_type({name}, {kind}) AND {name} = {value}")
@@ -185,7 +186,11 @@ class _Expression:
 
 
 class DynamoStore(Store):
-    """Create it with `await DynamoStore.open(table, endpoint_url=..., region=..., session=...)`."""
+    """Create it with `await DynamoStore.open(table, endpoint_url=..., region=..., session=...)`.
+
+    Calls run concurrently on the store's threads, so writes that are not awaited one by one may land in
+    any order: `ordered_writes` stays False.
+    """
 
     def __init__(self, client: Any, table: str) -> None:
         self.table = table
@@ -257,7 +262,7 @@ class DynamoStore(Store):
         url = self._client.meta.endpoint_url
         if isinstance(error, NoCredentialsError):
             return StoreError("no AWS credentials found")
-        if isinstance(error, EndpointConnectionError):
+        if isinstance(error, EndpointConnectionError | HTTPClientError):  # refused, cut off, timed out
             return StoreError(f"cannot reach DynamoDB at {url}")
         if not isinstance(error, ClientError):
             return StoreError(f"DynamoDB at {url}: {error}")
@@ -282,7 +287,7 @@ class DynamoStore(Store):
         return None if item is None or is_expired(item) else item
 
     async def put(self, item: Item, condition: Condition = ()) -> None:
-        _op(Put(item, condition))
+        validate(Put(item, condition))
         await self._call(
             "put_item", **self._put(item, condition), ReturnValuesOnConditionCheckFailure="ALL_OLD"
         )
@@ -302,7 +307,7 @@ class DynamoStore(Store):
         remove: Sequence[str] = (),
         condition: Condition = (),
     ) -> Item:
-        update = _op(Update(pk, sk, set or {}, add or {}, tuple(remove), condition)).update
+        update = validate(Update(pk, sk, set or {}, add or {}, tuple(remove), condition)).update
         assert update is not None
         params = self._update(update)
         if "UpdateExpression" not in params:
@@ -331,13 +336,13 @@ class DynamoStore(Store):
         try:
             await self.put({PK: pk, SK: sk}, absent() + condition)
         except ConditionFailed as failed:
-            if failed.item is None or not _holds(condition, failed.item):
+            if failed.item is None or not holds(condition, failed.item):
                 raise
             return failed.item
         return {PK: pk, SK: sk}
 
     async def delete(self, pk: str, sk: str, condition: Condition = ()) -> None:
-        _op(Delete(pk, sk, condition))
+        validate(Delete(pk, sk, condition))
         await self._call(
             "delete_item", **self._delete(pk, sk, condition), ReturnValuesOnConditionCheckFailure="ALL_OLD"
         )
@@ -384,7 +389,7 @@ class DynamoStore(Store):
         return Page(items, _item(last) if last else None)
 
     async def transact_write(self, writes: Sequence[Write], token: str | None = None) -> None:
-        _transaction(writes)
+        transaction(writes)
         actions = []
         for write in writes:
             if isinstance(write, Put):
@@ -400,8 +405,8 @@ class DynamoStore(Store):
 
     async def batch_write(self, puts: Sequence[Item] = (), deletes: Sequence[Key] = ()) -> list[Write]:
         """Returns what DynamoDB left unprocessed, for the caller to send again after a pause."""
-        ops = [_op(Put(item)) for item in puts] + [_op(Delete(key[PK], key[SK])) for key in deletes]
-        _distinct(ops, MAX_BATCH_ITEMS, "a batch")
+        ops = [validate(Put(item)) for item in puts] + [validate(Delete(key[PK], key[SK])) for key in deletes]
+        distinct(ops, MAX_BATCH_ITEMS, "a batch")
         requests = [{"PutRequest": {"Item": _wire(item)}} for item in puts]
         requests += [{"DeleteRequest": {"Key": _key(key[PK], key[SK])}} for key in deletes]
         reply = await self._call("batch_write_item", RequestItems={self.table: requests})

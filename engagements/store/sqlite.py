@@ -27,12 +27,9 @@ from .base import (
     GSI1PK,
     GSI1SK,
     MAX_BATCH_ITEMS,
-    MAX_ITEM_BYTES,
     MAX_PAGE_BYTES,
-    MAX_TRANSACT_ITEMS,
     PK,
     SK,
-    TTL,
     Condition,
     ConditionFailed,
     Delete,
@@ -48,16 +45,13 @@ from .base import (
     is_expired,
     now_epoch,
 )
+from .rules import Op, distinct, encode, encode_row, holds, transaction, validate
 
 T = TypeVar("T")
 
 GROUP_COMMIT_MAX = 500
 READER_THREADS = 4
 TOKEN_WINDOW = 600  # seconds DynamoDB remembers a ClientRequestToken
-MAX_DEPTH = 32  # DynamoDB's nesting limit; also keeps validation clear of RecursionError
-INT64 = 2**63
-MAX_NUMBER = 10**38  # DynamoDB keeps 38 digits; boto3 refuses to round an int that has more
-KEY_BYTES = {PK: 2048, SK: 1024, GSI1PK: 2048, GSI1SK: 1024}  # DynamoDB's limits on key values
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -69,145 +63,10 @@ CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 """
 _UPSERT = "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, ttl, body) VALUES (?, ?, ?, ?, ?, ?)"
 
-Row = tuple[str, str, str | None, str | None, int | None, str]
-
-
-def _encode(value: Any) -> str:
-    """Sorted keys make equal items byte-identical, which `equals` and the sync rely on."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _check_value(value: Any, depth: int = 0) -> None:
-    """Only values that survive a DynamoDB round trip unchanged; a float would come back a Decimal."""
-    if depth > MAX_DEPTH:
-        raise ValueError(f"items nest at most {MAX_DEPTH} levels deep")
-    if value is None or isinstance(value, str | bool):
-        return
-    if isinstance(value, int):
-        if not -MAX_NUMBER < value < MAX_NUMBER:
-            raise ValueError(f"numbers have at most 38 digits, not {len(str(abs(value)))}")
-        return
-    if isinstance(value, list):
-        for element in value:
-            _check_value(element, depth + 1)
-    elif isinstance(value, dict):
-        for name, element in value.items():
-            if not isinstance(name, str):
-                raise ValueError(f"attribute names are strings, not {name!r}")
-            _check_value(element, depth + 1)
-    else:
-        raise ValueError(f"items hold str, int, bool, None, list and dict, not {type(value).__name__}")
-
-
-def _check_key_value(attr: str, value: Any) -> None:
-    if not (isinstance(value, str) and value):
-        raise ValueError(f"{attr} must be a non-empty string, not {value!r}")
-    if len(value.encode()) > KEY_BYTES[attr]:
-        raise ValueError(f"{attr} is over {KEY_BYTES[attr]} bytes")
-
-
-def _check_key(pk: Any, sk: Any) -> tuple[str, str]:
-    _check_key_value(PK, pk)
-    _check_key_value(SK, sk)
-    return pk, sk
-
-
-def _row(item: Item) -> Row:
-    """Validates an item and encodes it, so a caller may go on mutating its dict at once."""
-    pk, sk = _check_key(item.get(PK), item.get(SK))
-    for attr in (GSI1PK, GSI1SK):
-        if attr in item:
-            _check_key_value(attr, item[attr])
-    _check_value(item)
-    body = _encode(item)
-    if len(body.encode()) > MAX_ITEM_BYTES:
-        raise StoreError(f"item {pk} {sk} is over {MAX_ITEM_BYTES} bytes")
-    indexed = GSI1PK in item and GSI1SK in item  # DynamoDB indexes an item only if it has both keys
-    ttl = item.get(TTL)
-    if not isinstance(ttl, int) or isinstance(ttl, bool):  # DynamoDB ignores a TTL that is not a number
-        ttl = None
-    elif not -INT64 <= ttl < INT64:  # the column is 64-bit; clamping keeps ttl <= now exact
-        ttl = min(max(ttl, -INT64), INT64 - 1)
-    return pk, sk, item[GSI1PK] if indexed else None, item[GSI1SK] if indexed else None, ttl, body
-
-
-def _checked_update(update: Update) -> Update:
-    """Refuses what DynamoDB's UpdateItem refuses, and copies `set` so later mutation cannot leak in."""
-    _check_key(update.pk, update.sk)
-    names = [*update.set, *update.add, *update.remove]
-    if PK in names or SK in names:
-        raise ValueError(f"an update cannot change {PK} or {SK}")
-    if len(set(names)) < len(names):
-        raise ValueError(f"an update names an attribute twice: {names}")
-    for name, amount in update.add.items():
-        if not isinstance(amount, int) or isinstance(amount, bool):
-            raise ValueError(f"ADD takes an int, not {amount!r} for {name}")
-    _check_value(update.set)
-    return Update(
-        update.pk,
-        update.sk,
-        json.loads(_encode(update.set)),
-        dict(update.add),
-        tuple(update.remove),
-        update.condition,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Op:
-    """A validated write: a put carries its encoded row, an update its checked copy, a delete neither."""
-
-    key: tuple[str, str]
-    condition: Condition
-    row: Row | None = None
-    update: Update | None = None
-
-
-def _op(write: Write) -> _Op:
-    if isinstance(write, Put):
-        row = _row(write.item)
-        return _Op(row[:2], write.condition, row=row)
-    if isinstance(write, Update):
-        return _Op((write.pk, write.sk), write.condition, update=_checked_update(write))
-    return _Op(_check_key(write.pk, write.sk), write.condition)
-
-
-def _distinct(ops: list[_Op], limit: int, what: str) -> None:
-    if not 1 <= len(ops) <= limit:
-        raise ValueError(f"{what} takes 1 to {limit} writes, not {len(ops)}")
-    if len({op.key for op in ops}) < len(ops):
-        raise ValueError(f"{what} names one item twice")
-
-
-def _transaction(writes: Sequence[Write]) -> list[_Op]:
-    """DynamoDB's UpdateExpression is optional for UpdateItem but required in TransactWriteItems."""
-    ops = [_op(write) for write in writes]
-    _distinct(ops, MAX_TRANSACT_ITEMS, "a transaction")
-    for op in ops:
-        if op.update is not None and not (op.update.set or op.update.add or op.update.remove):
-            raise ValueError("an update in a transaction must set, add or remove something")
-    return ops
-
-
-def _holds(condition: Condition, item: Item | None) -> bool:
-    """Against the stored item, expired or not: DynamoDB's conditions see items until they are deleted."""
-    for cond in condition:
-        if cond.kind == "absent":
-            ok = item is None or cond.attr not in item
-        elif cond.kind == "present":
-            ok = item is not None and cond.attr in item
-        elif cond.kind == "equals":  # compared as JSON, so True never equals 1 (DynamoDB types differ)
-            ok = item is not None and cond.attr in item and _encode(item[cond.attr]) == _encode(cond.value)
-        else:
-            raise ValueError(f"unknown condition {cond!r}")
-        if not ok:
-            return False
-    return True
-
 
 def _load(conn: sqlite3.Connection, pk: str, sk: str) -> Item | None:
-    row = conn.execute("SELECT body FROM items WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
-    return None if row is None else json.loads(row[0])
+    found = conn.execute("SELECT body FROM items WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
+    return None if found is None else json.loads(found[0])
 
 
 def _updated(current: Item | None, update: Update) -> Item:
@@ -223,11 +82,11 @@ def _updated(current: Item | None, update: Update) -> Item:
     return item
 
 
-def _apply(conn: sqlite3.Connection, op: _Op, current: Item | None) -> Item | None:
+def _apply(conn: sqlite3.Connection, op: Op, current: Item | None) -> Item | None:
     """Writes `op` over `current`; returns the item an update leaves behind."""
     if op.update is not None:
         item = _updated(current, op.update)
-        conn.execute(_UPSERT, _row(item))
+        conn.execute(_UPSERT, encode_row(item))
         return item
     if op.row is not None:
         conn.execute(_UPSERT, op.row)
@@ -236,9 +95,9 @@ def _apply(conn: sqlite3.Connection, op: _Op, current: Item | None) -> Item | No
     return None
 
 
-def _write(conn: sqlite3.Connection, op: _Op) -> Item | None:
+def _write(conn: sqlite3.Connection, op: Op) -> Item | None:
     current = _load(conn, *op.key)
-    if not _holds(op.condition, current):
+    if not holds(op.condition, current):
         raise ConditionFailed(current)
     return _apply(conn, op, current)
 
@@ -399,7 +258,7 @@ class SQLiteStore(Store):
         return None if item is None or is_expired(item) else item
 
     async def put(self, item: Item, condition: Condition = ()) -> None:
-        op = _op(Put(item, condition))
+        op = validate(Put(item, condition))
         await self._submit(lambda conn: _write(conn, op))
 
     async def update(
@@ -412,13 +271,13 @@ class SQLiteStore(Store):
         remove: Sequence[str] = (),
         condition: Condition = (),
     ) -> Item:
-        op = _op(Update(pk, sk, set or {}, add or {}, tuple(remove), condition))
+        op = validate(Update(pk, sk, set or {}, add or {}, tuple(remove), condition))
         item = await self._submit(lambda conn: _write(conn, op))
         assert item is not None  # an update always leaves an item
         return item
 
     async def delete(self, pk: str, sk: str, condition: Condition = ()) -> None:
-        op = _op(Delete(pk, sk, condition))
+        op = validate(Delete(pk, sk, condition))
         await self._submit(lambda conn: _write(conn, op))
 
     async def query(
@@ -461,14 +320,14 @@ class SQLiteStore(Store):
         return await self._read(lambda conn: _page(conn, sql, args, limit, index))
 
     async def transact_write(self, writes: Sequence[Write], token: str | None = None) -> None:
-        ops = _transaction(writes)
+        ops = transaction(writes)
         request = None
         if token is not None:
             canonical = [{"op": type(write).__name__, **asdict(write)} for write in writes]
-            request = token, hashlib.sha256(_encode(canonical).encode()).hexdigest()
+            request = token, hashlib.sha256(encode(canonical).encode()).hexdigest()
         await self._submit(lambda conn: self._transact(conn, ops, request))
 
-    def _transact(self, conn: sqlite3.Connection, ops: list[_Op], request: tuple[str, str] | None) -> None:
+    def _transact(self, conn: sqlite3.Connection, ops: list[Op], request: tuple[str, str] | None) -> None:
         """`request` is (ClientRequestToken, digest of the writes) when the caller gave a token."""
         now = now_epoch()
         if request is not None:
@@ -480,7 +339,7 @@ class SQLiteStore(Store):
                 return
         currents = [_load(conn, *op.key) for op in ops]
         reasons = [
-            None if _holds(op.condition, current) else "ConditionalCheckFailed"
+            None if holds(op.condition, current) else "ConditionalCheckFailed"
             for op, current in zip(ops, currents, strict=True)
         ]
         if any(reasons):
@@ -492,8 +351,8 @@ class SQLiteStore(Store):
 
     async def batch_write(self, puts: Sequence[Item] = (), deletes: Sequence[Key] = ()) -> list[Write]:
         """Every write is processed, so nothing ever comes back unprocessed."""
-        ops = [_op(Put(item)) for item in puts] + [_op(Delete(key[PK], key[SK])) for key in deletes]
-        _distinct(ops, MAX_BATCH_ITEMS, "a batch")
+        ops = [validate(Put(item)) for item in puts] + [validate(Delete(key[PK], key[SK])) for key in deletes]
+        distinct(ops, MAX_BATCH_ITEMS, "a batch")
 
         def run(conn: sqlite3.Connection) -> None:
             for op in ops:
