@@ -41,24 +41,28 @@ def cloud_options(command: Any) -> Any:
     return command
 
 
-@click.command()
-@click.option(
+data_dir_option = click.option(
     "--data-dir",
     envvar="ENGAGEMENTS_DATA_DIR",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("data"),
     show_default=True,
-    help="The appliance's data directory.",
+    help="The appliance's data directory (an SQLite database).",
 )
-@cloud_options
-@click.option(
+retention_option = click.option(
     "--retention-days",
     envvar="ENGAGEMENTS_RETENTION_DAYS",
     type=click.IntRange(1, 3650),
     default=7,
     show_default=True,
-    help="Days a synced game stays on this appliance.",
+    help="Days a game stays on this appliance: from its start, or for a finished game from its sync.",
 )
+
+
+@click.command()
+@data_dir_option
+@cloud_options
+@retention_option
 @click.option("--dry-run", is_flag=True, help="List what would go up; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report for scripts.")
 def sync(

@@ -7,12 +7,13 @@ import dataclasses
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import click
 
 from engagements import __version__
 from engagements.store.base import StoreError
-from sync.cli import cloud_options, sync
+from sync.cli import cloud_options, data_dir_option, retention_option, sync
 from sync.target import Target
 from web.mdns import discover as discover_servers
 from web.mdns import parse_interfaces
@@ -61,6 +62,17 @@ def read_config(path: Path) -> dict[str, dict[str, object]]:
     }
 
 
+def interfaces_option(flag: str, doing: str) -> Any:
+    return click.option(
+        flag,
+        envvar="ENGAGEMENTS_MDNS_INTERFACES",
+        default="all",
+        show_default=True,
+        callback=_interfaces_option,
+        help=f"Addresses to {doing}, comma separated, or 'all' (a venue). Tests and dev machines: 127.0.0.1.",
+    )
+
+
 def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if not value:
         return None
@@ -81,22 +93,8 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option(
     "--port", envvar="ENGAGEMENTS_PORT", type=click.IntRange(0, 65535), default=8080, show_default=True
 )
-@click.option(
-    "--data-dir",
-    envvar="ENGAGEMENTS_DATA_DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data"),
-    show_default=True,
-    help="Where the games are kept (an SQLite database).",
-)
-@click.option(
-    "--mdns-interfaces",
-    envvar="ENGAGEMENTS_MDNS_INTERFACES",
-    default="all",
-    show_default=True,
-    callback=_interfaces_option,
-    help="Addresses to announce mDNS on, comma separated, or 'all' (a venue). Dev machines: 127.0.0.1.",
-)
+@data_dir_option
+@interfaces_option("--mdns-interfaces", "announce mDNS on")
 @click.option(
     "--no-mdns", is_flag=True, envvar="ENGAGEMENTS_NO_MDNS", help="Do not announce the server over mDNS."
 )
@@ -107,14 +105,7 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -
     help="Base URL for QR codes and join links when the detected LAN address is wrong, e.g. http://10.0.0.5:8080.",
 )
 @click.option("--name", envvar="ENGAGEMENTS_NAME", default="", help="Name to announce over mDNS.")
-@click.option(
-    "--retention-days",
-    envvar="ENGAGEMENTS_RETENTION_DAYS",
-    type=click.IntRange(1, 3650),
-    default=7,
-    show_default=True,
-    help="Days a game is kept before it expires.",
-)
+@retention_option
 @click.option(
     "--store",
     envvar="ENGAGEMENTS_STORE",
@@ -176,14 +167,7 @@ def serve(
 
 
 @main.command()
-@click.option(
-    "--interfaces",
-    envvar="ENGAGEMENTS_MDNS_INTERFACES",
-    default="all",
-    show_default=True,
-    callback=_interfaces_option,
-    help="Comma separated addresses to browse mDNS on, or 'all'. Tests and dev machines use 127.0.0.1.",
-)
+@interfaces_option("--interfaces", "browse mDNS on")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
