@@ -8,13 +8,20 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test lint venv chromium clean cloud-sync
 
+TEST_STAMP := $(VENV)/.installed-test
+
 venv: $(STAMP)
 
+# The appliance itself needs only the runtime packages (a Raspberry Pi need not carry the test tools).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 chromium:
 	@test -x $(CHROMIUM) || { \
@@ -27,14 +34,14 @@ chromium:
 run: venv
 	$(VENV)/bin/engagements serve
 
-test: venv chromium
+test: $(TEST_STAMP) chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 cloud-sync: venv
 	$(VENV)/bin/engagements sync
 
-lint: venv
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
