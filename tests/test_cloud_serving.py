@@ -11,7 +11,8 @@ import pytest
 
 from engagements.store.dynamodb import DynamoStore
 from sync.target import Target
-from tests.conftest import TcpProxy, create_game
+from tests.conftest import create_game
+from tests.faults import TcpProxy
 from tests.test_sync import finished_game, partition
 from web.app import create_app
 from web.keys import STORE

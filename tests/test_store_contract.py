@@ -7,18 +7,12 @@ condition, so the DynamoDB-only tests put a fault-injecting proxy between the st
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import socket
-import threading
-import time
 import uuid
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -48,9 +42,9 @@ from engagements.store.base import MAX_PAGE_BYTES, Cond, now_epoch
 from engagements.store.dynamodb import DynamoStore
 from engagements.store.schema import create_table
 from engagements.store.sqlite import SQLiteStore
+from tests.faults import FaultProxy, conflict, leave_unprocessed, omit_old_item, slowly, throttle
 
 REGION = "us-east-1"
-DYNAMODB = "DynamoDB_20120810"
 
 
 def dummy_session(**overrides: Any) -> boto3.Session:
@@ -681,128 +675,6 @@ async def test_open_says_when_there_are_no_credentials_or_no_region(moto_endpoin
         await DynamoStore.open("t", endpoint_url=moto_endpoint, region=REGION)
     with pytest.raises(StoreError, match=r"^no AWS region configured"):
         await DynamoStore.open("t", endpoint_url=moto_endpoint, session=dummy_session(region_name=None))
-
-
-Reply = tuple[int, dict[str, Any]]
-Fault = Callable[[dict[str, Any], Callable[[dict[str, Any]], Reply]], Reply]
-
-
-class FaultProxy:
-    """An HTTP proxy on 127.0.0.1 in front of moto that misbehaves when told to, as AWS sometimes does.
-
-    `inject(action, fault)` sends the next request for `action` ("BatchWriteItem") through
-    `fault(request, forward)`, which may change the request, change the reply or answer by itself.
-    """
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = urlsplit(upstream)
-        self.actions: list[str] = []
-        self._faults: dict[str, list[Fault]] = {}
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def inject(self, action: str, fault: Fault, times: int = 1) -> None:
-        with self._lock:
-            self._faults.setdefault(action, []).extend([fault] * times)
-
-    def pending(self, action: str) -> int:
-        with self._lock:
-            return len(self._faults.get(action, []))
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _next_fault(self, action: str) -> Fault | None:
-        with self._lock:
-            self.actions.append(action)
-            faults = self._faults.get(action)
-            return faults.pop(0) if faults else None
-
-    def _send(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
-        try:
-            connection.request("POST", "/", body, headers | {"Content-Length": str(len(body))})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
-                }
-                fault = proxy._next_fault(self.headers["X-Amz-Target"].removeprefix(f"{DYNAMODB}."))
-                if fault is None:
-                    status, reply_headers, reply = proxy._send(body, headers)
-                    content_type = reply_headers.get("Content-Type", "application/x-amz-json-1.0")
-                else:
-
-                    def forward(request: dict[str, Any]) -> Reply:
-                        status, _, reply = proxy._send(json.dumps(request).encode(), headers)
-                        return status, json.loads(reply)
-
-                    status, answer = fault(json.loads(body), forward)
-                    reply, content_type = json.dumps(answer).encode(), "application/x-amz-json-1.0"
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("x-amz-crc32", str(zlib.crc32(reply)))  # botocore checks it
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-
-def aws_error(kind: str, message: str, **extra: Any) -> Reply:
-    return 400, {"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": message, **extra}
-
-
-def throttle(request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
-    return aws_error("ThrottlingException", "Rate of requests exceeds the allowed throughput.")
-
-
-def conflict(request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
-    reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]
-    reasons += [{"Code": "None"}] * (len(request["TransactItems"]) - 1)
-    return aws_error("TransactionCanceledException", "Transaction cancelled", CancellationReasons=reasons)
-
-
-def leave_unprocessed(count: int) -> Fault:
-    """Forwards all but the last `count` writes and reports those unprocessed, as a busy partition would."""
-
-    def fault(request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
-        ((table, writes),) = request["RequestItems"].items()
-        status, reply = forward({**request, "RequestItems": {table: writes[:-count]}})
-        reply["UnprocessedItems"] = {table: writes[-count:]}
-        return status, reply
-
-    return fault
-
-
-def omit_old_item(request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
-    """As an endpoint without ReturnValuesOnConditionCheckFailure answers a failed condition."""
-    status, reply = forward({k: v for k, v in request.items() if k != "ReturnValuesOnConditionCheckFailure"})
-    reply.pop("Item", None)
-    return status, reply
-
-
-def slowly(request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
-    time.sleep(0.5)
-    return forward(request)
 
 
 @pytest.fixture

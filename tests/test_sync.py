@@ -14,7 +14,8 @@ import pytest
 from engagements.store.base import GSI1, TTL
 from engagements.store.dynamodb import DynamoStore
 from sync.cloud import Progress, sync_all
-from tests.conftest import TcpProxy, create_game
+from tests.conftest import create_game
+from tests.faults import FaultProxy, TcpProxy, leave_unprocessed, throttle
 from tests.test_game import play_round
 from web.keys import STORE
 
@@ -197,3 +198,25 @@ async def test_sync_errors_are_one_clear_line_and_leave_local_data_untouched(
     assert len(lines) == 1 and expected in lines[0], out.stderr
     meta = await server.app[STORE].get(f"GAME#{game_id}", "META")
     assert meta["GSI1PK"] == "GAMES#finished" and "synced_at" in meta and meta["synced_at"] is None
+
+
+async def test_throttling_and_unprocessed_items_are_retried_until_the_game_is_whole(
+    server, http, cloud_table, moto_endpoint, aws_env
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http, ("Ann", "Bob", "Cy", "Dee", "Eve"))
+    proxy = FaultProxy(moto_endpoint)
+    proxy.inject("BatchWriteItem", leave_unprocessed(3), times=2)
+    proxy.inject("BatchWriteItem", throttle, times=2)
+    cloud = await DynamoStore.open(cloud_table, endpoint_url=proxy.url)
+    try:
+        reports = await sync_all(local, cloud, now_ms=1, retention_days=7)
+    finally:
+        await cloud.close()
+        proxy.stop()
+    assert [(r.status, r.error) for r in reports] == [("synced", None)]
+    assert proxy.pending("BatchWriteItem") == 0, "every fault was met"
+    assert proxy.actions.count("BatchWriteItem") >= 5
+    direct = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
+    assert len(await partition(direct, game_id)) == reports[0].items
+    await direct.close()
