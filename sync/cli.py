@@ -106,7 +106,17 @@ async def run(
         games = await pending_games(local)
         total = sum(len(g.items) for g in games)
         show = not quiet and sys.stdout.isatty() and not dry_run and total
-        with click.progressbar(length=total, label="Syncing", show_pos=True) if show else _Nothing() as bar:
+        with (
+            click.progressbar(
+                length=total,
+                label="Syncing",
+                show_pos=True,
+                show_percent=True,
+                item_show_func=lambda game: game,
+            )
+            if show
+            else _Nothing() as bar
+        ):
             progress = Progress(
                 game=lambda r: (
                     bar.update(0, f"{r.title} ({r.game_id})") if show else _plain(r, dry_run or quiet)

@@ -220,3 +220,30 @@ async def test_throttling_and_unprocessed_items_are_retried_until_the_game_is_wh
     direct = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
     assert len(await partition(direct, game_id)) == reports[0].items
     await direct.close()
+
+
+async def test_on_a_terminal_the_sync_shows_a_progress_bar(
+    server, http, settings, cloud_table, moto_endpoint
+):
+    import pty
+
+    await finished_game(http)
+    primary, secondary = pty.openpty()
+    command = [sys.executable, "-m", "web.cli", "sync", "--data-dir", str(settings.data_dir)]
+    command += ["--table", cloud_table, "--endpoint-url", moto_endpoint]
+    proc = subprocess.Popen(command, stdout=secondary, stderr=secondary, env=os.environ.copy())
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(primary)
+    assert proc.wait(60) == 0
+    text = output.decode(errors="replace")
+    assert "Syncing" in text and "100%" in text and "Quiz night" in text, text
+    assert "Synced 1 of 1 games" in text
