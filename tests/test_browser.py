@@ -16,10 +16,7 @@ from typing import Any
 import PIL.Image
 import pytest
 import zxingcpp
-
-playwright_api = pytest.importorskip("playwright.async_api")
-async_playwright = playwright_api.async_playwright
-expect = playwright_api.expect
+from playwright.async_api import async_playwright, expect
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +58,7 @@ ANIMATIONS_DONE = """() => document.getAnimations().every(a => {
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (make chromium)")
+        pytest.fail("chromium is not installed: `make chromium` (or `make test`) installs it")
     async with async_playwright() as pw:
         b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
