@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync
+.PHONY: run test lint venv chromium clean cloud-sync bench bench-full
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -47,3 +47,10 @@ lint: $(TEST_STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Load benchmarks against a real server on 127.0.0.1 (mDNS on loopback only); see docs/performance.md.
+bench: venv
+	$(PY) -m bench.run --quick
+
+bench-full: venv
+	$(PY) -m bench.run --full

@@ -204,8 +204,10 @@ def evolve(game: Game, event: Event, kind: EngagementType) -> None:
         case "player_joined":
             game.players[d["id"]] = Player(d["id"], d["nickname"], d["token_hash"], d["joined_at"])
             game.nicknames[fold(d["nickname"])] = d["id"]
+            game.active += 1
         case "player_kicked":
             game.players[d["player"]].kicked = True
+            game.active -= 1
             game.connected.discard(d["player"])
         case "player_presence":
             (game.connected.add if d["connected"] else game.connected.discard)(d["player"])

@@ -244,6 +244,7 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
             )
             game.players[p.id] = p
             game.nicknames[fold(p.nickname)] = p.id
+            game.active += not p.kicked
         elif sk.startswith("ENTRY#"):
             entry = Entry(
                 item["round"], item["kind"], item["player_id"], item["value"], item["at"], item["cmd"]

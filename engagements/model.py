@@ -64,14 +64,12 @@ class Game:
     options: dict[int, dict[str, str]] = field(default_factory=dict)  # round -> option id -> player
     acks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (actor, cmd id) -> ack
     connected: set[str] = field(default_factory=set)  # player ids with an open socket; not stored
+    active: int = 0  # players not kicked, kept by evolve: every answer asks, so it is never counted
     seq: int = 0
     version: int = 0
 
     def active_players(self) -> list[Player]:
         return [p for p in self.players.values() if not p.kicked]
-
-    def active_count(self) -> int:
-        return sum(not p.kicked for p in self.players.values())
 
     def round_entries(self, round: int, kind: str) -> dict[str, Entry]:
         """The entries of one kind in one round, by player id (empty when there are none)."""

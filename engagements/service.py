@@ -255,6 +255,14 @@ class Games:
     def presence(self, game: Game, player: str, connected: bool) -> Outcome:
         return self.execute(game, SYSTEM, "presence", {"player": player, "connected": connected})
 
+    def progress(self, game: Game) -> Outcome:
+        """The round's counts as a `progress` event. Answers and votes broadcast nothing themselves:
+        the front end calls this when it chooses (the hub: at most a few times a second per game)."""
+        message = views.progress(game, self.kind(game))
+        game.seq += 1
+        message["seq"] = game.seq
+        return Outcome({}, [message])
+
     def _write(self, game: Game, atomic: list[Write], scores: list[Write]) -> asyncio.Future[None]:
         """Start saving a command's writes, keeping the order of the game's commands.
 

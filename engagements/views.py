@@ -7,6 +7,7 @@ private to a player (your answer's option id, your rank) travels in `snapshot` a
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 from engagements.model import LOBBY, Actor, Event, Game, Player
@@ -19,18 +20,28 @@ def player_view(game: Game, p: Player) -> dict[str, Any]:
     return {"id": p.id, "nickname": p.nickname, "score": p.score, "connected": p.id in game.connected}
 
 
-def standings(game: Game) -> list[tuple[int, Player]]:
-    """Active players by score, ties sharing a rank (1, 1, 3), then by who joined first."""
-    ranked = sorted(game.active_players(), key=lambda p: (-p.score, p.joined_at, p.id))
+def _order(p: Player) -> tuple[int, int, str]:
+    return (-p.score, p.joined_at, p.id)
+
+
+def _ranked(players: list[Player]) -> list[tuple[int, Player]]:
+    """Players already in standings order, with their ranks: ties share one (1, 1, 3)."""
     out: list[tuple[int, Player]] = []
-    for i, p in enumerate(ranked):
+    for i, p in enumerate(players):
         rank = out[-1][0] if out and out[-1][1].score == p.score else i + 1
         out.append((rank, p))
     return out
 
 
+def standings(game: Game) -> list[tuple[int, Player]]:
+    """Active players by score, ties sharing a rank (1, 1, 3), then by who joined first."""
+    return _ranked(sorted(game.active_players(), key=_order))
+
+
 def leaderboard(game: Game, ranked: list[tuple[int, Player]] | None = None) -> list[dict[str, Any]]:
-    ranked = standings(game) if ranked is None else ranked
+    """The top ten; without `ranked`, found without sorting everyone (a snapshot per join is O(N))."""
+    if ranked is None:
+        ranked = _ranked(heapq.nsmallest(LEADERBOARD_SIZE, game.active_players(), key=_order))
     return [
         {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank}
         for rank, p in ranked[:LEADERBOARD_SIZE]
@@ -62,9 +73,13 @@ def game_view(game: Game, kind: EngagementType, join_url: str) -> dict[str, Any]
 
 
 def you_player(game: Game, player: str, ranked: list[tuple[int, Player]] | None = None) -> dict[str, Any]:
-    ranked = standings(game) if ranked is None else ranked
-    rank = next((r for r, p in ranked if p.id == player), None)
     p = game.players[player]
+    if ranked is not None:
+        rank = next((r for r, q in ranked if q.id == player), None)
+    elif p.kicked:
+        rank = None
+    else:  # one more than the players ahead: the same rank standings() gives, without a sort
+        rank = 1 + sum(1 for q in game.players.values() if q.score > p.score and not q.kicked)
     return {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank}
 
 
@@ -81,11 +96,11 @@ def messages(game: Game, kind: EngagementType, events: list[Event]) -> tuple[lis
     """Broadcast messages (without seq) and private `you` messages for what `events` changed.
 
     Called after the events were applied, so views show the game as it now is: a command that closes
-    two phases at once yields one phase_changed, and a burst of answers one progress message each.
+    two phases at once yields one phase_changed. Answers and votes yield no message here: the front end
+    sends the round's counts as `progress` (see `progress`) a few times a second, however many arrive.
     """
     out: list[dict[str, Any]] = []
     phase_changed = False
-    progressed = False
     scored = False
     for event in events:
         d = event.data
@@ -102,8 +117,6 @@ def messages(game: Game, kind: EngagementType, events: list[Event]) -> tuple[lis
                 phase_changed = True
             case "round_scored":
                 scored = True
-            case "entry_added" | "entry_removed":
-                progressed = True
     if phase_changed:
         out.append(
             {
@@ -114,8 +127,6 @@ def messages(game: Game, kind: EngagementType, events: list[Event]) -> tuple[lis
                 "leaderboard": leaderboard(game),
             }
         )
-    elif progressed:
-        out.append({"type": "progress", **kind.progress(game)})
     private: dict[str, dict] = {}
     if scored:
         ranked = standings(game)
@@ -124,3 +135,8 @@ def messages(game: Game, kind: EngagementType, events: list[Event]) -> tuple[lis
             for r, p in ranked
         }
     return out, private
+
+
+def progress(game: Game, kind: EngagementType) -> dict[str, Any]:
+    """The round's counts now (without seq): how many answered, voted, and could."""
+    return {"type": "progress", **kind.progress(game)}

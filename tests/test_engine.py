@@ -274,6 +274,8 @@ def test_any_sequence_of_commands_keeps_the_game_consistent(moves):
                 t.run(HOST, move, round=t.game.round, phase=t.game.phase)
             elif move in ("next", "skip"):
                 t.run(HOST, move, round=t.game.round)
+            elif move == "kick":
+                t.run(HOST, move, player=pid)
             else:
                 t.run(HOST, move)
         except (Rejected, KeyError):
@@ -285,3 +287,4 @@ def test_any_sequence_of_commands_keeps_the_game_consistent(moves):
         assert -1 <= g.round < len(g.prompts)
         assert all(r <= g.round for r in g.outcomes)
         assert sum(p.score for p in g.players.values()) >= 0
+        assert g.active == sum(not p.kicked for p in g.players.values())

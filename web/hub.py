@@ -1,30 +1,49 @@
-"""The WebSocket hub: one socket per view, rooms per game, broadcasts encoded once and queued per socket.
+"""The WebSocket hub: one socket per view, rooms per game, broadcasts framed once and queued per socket.
 
-Each socket has its own bounded send queue drained by its own task, so a phone that stops reading
-never stalls a broadcast to the others; one that falls too far behind gets a fresh snapshot instead
-of its backlog. Only the handler task reads a socket.
+A broadcast is encoded and framed once (server frames are unmasked, so every socket gets the same
+bytes). What one turn of the event loop sends to a socket is written to its transport in one go at
+the end of the turn (the `Outbox`): one system call per socket however many players joined in that
+turn. A socket whose transport holds more than HIGH_WATER bytes gets its frames on its own bounded
+queue instead, drained by its own task once the phone reads again, so a phone that stops reading
+never stalls a broadcast to the others; one that falls QUEUE_LIMIT frames behind gets a fresh
+snapshot instead of its backlog. Only the handler task reads a socket.
+
+`progress` counts are coalesced: at most one every PROGRESS_INTERVAL per game, the latest counts
+always sent (a trailing one follows a burst), so a round costs each player a handful of messages
+however many others answer.
+
+While a game is played, Python's cyclic garbage collector leaves alone what existed when it started
+(see `Collector`): a full collection walks every object of every connected player and stalled the
+event loop for 100-200 ms at a time with thousands of players.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
+import struct
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from engagements.model import Actor, Game, Rejected
+from engagements.model import PLAYING, Actor, Game, Rejected
 from engagements.service import Games, Outcome
 from engagements.store.base import StoreError
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
-QUEUE_LIMIT = 256
+QUEUE_LIMIT = 256  # frames a socket may have waiting; past that it gets a snapshot instead
+HIGH_WATER = 256 * 1024  # bytes a socket's transport may hold before its frames wait in its queue
+LOW_WATER = 64 * 1024  # the queue drains once the transport holds less than this
+DRAIN_POLL = 0.05  # seconds between looks at a backed-up socket's transport
+PROGRESS_INTERVAL = 0.25  # at most four `progress` events a second per game
 KICKED_CLOSE = 4003
 RATE = 10.0  # messages a second a socket may send on average
 BURST = 30.0
@@ -35,26 +54,107 @@ def encode(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
+def frame(message: dict[str, Any]) -> bytes:
+    """A message as one WebSocket text frame (RFC 6455, unmasked, uncompressed): the same bytes for all."""
+    payload = encode(message).encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
+
+
+class Collector:
+    """Keeps full garbage collections from walking the connected players while games are played.
+
+    When a game starts, every object alive (the sockets, the players, the games) is frozen out of the
+    collector's reach (`gc.freeze`): objects made later are still collected as usual, and reference
+    counting frees nearly everything anyway. Once no game is being played the freeze is lifted, so
+    the rare reference cycle among frozen objects that became garbage meanwhile is collected then.
+    """
+
+    def __init__(self) -> None:
+        self.playing: set[str] = set()
+
+    def update(self, game_id: str, playing: bool) -> None:
+        if playing and game_id not in self.playing:
+            self.playing.add(game_id)
+            gc.freeze()
+        elif not playing and game_id in self.playing:
+            self.playing.discard(game_id)
+            if not self.playing:
+                gc.unfreeze()
+
+    def close(self) -> None:
+        if self.playing:
+            self.playing.clear()
+            gc.unfreeze()
+
+
+class Outbox:
+    """The sockets sent something during this turn of the event loop, written at its end."""
+
+    def __init__(self) -> None:
+        self.dirty: list[Conn] = []
+
+    def add(self, conn: Conn) -> None:
+        if not self.dirty:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.dirty.append(conn)
+
+    def flush(self) -> None:
+        dirty, self.dirty = self.dirty, []
+        for conn in dirty:
+            conn.flush()
+
+
 @dataclass(eq=False)
 class Conn:
     ws: web.WebSocketResponse
     game_id: str
+    transport: asyncio.Transport | None = None
+    outbox: Outbox = field(default_factory=Outbox)
     actor: Actor | None = None
     view: str = ""
-    queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    pending: list[bytes] = field(default_factory=list)  # sent this turn, written at its end
+    queue: deque[bytes] = field(default_factory=deque)  # frames waiting for a backed-up socket
     behind: bool = False  # the queue overflowed: the writer sends a snapshot instead of the backlog
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
     allowance: float = BURST
     checked: float = field(default_factory=time.monotonic)
 
-    def send(self, data: str) -> None:
+    def send(self, data: bytes) -> None:
         if self.behind:
             return
-        try:
-            self.queue.put_nowait(data)
-        except asyncio.QueueFull:
-            self.behind = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
+        if not self.pending:
+            self.outbox.add(self)
+        self.pending.append(data)
+
+    def flush(self) -> None:
+        """Straight to the socket while it keeps up; else onto its queue, which its writer drains."""
+        frames, self.pending = self.pending, []
+        transport = self.transport
+        if not frames or self.behind or transport is None or transport.is_closing() or self.ws.closed:
+            return
+        if not self.queue and transport.get_write_buffer_size() <= HIGH_WATER:
+            transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            return
+        for data in frames:
+            if len(self.queue) >= QUEUE_LIMIT:
+                self.behind = True
+                self.queue.clear()
+                break
+            self.queue.append(data)
+        self.wake.set()
+
+    def flushed(self) -> bool:
+        return (
+            not self.pending
+            and not self.queue
+            and not self.behind
+            and (self.transport is None or self.transport.get_write_buffer_size() == 0)
+        )
 
     def allow(self) -> bool:
         """A token bucket: bursts are fine, a flood is not."""
@@ -73,6 +173,9 @@ class Room:
     players: dict[str, set[Conn]] = field(default_factory=dict)
     timer: asyncio.TimerHandle | None = None
     timer_deadline: int | None = None
+    progress: asyncio.TimerHandle | None = None  # the next `progress`, when one is due
+    progress_at: float = float("-inf")  # loop time of the last one
+    shown: dict[str, Any] | None = None  # the counts every view has been told
 
 
 class Hub:
@@ -80,6 +183,8 @@ class Hub:
         self.games = games
         self.rooms: dict[str, Room] = {}
         self.sockets: set[web.WebSocketResponse] = set()
+        self.outbox = Outbox()
+        self.collector = Collector()
         self._tasks: set[asyncio.Task[Any]] = set()
         games.on_evict = self._evicted
 
@@ -88,7 +193,7 @@ class Hub:
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=25, compress=False, max_msg_size=64 * 1024)
         await ws.prepare(request)
-        conn = Conn(ws, request.match_info["game_id"])
+        conn = Conn(ws, request.match_info["game_id"], request.transport, self.outbox)
         self.sockets.add(ws)
         writer = asyncio.create_task(self._write(conn))
         try:
@@ -106,20 +211,26 @@ class Hub:
         return ws
 
     async def _write(self, conn: Conn) -> None:
+        """Drain the queue of a socket that fell behind, once its phone reads again."""
+        transport = conn.transport
+        if transport is None:
+            return
         while True:
-            data = await conn.queue.get()
-            if data is None:
-                return
-            if conn.behind:
-                conn.behind = False
-                game = await self.games.get(conn.game_id)
-                if game is None or conn.actor is None:
+            await conn.wake.wait()
+            conn.wake.clear()
+            while conn.queue or conn.behind:
+                while transport.get_write_buffer_size() > LOW_WATER and not transport.is_closing():
+                    await asyncio.sleep(DRAIN_POLL)
+                if transport.is_closing() or conn.ws.closed:
                     return
-                data = encode(self.games.snapshot(game, conn.actor, conn.view))
-            try:
-                await conn.ws.send_str(data)
-            except (ConnectionError, RuntimeError):
-                return
+                if conn.behind:  # the snapshot has everything the dropped frames had
+                    game = self.games.loaded(conn.game_id)
+                    if game is None or conn.actor is None:
+                        return
+                    conn.behind = False
+                    transport.write(frame(self.games.snapshot(game, conn.actor, conn.view)))
+                else:
+                    transport.write(conn.queue.popleft())
 
     async def _receive(self, conn: Conn, text: str) -> None:
         at = self.games.clock()
@@ -155,13 +266,13 @@ class Hub:
             await outcome.saved()
         except StoreError:
             return self._error(conn, "internal", "That could not be saved: please try again.", cmd_id)
-        conn.send(encode({"type": "ack", "id": cmd_id, **outcome.ack}))
+        conn.send(frame({"type": "ack", "id": cmd_id, **outcome.ack}))
 
     async def _session(self, conn: Conn, type_: str, msg: dict[str, Any]) -> None:
         if type_ == "ping":
             t = msg.get("t")
             return conn.send(
-                encode(
+                frame(
                     {
                         "type": "pong",
                         "t": t if isinstance(t, int | float) else None,
@@ -173,7 +284,7 @@ class Hub:
             if conn.actor is None:
                 raise Rejected("not_authenticated", "Say hello with your token first.")
             game = await self._game(conn)
-            return conn.send(encode(self.games.snapshot(game, conn.actor, conn.view)))
+            return conn.send(frame(self.games.snapshot(game, conn.actor, conn.view)))
         game = await self.games.get(conn.game_id)
         if game is None:
             raise Rejected("unauthorized", "There is no such game on this server.")
@@ -182,7 +293,7 @@ class Hub:
         conn.actor, conn.view = actor, msg["view"]
         room = self.rooms.setdefault(game.id, Room())
         room.conns.add(conn)
-        conn.send(encode(self.games.snapshot(game, actor, conn.view)))  # then every later event, in order
+        conn.send(frame(self.games.snapshot(game, actor, conn.view)))  # then every later event, in order
         self.schedule(game)
         if actor.player:
             seats = room.players.setdefault(actor.player, set())
@@ -215,26 +326,58 @@ class Hub:
         err = {"type": "error", "code": code, "message": message}
         if cmd_id:
             err["id"] = cmd_id
-        conn.send(encode(err))
+        conn.send(frame(err))
 
     # -- fan-out --------------------------------------------------------------------------------
 
     def publish(self, game: Game, outcome: Outcome) -> None:
-        """Send what a command changed: broadcasts to every view, `you` replies to their players."""
+        """Send what a command changed: broadcasts to every view, `you` replies to their players.
+
+        Then, while the game is being played, make sure a `progress` follows if the counts moved.
+        """
         room = self.rooms.get(game.id)
+        phase_changed = False
         if room is not None:
             for message in outcome.broadcast:
-                data = encode(message)
+                data = frame(message)
                 for conn in room.conns:
                     conn.send(data)
                 if message["type"] == "player_kicked":
                     self._close_player(room, message["player"])
+                elif message["type"] == "phase_changed":  # its round view carries the counts
+                    room.shown = self.games.kind(game).progress(game)
+                    phase_changed = True
+                elif message["type"] == "progress":
+                    room.shown = {k: v for k, v in message.items() if k not in ("type", "seq")}
             for pid, message in outcome.private.items():
-                data = encode(message)
+                data = frame(message)
                 for conn in room.players.get(pid, ()):
                     conn.send(data)
+            if phase_changed:  # out now, before the command's writes are prepared for the store
+                self.outbox.flush()
+            if game.status == PLAYING and room.progress is None:
+                delay = room.progress_at + PROGRESS_INTERVAL - asyncio.get_running_loop().time()
+                room.progress = asyncio.get_running_loop().call_later(
+                    max(0.0, delay), self._progress, game.id
+                )
+        if phase_changed:
+            self.collector.update(game.id, game.status == PLAYING)
         if outcome.broadcast:
             self.schedule(game)
+
+    def _progress(self, game_id: str) -> None:
+        """Tell every view the round's counts, if they moved since the views were last told."""
+        room = self.rooms.get(game_id)
+        if room is None:
+            return
+        room.progress = None
+        game = self.games.loaded(game_id)
+        if game is None or game.status != PLAYING:
+            return
+        if self.games.kind(game).progress(game) == room.shown:
+            return
+        room.progress_at = asyncio.get_running_loop().time()
+        self.publish(game, self.games.progress(game))
 
     def _close_player(self, room: Room, pid: str) -> None:
         for conn in list(room.players.get(pid, ())):
@@ -242,7 +385,7 @@ class Hub:
 
     async def _close_after_flush(self, conn: Conn, code: int, reason: bytes) -> None:
         for _ in range(50):
-            if conn.queue.empty():
+            if conn.flushed():
                 break
             await asyncio.sleep(0.02)
         await conn.ws.close(code=code, message=reason)
@@ -280,7 +423,7 @@ class Hub:
         """Send these views a fresh snapshot: for changes that are not game events (a finished sync)."""
         for conn in self.rooms.get(game.id, Room()).conns:
             if conn.actor is not None and conn.view in views:
-                conn.send(encode(self.games.snapshot(game, conn.actor, conn.view)))
+                conn.send(frame(self.games.snapshot(game, conn.actor, conn.view)))
 
     async def resume(self) -> None:
         """After a restart: load live games so their deadlines fire even before anyone reconnects."""
@@ -292,6 +435,7 @@ class Hub:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def _evicted(self, game_id: str) -> None:
+        self.collector.update(game_id, False)
         room = self.rooms.get(game_id)
         if room is not None:
             for conn in list(room.conns):
@@ -304,9 +448,11 @@ class Hub:
 
     async def close(self) -> None:
         for room in self.rooms.values():
-            if room.timer is not None:
-                room.timer.cancel()
+            for handle in (room.timer, room.progress):
+                if handle is not None:
+                    handle.cancel()
         for ws in list(self.sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
         for task in list(self._tasks):
             task.cancel()
+        self.collector.close()

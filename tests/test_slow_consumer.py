@@ -1,0 +1,142 @@
+"""A phone that stops reading never holds up the others, and later catches up with a fresh snapshot.
+
+One player's socket stops reading (its transport is paused and its buffers are small, as a phone
+that went to sleep mid-game) while the others play a whole game. The others get every event, in
+order, and the game reaches the podium; the server drops the sleeper's backlog instead of holding
+it, and once the phone reads again it gets a snapshot of the game as it now is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+from typing import Any
+
+import web.hub
+from web.keys import HUB
+
+NORMAL = 8
+PROMPTS = ["A bad name for a cat", "The worst pizza topping", "A terrible slogan for a dentist"]
+
+
+class StalledPhone:
+    """A raw WebSocket client that reads its snapshot, then stops reading altogether."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int, game_id: str, token: str) -> tuple[StalledPhone, dict[str, Any]]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window fills fast
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET /ws/{game_id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        phone = cls(reader, writer)
+        phone.send({"type": "hello", "view": "player", "token": token})
+        snapshot = await phone.receive()
+        assert snapshot["type"] == "snapshot", snapshot
+        writer.transport.pause_reading()  # the phone sleeps: nothing more is read from the socket
+        return phone, snapshot
+
+    def send(self, message: dict[str, Any]) -> None:
+        payload = json.dumps(message).encode()
+        assert len(payload) < 126
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.writer.write(bytes((0x81, 0x80 | len(payload))) + mask + masked)
+
+    async def receive(self) -> dict[str, Any]:
+        while True:
+            b0, b1 = await self.reader.readexactly(2)
+            length = b1 & 0x7F
+            if length == 126:
+                length = int.from_bytes(await self.reader.readexactly(2), "big")
+            elif length == 127:
+                length = int.from_bytes(await self.reader.readexactly(8), "big")
+            payload = await self.reader.readexactly(length)
+            if b0 & 0x0F == 0x1:
+                return json.loads(payload)
+
+    def wake(self) -> None:
+        self.writer.transport.resume_reading()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def assert_in_order(messages: list[dict[str, Any]]) -> None:
+    """From its snapshot on, a socket's events carry every seq, one after the other."""
+    expected = None
+    for m in messages:
+        if m["type"] == "snapshot":
+            expected = m["seq"] + 1
+        elif "seq" in m:
+            assert m["seq"] == expected, f"expected seq {expected}, got {m}"
+            expected += 1
+
+
+async def test_a_phone_that_stops_reading_does_not_hold_up_the_game(table_factory, http, server, monkeypatch):
+    # Small limits, so a few kilobytes of game fill the sleeper's share of the server.
+    monkeypatch.setattr(web.hub, "HIGH_WATER", 2048)
+    monkeypatch.setattr(web.hub, "LOW_WATER", 1024)
+    monkeypatch.setattr(web.hub, "QUEUE_LIMIT", 4)
+    table = await table_factory(prompts=PROMPTS)
+    nicks = [f"Player{i}" for i in range(NORMAL)]
+    for nick in nicks:
+        await table.join(nick)
+    async with http.post("/api/join", json={"code": table.created["code"], "nickname": "Sleepy"}) as r:
+        sleepy = await r.json()
+    phone, first = await StalledPhone.open(server.port, table.game_id, sleepy["player_token"])
+    hub = server.app[HUB]
+    sleeper = next(
+        c for c in hub.rooms[table.game_id].conns if c.actor and c.actor.player == sleepy["player_id"]
+    )
+    sleeper.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+    await table.host.ok("start")
+    for r in range(len(PROMPTS)):
+        options = {}
+        for nick in nicks:
+            ack = await table.players[nick].ok("answer", round=r, text=f"{nick} says: " + "ha" * 60)
+            options[nick] = ack["option"]
+        await table.host.ok("end_phase", round=r, phase="question")
+        for i, nick in enumerate(nicks):
+            await table.players[nick].expect("phase_changed", phase="voting")
+            await table.players[nick].ok("vote", round=r, option=options[nicks[(i + 1) % NORMAL]])
+        await table.host.ok("end_phase", round=r, phase="voting")
+        await table.host.phase("results")
+        await table.host.ok("next", round=r)
+    final = await table.host.phase("finished")
+
+    # Everyone awake saw the whole game, every event in order, each within the helpers' 5 s.
+    for nick in nicks:
+        client = table.players[nick]
+        await client.phase("finished")
+        assert_in_order(client.seen)
+    assert_in_order(table.host.seen)
+    # The sleeper's backlog was dropped rather than kept: it is owed a snapshot, not the events.
+    assert sleeper.behind and not sleeper.queue
+
+    phone.wake()
+    caught_up = []
+    async with asyncio.timeout(5):
+        while not caught_up or caught_up[-1]["type"] != "snapshot":
+            caught_up.append(await phone.receive())
+    fresh = caught_up[-1]
+    assert fresh["seq"] >= final["seq"] and fresh["game"]["phase"] == "finished"
+    assert fresh["you"]["player"]["id"] == sleepy["player_id"]
+    assert_in_order([first, *caught_up[:-1]])  # what it got before falling behind was in order
+    assert len(caught_up) - 1 < final["seq"] - first["seq"]  # and it did miss events, for the snapshot
+    phone.close()
+    await table.close()
