@@ -34,7 +34,6 @@ from engagements.store.base import (
     Write,
     absent,
     equals,
-    present,
 )
 from engagements.types import EngagementType
 
@@ -109,7 +108,7 @@ def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write]
     pk = game_pk(game.id)
     atomic: list[Write] = []
     scores: list[Write] = []
-    meta_changed = finished = False
+    meta_changed = False
     for event in events:
         d = event.data
         match event.kind:
@@ -130,15 +129,10 @@ def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write]
                 scores += [
                     Update(pk, f"PLAYER#{pid}", set={"score": game.players[pid].score}) for pid in d["points"]
                 ]
-            case "phase_changed":
-                meta_changed = True
-                finished = d["status"] == FINISHED
-            case "lobby_locked" | "round_skipped":
+            case "lobby_locked" | "phase_changed" | "round_skipped":
                 meta_changed = True
     if meta_changed:
         atomic.append(meta_update(game))
-    if finished:
-        scores += keep_forever(game)
     return atomic, scores
 
 
@@ -165,10 +159,16 @@ def item_keys(game: Game) -> list[tuple[str, str]]:
     return keys
 
 
-def keep_forever(game: Game) -> list[Write]:
-    """Drop the expiry of a finished game's items: an unsynced game must not vanish."""
+def keep_forever(game: Game, ttl: int) -> list[Update]:
+    """Drop the expiry of a finished game's items: an unsynced game must not vanish.
+
+    Each update holds only while the item still has the game's own `ttl`: once the sync has given the
+    items their post-sync expiry, a late one changes nothing. Written a moment after the game finishes,
+    not with it (see Games.execute); whoever finds a finished, unsynced game with expiring items (a
+    restart, the sync) finishes the job, so no crash can lose it.
+    """
     keys = [(game_pk(game.id), META), *item_keys(game)]
-    return [Update(pk, sk, remove=(TTL,), condition=present()) for pk, sk in keys]
+    return [Update(pk, sk, remove=(TTL,), condition=equals(TTL, ttl)) for pk, sk in keys]
 
 
 def player_item(pk: str, p: Player, ttl: int) -> Item:

@@ -28,7 +28,15 @@ from engagements.codes import (
     token_for,
 )
 from engagements.model import FINISHED, HOST, SYSTEM, Actor, Command, Game, Rejected
-from engagements.store.base import MAX_TRANSACT_ITEMS, TTL, Store, StoreError, TransactionCanceled, Write
+from engagements.store.base import (
+    MAX_TRANSACT_ITEMS,
+    TTL,
+    ConditionFailed,
+    Store,
+    StoreError,
+    TransactionCanceled,
+    Write,
+)
 from engagements.types import EngagementType
 
 log = logging.getLogger(__name__)
@@ -82,8 +90,10 @@ class Games:
         self._loading: dict[str, asyncio.Lock] = {}
         self._in_flight: set[asyncio.Future[None]] = set()
         self._last_write: dict[str, asyncio.Future[None]] = {}
+        self._keeping: dict[str, asyncio.TimerHandle] = {}
+        self.keep_delay = 2.0  # seconds between a game finishing and its items losing their expiry
         self.on_evict: Callable[[str], None] = lambda game_id: None
-        self.on_finished: Callable[[], None] = lambda: None  # after a finished game is saved
+        self.on_finished: Callable[[], None] = lambda: None  # once a finished game will keep
 
     def kind(self, game: Game) -> EngagementType:
         return self.types[game.type]
@@ -163,7 +173,7 @@ class Games:
                 game = items.load_game(found, self.types[meta["type"]])
                 self._games[game_id] = game
                 if game.status == FINISHED and not game.synced_at and any(TTL in i for i in found):
-                    self._write(game, [], items.keep_forever(game))  # the server died while finishing it
+                    self._keep(game)  # the server stopped before the finished game's items were kept
         self._loading.pop(game_id, None)
         return game
 
@@ -243,11 +253,31 @@ class Games:
             message["seq"] = game.seq
         atomic, scores = items.event_writes(game, events, self._ttl(game))
         durable = self._write(game, atomic, scores) if atomic or scores else None
-        if durable is not None and any(
-            e.kind == "phase_changed" and e.data["status"] == FINISHED for e in events
-        ):
-            durable.add_done_callback(self._finished_saved)
+        if any(e.kind == "phase_changed" and e.data["status"] == FINISHED for e in events):
+            # Rewriting every item of the game would compete with the podium's broadcast (and with
+            # every other game finishing in the same second): it waits a moment.
+            handle = asyncio.get_running_loop().call_later(self.keep_delay, self._keep, game)
+            self._keeping[game.id] = handle
         return Outcome(ack, broadcast, private, durable)
+
+    def _keep(self, game: Game) -> None:
+        self._keeping.pop(game.id, None)
+        task = asyncio.ensure_future(self._keep_forever(game))
+        self._in_flight.add(task)
+        task.add_done_callback(self._settled)
+
+    async def _keep_forever(self, game: Game) -> None:
+        """One conditional update per item, each free to find the sync got there first."""
+        writes = items.keep_forever(game, self._ttl(game))
+        results = await asyncio.gather(
+            *(self.store.update(w.pk, w.sk, remove=w.remove, condition=w.condition) for w in writes),
+            return_exceptions=True,
+        )
+        failed = [r for r in results if isinstance(r, BaseException) and not isinstance(r, ConditionFailed)]
+        if failed:
+            log.error("game %s may still expire: %s", game.id, failed[0])
+            return
+        self.on_finished()
 
     def tick(self, game: Game) -> Outcome:
         return self.execute(game, SYSTEM, "tick", {})
@@ -292,10 +322,6 @@ class Games:
             self.evict(game.id)
             raise
 
-    def _finished_saved(self, task: asyncio.Future[None]) -> None:
-        if not task.cancelled() and task.exception() is None:
-            self.on_finished()
-
     def _forget_last(self, game_id: str, task: asyncio.Future[None]) -> None:
         if self._last_write.get(game_id) is task:
             del self._last_write[game_id]
@@ -323,6 +349,8 @@ class Games:
         return items.ttl_for(game.created_at, self.retention_days)
 
     async def close(self) -> None:
-        """Wait for queued writes; the store is closed by its owner."""
+        """Wait for queued writes; the store is closed by its owner (a pending keep waits for a restart)."""
+        for handle in self._keeping.values():
+            handle.cancel()
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)

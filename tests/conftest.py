@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from web.app import create_app
+from web.keys import GAMES
 from web.settings import Settings
 
 
@@ -30,7 +31,9 @@ def settings(tmp_path, unused_tcp_port) -> Settings:
 
 @pytest.fixture
 async def server(aiohttp_server, settings):
-    return await aiohttp_server(create_app(settings), host="127.0.0.1", port=settings.port)
+    server = await aiohttp_server(create_app(settings), host="127.0.0.1", port=settings.port)
+    server.app[GAMES].keep_delay = 0.01  # finished games settle at once (test_sync tests the delay)
+    return server
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -17,11 +18,11 @@ from sync.cloud import Progress, sync_all
 from tests.conftest import create_game
 from tests.faults import FaultProxy, TcpProxy, leave_unprocessed, throttle
 from tests.test_game import play_round
-from web.keys import STORE
+from web.keys import GAMES, STORE
 
 
 async def finished_game(http, nicks=("Ann", "Bob", "Cy")) -> str:
-    """A game played to the podium on the appliance: its id."""
+    """A game played to the podium on the appliance, its items settled (no expiry): its id."""
     table = await create_game(http, prompts=["Only prompt"])
     for nick in nicks:
         await table.join(nick)
@@ -30,6 +31,7 @@ async def finished_game(http, nicks=("Ann", "Bob", "Cy")) -> str:
     await table.host.ok("next", round=0)
     await table.host.phase("finished")
     await table.close()
+    await asyncio.sleep(0.2)  # the server's keep_delay, and then some
     return table.game_id
 
 
@@ -247,3 +249,25 @@ async def test_on_a_terminal_the_sync_shows_a_progress_bar(
     text = output.decode(errors="replace")
     assert "Syncing" in text and "100%" in text and "Quiz night" in text, text
     assert "Synced 1 of 1 games" in text
+
+
+async def test_a_sync_right_after_the_podium_is_not_undone_by_the_finished_game_settling(
+    server, http, settings, cloud_table, moto_endpoint
+):
+    """The appliance drops a finished game's expiry a moment after the podium; a sync may come first."""
+    local = server.app[STORE]
+    server.app[GAMES].keep_delay = 1.5
+    table = await create_game(http, prompts=["Only prompt"])
+    for nick in ("Ann", "Bob"):
+        await table.join(nick)
+    await table.host.ok("start")
+    await play_round(table, 0, {"Ann": "Bob", "Bob": "Ann"})
+    await table.host.ok("next", round=0)
+    await table.host.phase("finished")
+    await table.close()
+    await asyncio.sleep(1.1)  # expiry is in whole seconds: a real game outlasts the second it began in
+    out = run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint)
+    assert out.returncode == 0, out.stderr + out.stdout
+    await asyncio.sleep(2)  # the server's own settling has run by now
+    items = await partition(local, table.game_id)
+    assert items and all(TTL in item for item in items), "a synced game expires after its retention"
