@@ -353,7 +353,7 @@ class Hub:
                 data = frame(message)
                 for conn in room.players.get(pid, ()):
                     conn.send(data)
-            if phase_changed:  # out now, before the command's writes are prepared for the store
+            if phase_changed:  # out now, before the command's writes start on their way to the store
                 self.outbox.flush()
             if game.status == PLAYING and room.progress is None:
                 delay = room.progress_at + PROGRESS_INTERVAL - asyncio.get_running_loop().time()
