@@ -655,48 +655,39 @@ def table(name: str, ours: dict[str, Any], base: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def _no_loss(e: dict[str, Any]) -> tuple[bool, str]:
+    met = e["lost"] == 0 and e["out_of_order"] == 0 and e["acked_not_counted"] == 0
+    return met, f"lost {e['lost']}, out of order {e['out_of_order']}, uncounted {e['acked_not_counted']}"
+
+
 def targets(results: dict[str, dict[str, Any]], mode: str) -> list[tuple[str, bool, str]]:
     """(target, met, figures) for the scenarios this mode ran."""
     out = []
 
-    def fan(name: str) -> tuple[float, float]:
+    def fan_target(name: str) -> tuple[str, bool, str]:
         r = results[name]
-        return r["engagements"]["fanout_last_ms"]["p99"] or 0, r["baseline"]["fanout_last_ms"]["p99"] or 0
+        o = r["engagements"]["fanout_last_ms"]["p99"] or 0
+        b = r["baseline"]["fanout_last_ms"]["p99"] or 0
+        figures = f"{o} ms vs {b} ms ({o / b:.2f}x)" if b else "no baseline"
+        return f"{name}: fan-out p99 <= 1.5x bare aiohttp", bool(b) and o <= 1.5 * b, figures
 
-    single = next(
-        (
-            n
-            for n in results
-            if results[n]["engagements"]["games"] == 1 and results[n]["engagements"]["players"] < 3000
-        ),
-        None,
-    )
-    big = next(
-        (
-            n
-            for n in results
-            if results[n]["engagements"]["players"] >= 3000 and results[n]["engagements"]["games"] == 1
-        ),
-        None,
-    )
-    multi = next((n for n in results if results[n]["engagements"]["games"] > 1), None)
+    def one_game(big: bool) -> str | None:
+        """The one-game scenario of up to 2,000 players, or the bigger one."""
+        return next(
+            (
+                n
+                for n, r in results.items()
+                if r["engagements"]["games"] == 1 and (r["engagements"]["players"] >= 3000) == big
+            ),
+            None,
+        )
+
+    single, big = one_game(big=False), one_game(big=True)
+    multi = next((n for n, r in results.items() if r["engagements"]["games"] > 1), None)
     if single:
         e = results[single]["engagements"]
-        o, b = fan(single)
-        out.append(
-            (
-                f"{single}: no loss, every acked answer and vote counted",
-                e["lost"] == 0 and e["out_of_order"] == 0 and e["acked_not_counted"] == 0,
-                f"lost {e['lost']}, out of order {e['out_of_order']}, uncounted {e['acked_not_counted']}",
-            )
-        )
-        out.append(
-            (
-                f"{single}: fan-out p99 <= 1.5x bare aiohttp",
-                bool(b) and o <= 1.5 * b,
-                f"{o} ms vs {b} ms ({o / b:.2f}x)" if b else "no baseline",
-            )
-        )
+        out.append((f"{single}: no loss, every acked answer and vote counted", *_no_loss(e)))
+        out.append(fan_target(single))
         out.append(
             (
                 f"{single}: answer ack p99 < 200 ms, all answering within one second",
@@ -721,33 +712,12 @@ def targets(results: dict[str, dict[str, Any]], mode: str) -> list[tuple[str, bo
         )
     if big:
         e = results[big]["engagements"]
-        out.append(
-            (
-                f"{big}: completes with zero loss",
-                e["lost"] == 0
-                and e["out_of_order"] == 0
-                and e["acked_not_counted"] == 0
-                and e["players"] == e["games"] * results[big]["scenario"]["players"],
-                f"lost {e['lost']}, out of order {e['out_of_order']}, uncounted {e['acked_not_counted']}",
-            )
-        )
+        met, figures = _no_loss(e)
+        everyone = e["players"] == e["games"] * results[big]["scenario"]["players"]
+        out.append((f"{big}: completes with zero loss", met and everyone, figures))
     if multi:
-        e = results[multi]["engagements"]
-        o, b = fan(multi)
-        out.append(
-            (
-                f"{multi}: zero loss",
-                e["lost"] == 0 and e["out_of_order"] == 0 and e["acked_not_counted"] == 0,
-                f"lost {e['lost']}, out of order {e['out_of_order']}",
-            )
-        )
-        out.append(
-            (
-                f"{multi}: fan-out p99 <= 1.5x bare aiohttp",
-                bool(b) and o <= 1.5 * b,
-                f"{o} ms vs {b} ms ({o / b:.2f}x)" if b else "no baseline",
-            )
-        )
+        out.append((f"{multi}: zero loss", *_no_loss(results[multi]["engagements"])))
+        out.append(fan_target(multi))
     for name, r in results.items():
         e = r["engagements"]
         out.append(

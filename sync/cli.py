@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import sys
@@ -105,24 +106,21 @@ async def run(
             cloud = await open_cloud(target)  # before anything else: a bad target changes nothing here
         games = await pending_games(local)
         total = sum(len(g.items) for g in games)
-        show = not quiet and sys.stdout.isatty() and not dry_run and total
-        with (
+        show = not quiet and not dry_run and total and sys.stdout.isatty()
+        bar_or_nothing = (
             click.progressbar(
-                length=total,
-                label="Syncing",
-                show_pos=True,
-                show_percent=True,
-                item_show_func=lambda game: game,
+                length=total, label="Syncing", show_pos=True, show_percent=True, item_show_func=lambda g: g
             )
             if show
-            else _Nothing() as bar
-        ):
-            progress = Progress(
-                game=lambda r: (
-                    bar.update(0, f"{r.title} ({r.game_id})") if show else _plain(r, dry_run or quiet)
-                ),
-                items=lambda n: bar.update(n) if show else None,
-            )
+            else contextlib.nullcontext()
+        )
+        with bar_or_nothing as bar:
+            if show:
+                progress = Progress(
+                    game=lambda r: bar.update(0, f"{r.title} ({r.game_id})"), items=bar.update
+                )
+            else:
+                progress = Progress() if dry_run or quiet else Progress(game=_plain)
             return await sync_all(
                 local,
                 cloud,
@@ -138,17 +136,8 @@ async def run(
         await local.close()
 
 
-class _Nothing:
-    def __enter__(self) -> _Nothing:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _plain(report: GameReport, silent: bool) -> None:
-    if not silent:
-        click.echo(f"{report.game_id}  {report.title}  ({report.items} items)")
+def _plain(report: GameReport) -> None:
+    click.echo(f"{report.game_id}  {report.title}  ({report.items} items)")
 
 
 def summary(reports: list[GameReport], dry_run: bool) -> str:

@@ -27,12 +27,6 @@ class Target:
     endpoint_url: str | None = None  # DynamoDB Local, moto or another compatible server; AWS when unset
     region: str | None = None
 
-    def describe(self) -> str:
-        where = self.endpoint_url or "AWS"
-        return (
-            f"table {self.table} at {where}" if self.table else f"the table of stack {self.stack} at {where}"
-        )
-
 
 async def open_cloud(target: Target) -> DynamoStore:
     """The cloud store, or a StoreError whose message is the one line an admin needs."""

@@ -188,29 +188,24 @@ export function errorText(err) {
 }
 
 /** localStorage that never throws (private mode, full quota). */
-export const store = {
-  get(key) {
+/** A Web Storage area that never throws (private mode, quota, disabled storage all read as empty). */
+function safeStorage(area) {
+  const attempt = (fn, fallback) => {
     try {
-      return localStorage.getItem(key);
+      return fn(area());
     } catch {
-      return null;
+      return fallback;
     }
-  },
-  set(key, value) {
-    try {
-      localStorage.setItem(key, value);
-    } catch {
-      /* ignore */
-    }
-  },
-  remove(key) {
-    try {
-      localStorage.removeItem(key);
-    } catch {
-      /* ignore */
-    }
-  },
-};
+  };
+  return {
+    get: (key) => attempt((a) => a.getItem(key), null),
+    set: (key, value) => attempt((a) => a.setItem(key, value)),
+    remove: (key) => attempt((a) => a.removeItem(key)),
+  };
+}
+
+export const store = safeStorage(() => localStorage);
+export const session = safeStorage(() => sessionStorage);
 
 export const keys = {
   host: (gameId) => `engagements:host:${gameId}`,

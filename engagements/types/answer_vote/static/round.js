@@ -6,7 +6,7 @@
 // (phase, round, sub-state) and afterwards only counters are updated in place, so a half-typed
 // answer survives a presence event and the reveal animation plays once.
 
-import { avatar, errorText, h, plural, setText } from "/static/ui.js";
+import { avatar, errorText, h, plural, session, setText } from "/static/ui.js";
 import { countdown, setDeadline } from "/static/countdown.js";
 
 const MAX_ANSWER = 140;
@@ -87,29 +87,6 @@ function shuffled(items, seedText) {
   return out;
 }
 
-const session = {
-  get(k) {
-    try {
-      return sessionStorage.getItem(k);
-    } catch {
-      return null;
-    }
-  },
-  set(k, v) {
-    try {
-      sessionStorage.setItem(k, v);
-    } catch {
-      /* ignore */
-    }
-  },
-  remove(k) {
-    try {
-      sessionStorage.removeItem(k);
-    } catch {
-      /* ignore */
-    }
-  },
-};
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
