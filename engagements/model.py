@@ -12,6 +12,10 @@ LOBBY = "lobby"
 PLAYING = "playing"
 FINISHED = "finished"
 
+# The audiences a broadcast is rendered for: the big screen and host console, and the phones.
+BOARD = "board"
+PHONES = "phones"
+
 
 @dataclass
 class Player:
@@ -67,6 +71,7 @@ class Game:
     active: int = 0  # players not kicked, kept by evolve: every answer asks, so it is never counted
     seq: int = 0
     version: int = 0
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # what types derive; not stored
 
     def active_players(self) -> list[Player]:
         return [p for p in self.players.values() if not p.kicked]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from engagements import engine, items, views
+from engagements import items, views
 from engagements.codes import (
     is_code,
     matches,
@@ -27,6 +27,7 @@ from engagements.codes import (
     split_token,
     token_for,
 )
+from engagements.commands import apply
 from engagements.model import FINISHED, HOST, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
@@ -53,11 +54,10 @@ def now_ms() -> int:
 
 @dataclass
 class Outcome:
-    """What a command did: its ack, the broadcast messages (with seq), private `you` messages."""
+    """What a command did: its ack, its messages to the views, and the writes that make it durable."""
 
     ack: dict[str, Any]
-    broadcast: list[dict[str, Any]] = field(default_factory=list)
-    private: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: views.Messages = field(default_factory=views.Messages)
     durable: Awaitable[None] | None = None
 
     async def saved(self) -> None:
@@ -80,6 +80,7 @@ class Games:
         join_base: str,
         retention_days: int = 7,
         clock: Callable[[], int] = now_ms,
+        on_evict: Callable[[str], None] = lambda game_id: None,
     ) -> None:
         self.store = store
         self.types = types
@@ -92,7 +93,7 @@ class Games:
         self._last_write: dict[str, asyncio.Future[None]] = {}
         self._keeping: dict[str, asyncio.TimerHandle] = {}
         self.keep_delay = 2.0  # seconds between a game finishing and its items losing their expiry
-        self.on_evict: Callable[[str], None] = lambda game_id: None
+        self.on_evict = on_evict  # the game's memory and store may disagree: its views must reload
         self.on_finished: Callable[[], None] = lambda: None  # once a finished game will keep
 
     def kind(self, game: Game) -> EngagementType:
@@ -244,21 +245,17 @@ class Games:
         at: int | None = None,
     ) -> Outcome:
         """Apply one command now; raises Rejected. Await `saved()` before acknowledging it."""
-        kind = self.kind(game)
         cmd = Command(type_, actor, fields, self.clock() if at is None else at, cmd_id)
-        events, ack = engine.handle(game, cmd, kind)
-        broadcast, private = views.messages(game, kind, events)
-        for message in broadcast:
-            game.seq += 1
-            message["seq"] = game.seq
-        atomic, scores = items.event_writes(game, events, self._ttl(game))
-        durable = self._write(game, atomic, scores) if atomic or scores else None
+        applied = apply(game, self.kind(game), cmd, self._ttl(game))
+        events = applied.events
+        writes = applied.atomic or applied.scores
+        durable = self._write(game, applied.atomic, applied.scores) if writes else None
         if any(e.kind == "phase_changed" and e.data["status"] == FINISHED for e in events):
             # Rewriting every item of the game would compete with the podium's broadcast (and with
             # every other game finishing in the same second): it waits a moment.
             handle = asyncio.get_running_loop().call_later(self.keep_delay, self._keep, game)
             self._keeping[game.id] = handle
-        return Outcome(ack, broadcast, private, durable)
+        return Outcome(applied.ack, applied.messages, durable)
 
     def _keep(self, game: Game) -> None:
         self._keeping.pop(game.id, None)
@@ -284,14 +281,6 @@ class Games:
 
     def presence(self, game: Game, player: str, connected: bool) -> Outcome:
         return self.execute(game, SYSTEM, "presence", {"player": player, "connected": connected})
-
-    def progress(self, game: Game) -> Outcome:
-        """The round's counts as a `progress` event. Answers and votes broadcast nothing themselves:
-        the front end calls this when it chooses (the hub: at most a few times a second per game)."""
-        message = views.progress(game, self.kind(game))
-        game.seq += 1
-        message["seq"] = game.seq
-        return Outcome({}, [message])
 
     def _write(self, game: Game, atomic: list[Write], scores: list[Write]) -> asyncio.Future[None]:
         """Start saving a command's writes, keeping the order of the game's commands.

@@ -1,23 +1,32 @@
-"""What each view is told: snapshots, and the wire messages that the engine's events become.
+"""What each view is told: snapshots, the wire messages that the engine's events become, and pages.
 
-Broadcast messages are the same for every view of a game (answers are anonymous until the results,
-and then everyone sees authors), so each is encoded once however many sockets receive it; what is
-private to a player (your answer's option id, your rank) travels in `snapshot` and `you` replies.
+Every message is sized by the view that gets it, never by the number of players (docs/protocol.md,
+"Rooms of any size"): a broadcast is rendered once per audience (the board views: big screen and host
+console; the phones), encoded once per audience however many sockets receive it; what is private to a
+player (their ballot, their result, their rank) travels in `you` messages; the host reads long lists
+(players, a round's results) a page at a time.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
+from dataclasses import dataclass, field
 from typing import Any
 
-from engagements.model import LOBBY, Actor, Event, Game, Player
+from engagements.engine import fold
+from engagements.model import BOARD, FINISHED, LOBBY, PHONES, Actor, Event, Game, Player, Rejected
 from engagements.types import EngagementType
 
+AUDIENCES = (BOARD, PHONES)
 LEADERBOARD_SIZE = 10
+RECENT_NAMES = 24  # nicknames the board views show in the lobby
+PLAYERS_PAGE = 50
+RESULTS_PAGE = 20
 
 
-def player_view(game: Game, p: Player) -> dict[str, Any]:
-    return {"id": p.id, "nickname": p.nickname, "score": p.score, "connected": p.id in game.connected}
+def audience_of(view: str) -> str:
+    return PHONES if view == "player" else BOARD
 
 
 def _order(p: Player) -> tuple[int, int, str]:
@@ -38,23 +47,28 @@ def standings(game: Game) -> list[tuple[int, Player]]:
     return _ranked(sorted(game.active_players(), key=_order))
 
 
-def leaderboard(game: Game, ranked: list[tuple[int, Player]] | None = None) -> list[dict[str, Any]]:
-    """The top ten; without `ranked`, found without sorting everyone (a snapshot per join is O(N))."""
-    if ranked is None:
-        ranked = _ranked(heapq.nsmallest(LEADERBOARD_SIZE, game.active_players(), key=_order))
-    return [
-        {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank}
-        for rank, p in ranked[:LEADERBOARD_SIZE]
-    ]
+def leaderboard(game: Game) -> list[dict[str, Any]]:
+    """The top ten, found without sorting everyone."""
+    ranked = _ranked(heapq.nsmallest(LEADERBOARD_SIZE, game.active_players(), key=_order))
+    return [{"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank} for rank, p in ranked]
 
 
-def round_view(game: Game, kind: EngagementType) -> dict[str, Any] | None:
-    if game.phase in (LOBBY, "finished") or game.round < 0:
+def room(game: Game, audience: str) -> dict[str, Any]:
+    """The room's counts; the board views also get the latest nicknames (never everyone's)."""
+    view: dict[str, Any] = {"players": game.active, "connected": len(game.connected)}
+    if audience == BOARD:
+        latest = heapq.nlargest(RECENT_NAMES, game.active_players(), key=lambda p: (p.joined_at, p.id))
+        view["recent"] = [p.nickname for p in latest]
+    return view
+
+
+def round_view(game: Game, kind: EngagementType, audience: str) -> dict[str, Any] | None:
+    if game.phase in (LOBBY, FINISHED) or game.round < 0:
         return None
-    return kind.round_view(game)
+    return kind.round_view(game, audience)
 
 
-def game_view(game: Game, kind: EngagementType, join_url: str) -> dict[str, Any]:
+def game_view(game: Game, kind: EngagementType, join_url: str, audience: str) -> dict[str, Any]:
     return {
         "id": game.id,
         "code": game.code,
@@ -64,79 +78,156 @@ def game_view(game: Game, kind: EngagementType, join_url: str) -> dict[str, Any]
         "phase": game.phase,
         "locked": game.locked,
         "rounds": len(game.prompts),
+        "settings": dict(game.settings),
         "join_url": join_url,
-        "players": [player_view(game, p) for p in game.active_players()],
-        "round": round_view(game, kind),
+        "room": room(game, audience),
+        "round": round_view(game, kind, audience),
         "leaderboard": leaderboard(game),
         "synced_at": game.synced_at,
     }
 
 
-def you_player(game: Game, player: str, ranked: list[tuple[int, Player]] | None = None) -> dict[str, Any]:
+def standing(game: Game, player: str) -> dict[str, Any]:
+    """A player's score and rank: one more than the players ahead (the rank standings() gives).
+
+    Scores change only when a round is scored or a player is kicked, so the sorted scores are kept
+    until then and a rank is a binary search: a room reconnecting at once costs O(N log N), not O(N²).
+    Players who joined since score 0 and put nobody behind them.
+    """
     p = game.players[player]
-    if ranked is not None:
-        rank = next((r for r, q in ranked if q.id == player), None)
-    elif p.kicked:
-        rank = None
-    else:  # one more than the players ahead: the same rank standings() gives, without a sort
-        rank = 1 + sum(1 for q in game.players.values() if q.score > p.score and not q.kicked)
+    key = ("scores", len(game.outcomes), len(game.players) - game.active)
+    cached = game.cache.get("scores")
+    if cached is None or cached[0] != key:
+        cached = (key, sorted(-q.score for q in game.active_players()))
+        game.cache["scores"] = cached
+    rank = None if p.kicked else 1 + bisect.bisect_left(cached[1], -p.score)
     return {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank}
 
 
+def you_view(game: Game, kind: EngagementType, player: str | None) -> dict[str, Any]:
+    you: dict[str, Any] = {
+        "player": None,
+        "answer_option": None,
+        "vote": None,
+        "ballot": None,
+        "result": None,
+    }
+    if player:
+        you["player"] = standing(game, player)
+        you.update(kind.you_view(game, player))
+    return you
+
+
 def snapshot(game: Game, kind: EngagementType, actor: Actor, view: str, join_url: str) -> dict[str, Any]:
-    you: dict[str, Any] = {"view": view, "player": None, "answer_option": None, "vote": None}
-    if actor.player:
-        you["player"] = you_player(game, actor.player)
-        if game.round >= 0:
-            you.update(kind.you_view(game, actor.player))
-    return {"type": "snapshot", "seq": game.seq, "game": game_view(game, kind, join_url), "you": you}
+    return {
+        "type": "snapshot",
+        "seq": game.seq,
+        "game": game_view(game, kind, join_url, audience_of(view)),
+        "you": {"view": view, **you_view(game, kind, actor.player)},
+    }
 
 
-def messages(game: Game, kind: EngagementType, events: list[Event]) -> tuple[list[dict], dict[str, dict]]:
-    """Broadcast messages (without seq) and private `you` messages for what `events` changed.
+@dataclass
+class Messages:
+    """What a command's events tell the views: broadcasts rendered per audience (one seq each),
+    `you` messages per player, and the players whose sockets must close (kicked)."""
 
-    Called after the events were applied, so views show the game as it now is: a command that closes
-    two phases at once yields one phase_changed. Answers and votes yield no message here: the front end
-    sends the round's counts as `progress` (see `progress`) a few times a second, however many arrive.
+    broadcast: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+    private: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kicked: list[str] = field(default_factory=list)
+
+
+def messages(game: Game, kind: EngagementType, events: list[Event]) -> Messages:
+    """The messages for what `events` changed, rendered after they were applied.
+
+    A command that closes two phases at once yields one phase_changed. Joins, presence, answers and
+    votes yield nothing here: the front end sends the room's and the round's counts (`room`,
+    `progress`) a few times a second, however many arrive.
     """
-    out: list[dict[str, Any]] = []
-    phase_changed = False
-    scored = False
+    out = Messages()
+    phase_changed = scored = False
     for event in events:
-        d = event.data
         match event.kind:
-            case "player_joined":
-                out.append({"type": "player_joined", "player": player_view(game, game.players[d["id"]])})
-            case "player_presence":
-                out.append({"type": "player_presence", "player": d["player"], "connected": d["connected"]})
-            case "player_kicked":
-                out.append({"type": "player_kicked", "player": d["player"]})
             case "lobby_locked":
-                out.append({"type": "lobby_locked", "locked": d["locked"]})
+                message = {"type": "lobby_locked", "locked": event.data["locked"]}
+                out.broadcast.append(dict.fromkeys(AUDIENCES, message))
+            case "player_kicked":
+                out.kicked.append(event.data["player"])
             case "phase_changed":
                 phase_changed = True
             case "round_scored":
                 scored = True
     if phase_changed:
-        out.append(
+        board = leaderboard(game)
+        out.broadcast.append(
             {
-                "type": "phase_changed",
-                "status": game.status,
-                "phase": game.phase,
-                "round": round_view(game, kind),
-                "leaderboard": leaderboard(game),
+                audience: {
+                    "type": "phase_changed",
+                    "status": game.status,
+                    "phase": game.phase,
+                    "round": round_view(game, kind, audience),
+                    "leaderboard": board,
+                }
+                for audience in AUDIENCES
             }
         )
-    private: dict[str, dict] = {}
-    if scored:
-        ranked = standings(game)
-        private = {
-            p.id: {"type": "you", "player": {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": r}}
-            for r, p in ranked
-        }
-    return out, private
+        ranks = {p.id: rank for rank, p in standings(game)} if scored else {}
+        for p in game.active_players():
+            you: dict[str, Any] = {"type": "you", **kind.you_view(game, p.id)}
+            if scored:
+                you["player"] = {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": ranks[p.id]}
+            out.private[p.id] = you
+    return out
 
 
 def progress(game: Game, kind: EngagementType) -> dict[str, Any]:
-    """The round's counts now (without seq): how many answered, voted, and could."""
+    """The round's counts now: how many answered, voted, and could."""
     return {"type": "progress", **kind.progress(game)}
+
+
+def players_page(game: Game, query: Any, offset: Any) -> dict[str, Any]:
+    """A page of the players whose nickname contains `query`, by nickname: the host's search."""
+    if not isinstance(query, str) or len(query) > 40:
+        raise Rejected("bad_message", "`query` is a text of at most 40 characters.")
+    offset = _offset(offset)
+    needle = fold(query.strip())
+    matched = sorted(
+        (p for p in game.active_players() if needle in fold(p.nickname)), key=lambda p: fold(p.nickname)
+    )
+    items = [
+        {"id": p.id, "nickname": p.nickname, "score": p.score, "connected": p.id in game.connected}
+        for p in matched[offset : offset + PLAYERS_PAGE]
+    ]
+    return {
+        "type": "players",
+        "query": query,
+        "offset": offset,
+        "total": game.active,
+        "matched": len(matched),
+        "items": items,
+    }
+
+
+def results_page(game: Game, kind: EngagementType, round: Any, offset: Any) -> dict[str, Any]:
+    """A page of a finished round's results, best first: the host reads every answer this way."""
+    if not isinstance(round, int) or isinstance(round, bool):
+        raise Rejected("bad_message", "`round` must be the round number.")
+    if game.outcomes.get(round) != "scored":
+        raise Rejected("no_such_round", "That round has no results (yet).")
+    offset = _offset(offset)
+    rows = kind.results(game, round)
+    return {
+        "type": "results",
+        "round": round,
+        "offset": offset,
+        "total": len(rows),
+        "items": rows[offset : offset + RESULTS_PAGE],
+    }
+
+
+def _offset(offset: Any) -> int:
+    if offset is None:
+        return 0
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise Rejected("bad_message", "`offset` must be a whole number from 0.")
+    return offset

@@ -96,6 +96,14 @@ class Client:
     async def phase(self, phase: str, timeout: float = 5) -> dict[str, Any]:
         return await self.expect("phase_changed", timeout, phase=phase)
 
+    async def you(self, field: str, timeout: float = 5) -> dict[str, Any]:
+        """The next `you` message that carries `field` (a ballot, a result, a standing)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                you = await self.expect("you", timeout)
+                if you.get(field) is not None:
+                    return you
+
 
 class Table:
     """A game on the real server: the host's socket and the players' sockets."""

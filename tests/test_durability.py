@@ -30,7 +30,7 @@ async def test_kill_9_mid_game_loses_no_acknowledged_answer_and_the_game_resumes
         resumed = Table(http, table.created)
         resumed.host, snap = await resumed.connect(table.created["host_token"], "host")
         assert (snap["game"]["phase"], snap["game"]["round"]["answered"]) == ("question", 4)
-        assert sorted(p["nickname"] for p in snap["game"]["players"]) == nicks
+        assert sorted(snap["game"]["room"]["recent"]) == nicks
         for nick in nicks:
             client, mine = await resumed.connect(table.tokens[nick], "player")
             resumed.players[nick] = client

@@ -8,8 +8,7 @@ from pathlib import Path
 from engagements.engine import HOST_COMMANDS
 from engagements.plugins import load_types
 from tests.conftest import Client
-from tests.test_game import play_round
-from web.hub import SESSION_TYPES
+from web.dispatch import REQUEST_TYPES, SESSION_TYPES
 
 ROOT = Path(__file__).parent.parent
 DOC = (ROOT / "docs" / "protocol.md").read_text()
@@ -38,7 +37,7 @@ HTTP_ERRORS = set(re.findall(r"`\d{3} (\w+)`", DOC.split("## WebSocket")[0]))
 
 
 def test_documented_client_messages_are_exactly_the_ones_the_server_accepts():
-    accepted = set(SESSION_TYPES) | set(HOST_COMMANDS)
+    accepted = set(SESSION_TYPES) | set(REQUEST_TYPES) | set(HOST_COMMANDS)
     for kind in load_types().values():
         accepted |= kind.commands
     assert accepted == CLIENT
@@ -59,14 +58,22 @@ async def test_a_full_game_sends_every_documented_message_type_and_no_other(tabl
     await table.host.ok("kick", player=table.ids["Cy"])
     table.players.pop("Cy")
     await table.host.ok("start")
-    await play_round(table, 0, {"Ann": "Bob", "Bob": "Ann"})
+    await table.players["Ann"].ok("answer", round=0, text="first")
+    await table.host.expect("progress", answered=1)  # the counts, before the round moves on
+    bob = await table.players["Bob"].ok("answer", round=0, text="second")
+    await table.players["Ann"].ok("vote", round=0, option=bob["option"])
+    await table.host.ok("end_phase", round=0, phase="voting")
     await table.host.send("sync")
+    await table.host.send("players", query="BO", offset=0)
+    assert [p["nickname"] for p in (await table.host.expect("players"))["items"]] == ["Bob"]
+    await table.host.send("results", round=0, offset=0)
+    assert (await table.host.expect("results"))["total"] == 2
     await table.host.ok("next", round=0)
     await table.host.ok("end_game")
     await table.host.phase("finished")
     assert (await table.players["Ann"].command("start"))["type"] == "error"
-    await table.players["Ann"].ws.close()  # a presence event for the host
-    await table.host.expect("player_presence", connected=False)
+    await table.players["Ann"].ws.close()  # the room's count of connected players drops
+    await table.host.expect("room", connected=1)
     seen = {m["type"] for c in [table.host, *table.players.values()] for m in c.seen}
     assert seen == SERVER
 
@@ -82,12 +89,13 @@ async def test_every_documented_http_endpoint_answers(table_factory, http):
     rows = table_after("## HTTP endpoints")
     gets = [re.search(r"`GET (\S+)`", row[0]).group(1) for row in rows if "`GET" in row[0]]
     assert gets, "the doc lists endpoints"
+    host = {"Authorization": f"Bearer {table.created['host_token']}"}
     values = {"game_id": table.game_id, "code": table.created["code"], "name": "party-starters"}
     for path in gets:
         if path.startswith("/ws/"):
             continue
         url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
-        async with http.get(url) as r:
+        async with http.get(url, headers=host) as r:
             assert r.status == 200, url
     ws = await http.ws_connect(f"/ws/{table.game_id}")
     client = Client(ws)

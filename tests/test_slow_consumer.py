@@ -15,11 +15,18 @@ import os
 import socket
 from typing import Any
 
-import web.hub
-from web.keys import HUB
+import web.connection
+from web.keys import ROOMS
 
 NORMAL = 8
-PROMPTS = ["A bad name for a cat", "The worst pizza topping", "A terrible slogan for a dentist"]
+PROMPTS = [
+    "A bad name for a cat",
+    "The worst pizza topping",
+    "A terrible slogan for a dentist",
+    "The worst thing to say at a wedding",
+    "A rejected flavour of crisps",
+    "The least scary ghost",
+]  # a phone's share of six rounds is more than the sleeper's buffers hold
 
 
 class StalledPhone:
@@ -88,9 +95,9 @@ def assert_in_order(messages: list[dict[str, Any]]) -> None:
 
 async def test_a_phone_that_stops_reading_does_not_hold_up_the_game(table_factory, http, server, monkeypatch):
     # Small limits, so a few kilobytes of game fill the sleeper's share of the server.
-    monkeypatch.setattr(web.hub, "HIGH_WATER", 2048)
-    monkeypatch.setattr(web.hub, "LOW_WATER", 1024)
-    monkeypatch.setattr(web.hub, "QUEUE_LIMIT", 4)
+    monkeypatch.setattr(web.connection, "HIGH_WATER", 2048)
+    monkeypatch.setattr(web.connection, "LOW_WATER", 1024)
+    monkeypatch.setattr(web.connection, "QUEUE_LIMIT", 4)
     table = await table_factory(prompts=PROMPTS)
     nicks = [f"Player{i}" for i in range(NORMAL)]
     for nick in nicks:
@@ -98,10 +105,7 @@ async def test_a_phone_that_stops_reading_does_not_hold_up_the_game(table_factor
     async with http.post("/api/join", json={"code": table.created["code"], "nickname": "Sleepy"}) as r:
         sleepy = await r.json()
     phone, first = await StalledPhone.open(server.port, table.game_id, sleepy["player_token"])
-    hub = server.app[HUB]
-    sleeper = next(
-        c for c in hub.rooms[table.game_id].conns if c.actor and c.actor.player == sleepy["player_id"]
-    )
+    (sleeper,) = server.app[ROOMS].rooms[table.game_id].players[sleepy["player_id"]]
     sleeper.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
 
     await table.host.ok("start")

@@ -20,12 +20,17 @@ from engagements.types import EngagementType
 from sync.auto import AutoSync
 from sync.cloud import GameReport
 from sync.target import open_cloud
-from web.hub import Hub
-from web.keys import GAMES, HUB, SETTINGS, STORE, THROTTLE
+from web.collector import Collector
+from web.connection import Outbox
+from web.deadlines import Deadlines
+from web.dispatch import Dispatcher
+from web.keys import GAMES, ROOMS, SETTINGS, SOCKETS, STORE, THROTTLE
 from web.network import join_base_url
+from web.rooms import Rooms
 from web.routes import errors_and_headers, setup_routes
 from web.settings import Settings
 from web.throttle import Throttle
+from web.websocket import Sockets
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +58,20 @@ def _storage(types: dict[str, EngagementType]):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         store = await open_store(settings)
+        outbox = Outbox()
+        rooms = Rooms(outbox, Collector())
         games = Games(
             store,
             types,
             join_base=join_base_url(settings.public_url, settings.host, settings.port),
             retention_days=settings.retention_days,
+            on_evict=rooms.evicted,
         )
-        hub = Hub(games)
-        app[STORE], app[GAMES], app[HUB] = store, games, hub
-        await hub.resume()
+        deadlines = Deadlines(games, rooms)
+        dispatcher = Dispatcher(games, rooms, deadlines)
+        app[STORE], app[GAMES], app[ROOMS] = store, games, rooms
+        app[SOCKETS] = Sockets(dispatcher, outbox)
+        await deadlines.resume()
         tasks = []
         if isinstance(store, SQLiteStore):
             tasks.append(asyncio.create_task(_sweep(store)))
@@ -71,7 +81,7 @@ def _storage(types: dict[str, EngagementType]):
             def synced(report: GameReport, at: int) -> None:
                 game = games.synced(report.game_id, at)
                 if game is not None:
-                    hub.refresh(game)
+                    rooms.refresh(game, lambda conn: dispatcher.snapshot(game, conn))
 
             auto = AutoSync(
                 store,
@@ -90,6 +100,8 @@ def _storage(types: dict[str, EngagementType]):
                 await task
         if auto is not None:
             await auto.close()
+        deadlines.close()
+        await rooms.close()
         await games.close()
         await store.close()
 
@@ -117,5 +129,5 @@ async def _sweep(store: SQLiteStore) -> None:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    if HUB in app:
-        await app[HUB].close()
+    if SOCKETS in app:
+        await app[SOCKETS].close()

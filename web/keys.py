@@ -12,5 +12,6 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey["Settings"]("settings")
 STORE = web.AppKey["Store"]("store")
 GAMES = web.AppKey["Games"]("games")
-HUB = web.AppKey["Hub"]("hub")
+ROOMS = web.AppKey["Rooms"]("rooms")
+SOCKETS = web.AppKey["Sockets"]("sockets")
 THROTTLE = web.AppKey["Throttle"]("throttle")

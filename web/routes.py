@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
 from engagements.service import Games
 from engagements.store.base import StoreError
 from engagements.types import EngagementType
-from web.keys import GAMES, HUB, THROTTLE
+from web.keys import GAMES, ROOMS, SOCKETS, THROTTLE
 from web.qr import qr_png, qr_svg
 
 STATUS = {
@@ -27,6 +29,7 @@ STATUS = {
     "not_found": 404,
     "nickname_taken": 409,
     "too_large": 413,
+    "unauthorized": 401,
     "rate_limited": 429,
 }
 
@@ -67,7 +70,6 @@ async def create_game(request: web.Request) -> web.Response:
         body.get("title"), body.get("prompts"), body.get("type", "answer-vote"), settings
     )
     g = created.game
-    request.app[HUB].schedule(g)
     return web.json_response(
         {
             "game_id": g.id,
@@ -98,7 +100,7 @@ async def join_game(request: web.Request) -> web.Response:
         throttle.failed(client)
         return error("not_found", "No game has that code. Check the code on the big screen.")
     player_id, token, outcome = await games.join(game, body.get("nickname"), body.get("previous_token"))
-    request.app[HUB].publish(game, outcome)
+    request.app[ROOMS].publish(game, outcome.messages)
     await outcome.saved()
     return web.json_response(
         {"game_id": game.id, "player_id": player_id, "player_token": token, "play_url": f"/play/{game.id}"}
@@ -107,6 +109,38 @@ async def join_game(request: web.Request) -> web.Response:
 
 async def list_games(request: web.Request) -> web.Response:
     return web.json_response({"games": await request.app[GAMES].recent()})
+
+
+async def results_csv(request: web.Request) -> web.Response:
+    """Every scored round's full results, for the host (the page shows only the best of each)."""
+    games: Games = request.app[GAMES]
+    game = await games.get(request.match_info["game_id"])
+    if game is None:
+        return error("not_found", "No such game on this appliance.")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    try:
+        games.authenticate(game, token if scheme.lower() == "bearer" else None, "host")
+    except Rejected:
+        return error("unauthorized", "The host token is needed for the results.", 401)
+    rows = games.kind(game).export_rows(game)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if rows:
+        writer.writerow(rows[0].keys())
+        writer.writerows([csv_safe(v) for v in row.values()] for row in rows)
+    name = f"results-{game.code}.csv"
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def csv_safe(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula is kept as text (players write the answers)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 async def qr(request: web.Request) -> web.Response:
@@ -168,7 +202,7 @@ async def errors_and_headers(request: web.Request, handler: Any) -> web.StreamRe
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
-    return await request.app[HUB].handle(request)
+    return await request.app[SOCKETS].handle(request)
 
 
 def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None:
@@ -183,6 +217,7 @@ def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None
     app.router.add_get("/api/games", list_games, name="list_games")
     app.router.add_post("/api/join", join_game, name="join_game")
     app.router.add_get("/api/games/{game_id}/qr.{fmt:svg|png}", qr, name="qr")
+    app.router.add_get("/api/games/{game_id}/results.csv", results_csv, name="results_csv")
     app.router.add_get("/api/packs", packs, name="packs")
     app.router.add_get("/api/packs/{name}", pack, name="pack")
     app.router.add_post("/api/packs/parse", parse_uploaded_pack, name="parse_pack")

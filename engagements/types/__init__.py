@@ -54,11 +54,21 @@ class EngagementType:
         """The ack fields of the command that made `entry`, to answer its retries the same way."""
         return {}
 
-    def round_view(self, game: Game) -> dict[str, Any]:
+    def round_view(self, game: Game, audience: str) -> dict[str, Any]:
+        """The round as `audience` (BOARD or PHONES) sees it: sized by the view, never by the players."""
         raise NotImplementedError
 
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
+        """What is private to one player in this round (their ballot, their result)."""
         raise NotImplementedError
 
     def progress(self, game: Game) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def results(self, game: Game, round: int) -> list[dict[str, Any]]:
+        """Every result row of a finished round, best first: the host pages through them."""
+        raise NotImplementedError
+
+    def export_rows(self, game: Game) -> list[dict[str, Any]]:
+        """One flat row per result of every scored round, for the CSV download."""
         raise NotImplementedError

@@ -1,8 +1,9 @@
 """Answer, then vote: everyone answers a prompt in free text, then votes for the funniest answer.
 
-Scoring (also in the README): 100 points per vote an answer receives; +100 to the answer with the
-most votes (every answer tied at the top gets it); +200 more for a sweep, when one answer takes every
-vote cast and at least three were cast.
+In a large room each voter gets a ballot of a few answers (ballots.py) and votes are weighed by how
+often an answer was shown (scoring.py). What each view is told is sized by the view, never by the
+number of players: a phone gets its ballot and its own result, the board views (big screen, host) a
+showcase and the best results, and the host pages through the rest.
 """
 
 from __future__ import annotations
@@ -14,34 +15,20 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engagements.engine import phase_event
-from engagements.model import Command, Entry, Event, Game, Rejected
+from engagements.model import BOARD, Command, Entry, Event, Game, Rejected
 from engagements.text import one_line
 from engagements.types import EngagementType
+from engagements.types.answer_vote.ballots import Ballots
+from engagements.types.answer_vote.scoring import round_points
 
 QUESTION, VOTING, RESULTS = "question", "voting", "results"
 ANSWER, VOTE = "answer", "vote"
 ANSWER_MAX = 140
 PROMPT_MAX = 200
-POINTS_PER_VOTE = 100
-TOP_BONUS = 100
-SWEEP_BONUS = 200
-SWEEP_MIN_VOTES = 3
 VOTERS_SHOWN = 12
-
-
-def round_points(votes_by_author: dict[str, int]) -> dict[str, int]:
-    """The scoring rule: votes received per author in, points per author out."""
-    cast = sum(votes_by_author.values())
-    top = max(votes_by_author.values(), default=0)
-    points = {}
-    for author, votes in votes_by_author.items():
-        pts = POINTS_PER_VOTE * votes
-        if votes and votes == top:
-            pts += TOP_BONUS
-            if votes == cast >= SWEEP_MIN_VOTES:
-                pts += SWEEP_BONUS
-        points[author] = pts
-    return points
+SHOWCASE = 24  # answers the board views get while a vote runs
+BOARD_RESULTS = 8  # result rows the board views get (the big screen reveals them, best last)
+PHONE_RESULTS = 3  # result rows a phone gets, besides its own
 
 
 def option_id(game: Game, round: int, player: str) -> str:
@@ -95,7 +82,14 @@ class AnswerVote(EngagementType):
             raise Rejected("no_such_option", "That answer is not in this vote.")
         if author == player:
             raise Rejected("own_answer", "You cannot vote for your own answer.")
-        entry = Entry(game.round, VOTE, player, {"for": option}, cmd.at, cmd.id)
+        ballots = self.ballots(game, game.round)
+        value: dict[str, Any] = {"for": option}
+        if ballots.used:
+            ballot = ballots.ballot(player)
+            if option not in ballot:
+                raise Rejected("not_on_ballot", "That answer is not on your ballot.")
+            value["ballot"] = ballot  # kept with the vote: the round's exposure is recomputed from it
+        entry = Entry(game.round, VOTE, player, value, cmd.at, cmd.id)
         return [Event("entry_added", {"entry": entry})], {}
 
     @staticmethod
@@ -109,6 +103,109 @@ class AnswerVote(EngagementType):
 
     def ack(self, entry: Entry) -> dict[str, Any]:
         return {"option": entry.value["option"]} if entry.kind == ANSWER else {}
+
+    # -- ballots and scores --------------------------------------------------------------------
+
+    def ballots(self, game: Game, round: int) -> Ballots:
+        """The round's ballots, drawn again only when its answers or its players change."""
+        authors = game.options.get(round, {})
+        key = ("ballots", round, len(authors), len(game.players), game.active)
+        cached = game.cache.get("ballots")
+        if cached is None or cached[0] != key:
+            voters = [p.id for p in sorted(game.active_players(), key=lambda p: (p.joined_at, p.id))]
+            cached = (key, Ballots.draw(authors, voters))
+            game.cache["ballots"] = cached
+        return cached[1]
+
+    def score(self, game: Game, round: int) -> dict[str, int]:
+        votes, shown = self._tally(game, round)
+        return round_points(votes, shown)
+
+    @staticmethod
+    def _tally(game: Game, round: int) -> tuple[dict[str, int], dict[str, int] | None]:
+        """Votes per author, and the ballots of the round's voters each author's answer was on
+        (None when nobody needed a ballot: every voter saw every answer)."""
+        authors = game.options.get(round, {})
+        votes = dict.fromkeys(authors.values(), 0)
+        cast = game.round_entries(round, VOTE).values()
+        for vote in cast:
+            author = authors.get(vote.value["for"])
+            if author is not None:
+                votes[author] += 1
+        if not any("ballot" in vote.value for vote in cast):
+            return votes, None
+        shown = dict.fromkeys(authors.values(), 0)
+        for vote in cast:
+            # A vote cast after a kick left too few answers for ballots saw every answer.
+            seen = vote.value.get("ballot", authors)
+            for author in (authors[o] for o in seen if o in authors):
+                shown[author] += author != vote.player
+        return votes, shown
+
+    def results(self, game: Game, round: int) -> list[dict[str, Any]]:
+        """Every answer's result row, best first, ranked (ties share a rank); computed once per round."""
+        answers = game.round_entries(round, ANSWER)
+        key = ("results", round, len(answers), len(game.round_entries(round, VOTE)))
+        cached = game.cache.get(key[:2])
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        return self._rank(game, round, key)
+
+    def result_of(self, game: Game, round: int, option: str) -> dict[str, Any] | None:
+        """One answer's result row, found without a search (every phone asks for its own)."""
+        rows = self.results(game, round)
+        return game.cache[("results", round)][2].get(option) if rows else None
+
+    def _rank(self, game: Game, round: int, key: tuple[Any, ...]) -> list[dict[str, Any]]:
+        answers = game.round_entries(round, ANSWER)
+        votes, shown = self._tally(game, round)
+        points = round_points(votes, shown)
+        cast = len(game.round_entries(round, VOTE))
+        voters: dict[str, list[str]] = {a.value["option"]: [] for a in answers.values()}
+        for vote in game.round_entries(round, VOTE).values():
+            names = voters.get(vote.value["for"])
+            if names is not None and len(names) < VOTERS_SHOWN:
+                names.append(game.players[vote.player].nickname)
+        rows = [
+            {
+                "option": a.value["option"],
+                "text": a.value["text"],
+                "author": {"id": a.player, "nickname": game.players[a.player].nickname},
+                "votes": votes.get(a.player, 0),
+                "shown": shown.get(a.player, 0)
+                if shown is not None
+                else cast - (a.player in game.round_entries(round, VOTE)),
+                "points": points.get(a.player, 0),
+                "voters": sorted(voters[a.value["option"]]),
+            }
+            for a in answers.values()
+        ]
+        rows.sort(key=lambda row: (-row["points"], -row["votes"], row["option"]))
+        for i, row in enumerate(rows):
+            same = i and rows[i - 1]["points"] == row["points"]
+            row["rank"] = rows[i - 1]["rank"] if same else i + 1
+        game.cache[key[:2]] = (key, rows, {row["option"]: row for row in rows})
+        return rows
+
+    def export_rows(self, game: Game) -> list[dict[str, Any]]:
+        out = []
+        for r, outcome in sorted(game.outcomes.items()):
+            if outcome != "scored":
+                continue
+            for row in self.results(game, r):
+                out.append(
+                    {
+                        "round": r + 1,
+                        "prompt": game.prompts[r]["text"],
+                        "rank": row["rank"],
+                        "answer": row["text"],
+                        "author": row["author"]["nickname"],
+                        "votes": row["votes"],
+                        "shown": row["shown"],
+                        "points": row["points"],
+                    }
+                )
+        return out
 
     # -- phases --------------------------------------------------------------------------------
 
@@ -159,19 +256,6 @@ class AnswerVote(EngagementType):
             removed.append((VOTE, player))
         return [Event("entry_removed", {"round": r, "kind": k, "player": p}) for k, p in removed]
 
-    def score(self, game: Game, round: int) -> dict[str, int]:
-        return round_points(self._votes_by_author(game, round))
-
-    @staticmethod
-    def _votes_by_author(game: Game, round: int) -> dict[str, int]:
-        authors = game.options.get(round, {})
-        counts = dict.fromkeys(authors.values(), 0)
-        for vote in game.round_entries(round, VOTE).values():
-            author = authors.get(vote.value["for"])
-            if author is not None:
-                counts[author] += 1
-        return counts
-
     # -- views ---------------------------------------------------------------------------------
 
     def progress(self, game: Game) -> dict[str, Any]:
@@ -182,7 +266,7 @@ class AnswerVote(EngagementType):
             "eligible": self._eligible(game),
         }
 
-    def round_view(self, game: Game) -> dict[str, Any]:
+    def round_view(self, game: Game, audience: str) -> dict[str, Any]:
         r = game.round
         answers = game.round_entries(r, ANSWER)
         view: dict[str, Any] = {
@@ -191,47 +275,51 @@ class AnswerVote(EngagementType):
             "prompt": game.prompts[r]["text"],
             "deadline": game.deadline,
             **{k: v for k, v in self.progress(game).items() if k != "round"},
+            "answers": None,
+            "ballots": False,
             "options": None,
             "results": None,
+            "more": None,
         }
         if game.phase in (VOTING, RESULTS):
-            view["options"] = sorted(
-                ({"id": a.value["option"], "text": a.value["text"]} for a in answers.values()),
-                key=lambda o: o["id"],
-            )
+            view["answers"] = len(answers)
+            view["ballots"] = self.ballots(game, r).used
+            if audience == BOARD:
+                showcase = sorted(game.options.get(r, {}))[:SHOWCASE]
+                view["options"] = [{"id": o, "text": self._text(game, r, o)} for o in showcase]
         if game.phase == RESULTS:
-            view["results"] = self._results(game, r)
+            rows = self.results(game, r)
+            if audience == BOARD:
+                view["results"] = rows[:BOARD_RESULTS]
+            else:
+                view["results"] = [_phone_row(row) for row in rows[:PHONE_RESULTS]]
+            view["more"] = max(0, len(rows) - len(view["results"]))
         return view
 
-    def _results(self, game: Game, r: int) -> list[dict[str, Any]]:
-        answers = game.round_entries(r, ANSWER)
-        voters: dict[str, list[str]] = {a.value["option"]: [] for a in answers.values()}
-        for vote in game.round_entries(r, VOTE).values():
-            if vote.value["for"] in voters:
-                voters[vote.value["for"]].append(game.players[vote.player].nickname)
-        points = self.score(game, r)
-        rows = [
-            {
-                "option": a.value["option"],
-                "text": a.value["text"],
-                "author": {"id": a.player, "nickname": game.players[a.player].nickname},
-                "votes": len(voters[a.value["option"]]),
-                "voters": sorted(voters[a.value["option"]])[:VOTERS_SHOWN],
-                "points": points.get(a.player, 0),
-            }
-            for a in answers.values()
-        ]
-        return sorted(rows, key=lambda row: (-row["votes"], row["option"]))
+    @staticmethod
+    def _text(game: Game, round: int, option: str) -> str:
+        return game.round_entries(round, ANSWER)[game.options[round][option]].value["text"]
 
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
-        if game.round < 0 or game.round >= len(game.prompts):
-            return {"answer_option": None, "vote": None}
-        answer = game.round_entries(game.round, ANSWER).get(player)
-        vote = game.round_entries(game.round, VOTE).get(player)
-        return {
-            "answer_option": answer.value["option"] if answer else None,
-            "vote": vote.value["for"] if vote else None,
-        }
+        you: dict[str, Any] = {"answer_option": None, "vote": None, "ballot": None, "result": None}
+        if game.round < 0 or game.round >= len(game.prompts) or game.phase not in self.phases:
+            return you
+        r = game.round
+        answer = game.round_entries(r, ANSWER).get(player)
+        vote = game.round_entries(r, VOTE).get(player)
+        you["answer_option"] = answer.value["option"] if answer else None
+        you["vote"] = vote.value["for"] if vote else None
+        if game.phase == VOTING:
+            ballot = self.ballots(game, r).ballot(player)
+            you["ballot"] = [{"id": o, "text": self._text(game, r, o)} for o in ballot]
+        elif game.phase == RESULTS and answer is not None:
+            row = self.result_of(game, r, answer.value["option"])
+            you["result"] = _phone_row(row) if row else None
+        return you
+
+
+def _phone_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "voters"}
 
 
 def clean_answer(raw: Any) -> str:

@@ -2,14 +2,24 @@
 // host console. Phases: question (everyone answers a prompt), voting (everyone votes for the
 // best answer, never their own), results (answers with their authors, voters and points).
 //
+// Every view is the same size whatever the number of players (docs/protocol.md, "Rooms of any
+// size"): a phone votes from its own ballot of at most 8 answers and sees its own result with the
+// top 3; the big screen pages through the showcase a few answers at a time and reveals the top 8;
+// the host console reads the full results a page at a time.
+//
 // Each render function is called on every state change; the DOM of a phase is built once per
 // (phase, round, sub-state) and afterwards only counters are updated in place, so a half-typed
-// answer survives a presence event and the reveal animation plays once.
+// answer survives an update and the reveal animation plays once.
 
-import { avatar, errorText, h, plural, session, setText } from "/static/ui.js";
+import { avatar, errorText, h, num, plural, rankOf, session, setText } from "/static/ui.js";
 import { countdown, setDeadline } from "/static/countdown.js";
 
 const MAX_ANSWER = 140;
+const BALLOT_MAX = 8; // a phone never shows more (the server never sends more)
+const SCREEN_ALL = 8; // up to this many answers share one page of the big screen...
+const SCREEN_PAGE = 6; // ...beyond, it pages through the showcase this many at a time
+const PAGE_MS = 7000;
+const HOST_RESULTS_PAGE = 20;
 
 (function ensureCss() {
   if (document.querySelector("link[data-round-css='answer-vote']")) return;
@@ -21,17 +31,30 @@ const MAX_ANSWER = 140;
 
 const mounts = new WeakMap();
 
-/** Build the phase's DOM once per key; returns the refs the update code needs. */
+/**
+ * Build the phase's DOM once per key; returns the refs the update code needs. `build` may set
+ * `refs.cleanup` (timers) and `refs.mounted` (runs once the DOM is in the page).
+ */
 function mount(root, key, build) {
   let m = mounts.get(root);
   if (!m || m.key !== key || !root.contains(m.el)) {
+    if (m && m.refs.cleanup) m.refs.cleanup();
     const refs = {};
     const el = build(refs);
     root.replaceChildren(el);
     m = { key, el, refs };
     mounts.set(root, m);
+    if (refs.mounted) refs.mounted();
   }
   return m.refs;
+}
+
+/** Forget what `root` showed (its timers stop). */
+function unmount(root) {
+  const m = mounts.get(root);
+  if (m && m.refs.cleanup) m.refs.cleanup();
+  mounts.delete(root);
+  root.replaceChildren();
 }
 
 function roundTag(game, round) {
@@ -65,7 +88,7 @@ function progress(refs, cls = "") {
 function setProgress(refs, done, total, noun) {
   const d = done ?? 0;
   const t = total ?? 0;
-  setText(refs.progressText, `${d} of ${t} ${noun} in`);
+  setText(refs.progressText, `${num(d)} of ${num(t)} ${noun} in`);
   refs.bar.style.width = `${t > 0 ? Math.min(100, (100 * d) / t) : 0}%`;
 }
 
@@ -87,25 +110,33 @@ function shuffled(items, seedText) {
   return out;
 }
 
-
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 function pointsText(n) {
-  return n > 0 ? `+${n}` : "0";
+  return n > 0 ? `+${num(n)}` : "0";
 }
 
-function resultCard(res, { me = null, index = 0, total = 1, big = false } = {}) {
+/** Seconds between two cards of the big screen's reveal: the whole reveal takes about 12 s. */
+export function revealInterval(count) {
+  return Math.min(2.5, 12 / Math.max(1, count));
+}
+const REVEAL_START = 0.3; // seconds after the results open: the first card is in within 1 s
+
+function resultCard(res, { me = null, index = 0, total = 1, big = false, reveal = false } = {}) {
   const mine = me && res.author && res.author.id === me;
-  const winner = index === 0 && res.votes > 0;
-  const voters = res.voters || [];
+  const winner = res.rank === 1 && res.votes > 0;
+  const voters = res.voters;
+  const attrs = { class: ["av-result", mine && "mine", winner && "winner", big && "big"], dataset: { option: res.option } };
+  if (reveal) {
+    // Reveal from the last listed up to the best, which comes last.
+    const delay = REVEAL_START + (total - 1 - index) * revealInterval(total);
+    attrs.style = { animationDelay: `${delay.toFixed(2)}s` };
+    attrs.dataset.reveal = String(total - 1 - index);
+  }
   return h(
     "li",
-    {
-      class: ["av-result", mine && "mine", winner && "winner", big && "big"],
-      // Reveal from the fewest votes up to the winner.
-      style: { "--reveal": String(total - 1 - index) },
-      dataset: { option: res.option },
-    },
+    attrs,
+    big ? h("span", { class: "av-result-rank" }, h("span", { class: "sr-only" }, "Rank "), String(res.rank ?? index + 1)) : null,
     h(
       "div",
       { class: "av-result-main" },
@@ -114,17 +145,22 @@ function resultCard(res, { me = null, index = 0, total = 1, big = false } = {}) 
         "div",
         { class: "av-result-author" },
         res.author ? avatar(res.author.nickname, "avatar-sm") : null,
-        h("span", null, res.author ? res.author.nickname : "?"),
+        h("span", { class: "av-author-name" }, res.author ? res.author.nickname : "?"),
         mine ? h("span", { class: "av-you" }, "you") : null,
+        voters && voters.length && big
+          ? h("span", { class: "av-voters" }, h("span", { class: "av-voters-label" }, "· voted by "), voters.join(", "))
+          : null,
       ),
-      voters.length
-        ? h("div", { class: "av-voters" }, h("span", { class: "muted" }, "Voted by "), voters.join(", "))
-        : h("div", { class: "av-voters muted" }, "No votes"),
+      voters && !big
+        ? voters.length
+          ? h("div", { class: "av-voters" }, h("span", { class: "muted" }, "Voted by "), voters.join(", "))
+          : h("div", { class: "av-voters muted" }, "No votes")
+        : null,
     ),
     h(
       "div",
       { class: "av-result-side" },
-      h("div", { class: "av-votes" }, h("b", null, String(res.votes)), res.votes === 1 ? " vote" : " votes"),
+      h("div", { class: "av-votes" }, h("b", null, num(res.votes)), res.votes === 1 ? " vote" : " votes"),
       h("div", { class: ["av-points", res.points > 0 && "pos"] }, pointsText(res.points)),
     ),
   );
@@ -138,19 +174,63 @@ function resultsList(results, opts = {}) {
   return list;
 }
 
+function moreLine(more, cls = "") {
+  return more > 0 ? h("p", { class: ["av-more", cls] }, `and ${plural(more, "more answer")}`) : null;
+}
+
+/**
+ * The largest font size (px, between min and max) at which every `item` of `box` shows its whole
+ * content: the items are sized by the layout (grid cells), the text by this.
+ */
+function fitText(box, selector, { min = 12, max = 96 } = {}) {
+  if (!box.isConnected) return;
+  const items = [...box.querySelectorAll(selector)];
+  if (!items.length || !box.clientHeight) return;
+  const fits = () => items.every((el) => el.scrollHeight <= el.clientHeight + 1 && el.scrollWidth <= el.clientWidth + 1);
+  let lo = min;
+  let hi = max;
+  box.style.setProperty("--fit", `${hi}px`);
+  if (fits()) return;
+  for (let i = 0; i < 8; i++) {
+    const mid = (lo + hi) / 2;
+    box.style.setProperty("--fit", `${mid}px`);
+    if (fits()) lo = mid;
+    else hi = mid;
+  }
+  box.style.setProperty("--fit", `${Math.floor(lo)}px`);
+}
+
+// Text fitted to the window is fitted again when the window changes size.
+const fitted = new Map(); // box -> () => void
+let resizeTimer = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    for (const [box, fit] of fitted) {
+      if (box.isConnected) fit();
+      else fitted.delete(box);
+    }
+  }, 100);
+});
+
+function keepFitted(box, fit) {
+  fitted.set(box, fit);
+  requestAnimationFrame(fit);
+}
+
 // ---- the player's phone ---------------------------------------------------------------------
 
 export function renderPlayer(root, state, actions) {
   const g = state.game;
   const r = g.round;
   if (!r) {
-    root.replaceChildren();
+    unmount(root);
     return;
   }
   if (g.phase === "question") playerQuestion(root, state, actions);
   else if (g.phase === "voting") playerVoting(root, state, actions);
   else if (g.phase === "results") playerResults(root, state);
-  else root.replaceChildren();
+  else unmount(root);
 }
 
 function inlineError() {
@@ -178,7 +258,7 @@ function playerQuestion(root, state, actions) {
           "div",
           { class: "av-done", dataset: { state: "answered" } },
           h("div", { class: "av-check", "aria-hidden": "true" }, "✓"),
-          h("div", { class: "av-done-title" }, "Answer in!"),
+          h("p", { class: "av-done-title" }, "Answer in!"),
           sent ? h("blockquote", { class: "av-mine" }, sent) : null,
           h("p", { class: "muted" }, "Waiting for the others…"),
         ),
@@ -256,10 +336,16 @@ function playerQuestion(root, state, actions) {
       );
       parts.push(form, progress(refs, "subtle"));
     }
-    return h("section", { class: "av av-player av-question" }, ...parts);
+    return h("section", { class: "av av-player av-question", "aria-label": "Your answer" }, ...parts);
   });
   setDeadline(refs.timer, r.deadline);
   setProgress(refs, r.answered, r.eligible, "answers");
+}
+
+/** The phone's ballot: at most 8 answers, never its own (the server's `you.ballot`). */
+function ballotOf(you) {
+  if (!Array.isArray(you.ballot)) return null;
+  return you.ballot.filter((o) => o && o.id !== you.answer_option).slice(0, BALLOT_MAX);
 }
 
 function playerVoting(root, state, actions) {
@@ -268,59 +354,81 @@ function playerVoting(root, state, actions) {
   const you = state.you || {};
   const me = you.player ? you.player.id : "";
   const voted = you.vote != null;
-  const refs = mount(root, `v:${r.index}:${voted}:${you.answer_option ?? ""}`, (refs) => {
+  const ballot = ballotOf(you);
+  const ballotKey = ballot ? ballot.map((o) => o.id).join(",") : "none";
+  const refs = mount(root, `v:${r.index}:${voted}:${voted ? you.vote : ballotKey}`, (refs) => {
     const parts = [head(refs, g, r, "Vote"), h("h2", { class: "av-prompt small" }, r.prompt)];
-    const options = shuffled(
-      (r.options || []).filter((o) => o.id !== you.answer_option),
-      `${me}:${r.index}`,
-    );
     if (voted) {
-      const chosen = (r.options || []).find((o) => o.id === you.vote);
+      const chosen = (ballot || []).find((o) => o.id === you.vote) || refs.chosen;
       parts.push(
         h(
           "div",
           { class: "av-done", dataset: { state: "voted" } },
           h("div", { class: "av-check", "aria-hidden": "true" }, "✓"),
-          h("div", { class: "av-done-title" }, "Vote in!"),
+          h("p", { class: "av-done-title" }, "Vote in!"),
           chosen ? h("blockquote", { class: "av-mine" }, chosen.text) : null,
           h("p", { class: "muted" }, "Results on the big screen soon."),
         ),
         progress(refs),
       );
-    } else if (!options.length) {
+    } else if (ballot == null) {
+      parts.push(
+        h(
+          "div",
+          { class: "av-done", dataset: { state: "waiting" } },
+          h("span", { class: "spinner", "aria-hidden": "true" }),
+          h("p", { class: "muted" }, "Getting your ballot…"),
+        ),
+        progress(refs, "subtle"),
+      );
+    } else if (!ballot.length) {
       parts.push(
         h("div", { class: "av-done" }, h("p", { class: "muted" }, "Nothing to vote for this time — sit tight.")),
         progress(refs),
       );
     } else {
+      const options = shuffled(ballot, `${me}:${r.index}`);
       const err = inlineError();
       const buttons = [];
       const pick = (opt, btn) => {
         if (buttons.some((b) => b.disabled)) return;
         for (const b of buttons) b.disabled = true;
         btn.classList.add("chosen");
+        btn.setAttribute("aria-pressed", "true");
         showError(err, "");
         actions.vote(opt.id).catch((error) => {
           for (const b of buttons) b.disabled = false;
           btn.classList.remove("chosen");
+          btn.setAttribute("aria-pressed", "false");
           showError(err, errorText(error));
         });
       };
-      const list = h("div", { class: "av-ballot", role: "list" });
+      const list = h("ul", { class: "av-ballot", "aria-label": "Your ballot" });
       options.forEach((opt, i) => {
         const btn = h(
           "button",
-          { class: "av-option", type: "button", role: "listitem", dataset: { option: opt.id } },
+          { class: "av-option", type: "button", "aria-pressed": "false", dataset: { option: opt.id } },
           h("span", { class: "av-letter", "aria-hidden": "true" }, LETTERS[i] || "•"),
           h("span", { class: "av-option-text" }, opt.text),
         );
         btn.addEventListener("click", () => pick(opt, btn));
         buttons.push(btn);
-        list.append(btn);
+        list.append(h("li", null, btn));
       });
-      parts.push(h("p", { class: "av-instr" }, "Tap the answer you like best"), list, err, progress(refs, "subtle"));
+      const many = r.ballots && r.answers > options.length;
+      parts.push(
+        h(
+          "p",
+          { class: "av-instr" },
+          "Tap the answer you like best",
+          many ? h("span", { class: "av-instr-more" }, ` · ${options.length} of ${num(r.answers)} answers, picked for you`) : null,
+        ),
+        list,
+        err,
+        progress(refs, "subtle"),
+      );
     }
-    return h("section", { class: "av av-player av-voting" }, ...parts);
+    return h("section", { class: "av av-player av-voting", "aria-label": "Vote" }, ...parts);
   });
   setDeadline(refs.timer, r.deadline);
   setProgress(refs, r.voted, r.eligible, "votes");
@@ -331,27 +439,40 @@ function playerResults(root, state) {
   const r = g.round;
   const you = state.you || {};
   const me = you.player ? you.player.id : null;
-  const refs = mount(root, `r:${r.index}`, (refs) => {
+  const res = you.result;
+  const key = `r:${r.index}:${res ? `${res.option}:${res.votes}:${res.points}:${res.rank}` : "none"}`;
+  const refs = mount(root, key, (refs) => {
     const results = r.results || [];
-    const mine = results.find((x) => x.author && x.author.id === me);
+    const answers = r.answers ?? results.length + (r.more || 0);
     refs.score = h("b", { class: "av-score" });
     refs.rank = h("b", { class: "av-rank" });
-    const summary = mine
+    refs.rankOf = h("span", { class: "av-rank-of muted" });
+    const summary = res
       ? h(
           "div",
-          { class: ["av-summary", mine.points > 0 && "good"] },
-          h("div", { class: "av-summary-big" }, pointsText(mine.points)),
-          h("div", null, `Your answer got ${plural(mine.votes, "vote")}`),
+          { class: ["av-summary", res.points > 0 && "good"] },
+          h("div", { class: "av-summary-big" }, pointsText(res.points)),
+          h(
+            "div",
+            { class: "av-summary-text" },
+            h("p", { class: "av-summary-line" }, `Your answer got ${plural(res.votes, "vote")}`),
+            h(
+              "p",
+              { class: "av-summary-sub" },
+              res.rank ? `${rankOf(res.rank, answers)} answers` : null,
+              res.shown != null ? ` · on ${plural(res.shown, "ballot")}` : null,
+            ),
+          ),
         )
       : h(
           "div",
           { class: "av-summary" },
           h("div", { class: "av-summary-big" }, "0"),
-          h("div", null, "You didn't answer this one"),
+          h("div", { class: "av-summary-text" }, h("p", { class: "av-summary-line" }, "You didn't answer this one")),
         );
     return h(
       "section",
-      { class: "av av-player av-results-view" },
+      { class: "av av-player av-results-view", "aria-label": "Results" },
       h("div", { class: "av-head" }, h("span", { class: "av-tag" }, roundTag(g, r)), h("span", { class: "av-phase" }, "Results")),
       h("h2", { class: "av-prompt small" }, r.prompt),
       summary,
@@ -359,15 +480,19 @@ function playerResults(root, state) {
         "div",
         { class: "av-standing" },
         h("div", null, h("span", { class: "muted" }, "Score "), refs.score),
-        h("div", null, h("span", { class: "muted" }, "Rank "), refs.rank),
+        h("div", null, h("span", { class: "muted" }, "Rank "), refs.rank, refs.rankOf),
       ),
-      resultsList(results, { me }),
+      h("h3", { class: "av-sub" }, results.length > 1 ? `Top ${results.length}` : "Top answer"),
+      resultsList(results, { me, cls: "top" }),
+      moreLine(r.more),
       h("p", { class: "muted center" }, "Waiting for the host to continue…"),
     );
   });
   const p = you.player || {};
-  setText(refs.score, p.score ?? 0);
-  setText(refs.rank, p.rank ? `#${p.rank}` : "–");
+  setText(refs.score, num(p.score ?? 0));
+  setText(refs.rank, p.rank ? `#${num(p.rank)}` : "–");
+  const players = g.room && g.room.players;
+  setText(refs.rankOf, p.rank && players ? ` of ${num(players)}` : "");
 }
 
 // ---- the big screen -------------------------------------------------------------------------
@@ -376,82 +501,169 @@ export function renderScreen(root, state) {
   const g = state.game;
   const r = g.round;
   if (!r) {
-    root.replaceChildren();
+    unmount(root);
     return;
   }
-  if (g.phase === "question") {
-    const refs = mount(root, `q:${r.index}`, (refs) =>
-      h(
-        "section",
-        { class: "av av-screen av-question" },
-        head(refs, g, r, "Answer on your phone"),
-        h("h1", { class: "av-prompt xl" }, r.prompt),
-        progress(refs, "xl"),
-      ),
-    );
-    setDeadline(refs.timer, r.deadline);
-    setProgress(refs, r.answered, r.eligible, "answers");
-  } else if (g.phase === "voting") {
-    const refs = mount(root, `v:${r.index}`, (refs) => {
-      const grid = h("ol", { class: "av-grid" });
-      (r.options || []).forEach((opt, i) =>
-        grid.append(
+  if (g.phase === "question") screenQuestion(root, g, r);
+  else if (g.phase === "voting") screenVoting(root, g, r);
+  else if (g.phase === "results") screenResults(root, g, r);
+  else unmount(root);
+}
+
+function promptSize(text) {
+  const n = [...String(text || "")].length;
+  return n > 140 ? "long" : n > 70 ? "medium" : "short";
+}
+
+function screenQuestion(root, g, r) {
+  const refs = mount(root, `q:${r.index}`, (refs) =>
+    h(
+      "section",
+      { class: "av av-screen av-question", "aria-label": "Question" },
+      h("header", { class: "av-screen-head" }, head(refs, g, r, "Answer on your phone")),
+      h("h1", { class: ["av-prompt", "xl", promptSize(r.prompt)] }, r.prompt),
+      progress(refs, "xl"),
+    ),
+  );
+  setDeadline(refs.timer, r.deadline);
+  setProgress(refs, r.answered, r.eligible, "answers");
+}
+
+/** The showcase in pages: everything on one page when it is small, else SCREEN_PAGE at a time. */
+function screenPages(options) {
+  if (options.length <= SCREEN_ALL) return [options];
+  const pages = [];
+  for (let i = 0; i < options.length; i += SCREEN_PAGE) pages.push(options.slice(i, i + SCREEN_PAGE));
+  return pages;
+}
+
+function gridShape(count) {
+  if (count <= 3) return [Math.max(1, count), 1];
+  if (count === 4) return [2, 2];
+  if (count <= 6) return [3, 2];
+  return [4, 2];
+}
+
+function screenVoting(root, g, r) {
+  const options = r.options || [];
+  const refs = mount(root, `v:${r.index}`, (refs) => {
+    const pages = screenPages(options);
+    const [cols, rows] = gridShape(pages[0].length);
+    refs.grid = h("ol", { class: "av-grid", "aria-label": "Answers in the vote", style: { "--cols": String(cols), "--rows": String(rows) } });
+    refs.pageText = h("span", { class: "av-page-text" });
+    refs.dots = h("span", { class: "av-dots", "aria-hidden": "true" });
+    refs.note = h("span", { class: "av-showcase-note" });
+    const showPage = (n) => {
+      refs.page = n;
+      const page = pages[n] || [];
+      const first = pages.slice(0, n).reduce((a, p) => a + p.length, 0);
+      refs.grid.replaceChildren(
+        ...page.map((opt, i) =>
           h(
             "li",
-            { class: "av-card", style: { "--i": String(i) } },
-            h("span", { class: "av-letter" }, LETTERS[i] || "•"),
+            { class: "av-card", style: { "--i": String(i) }, dataset: { option: opt.id } },
+            h("span", { class: "av-letter", "aria-hidden": "true" }, LETTERS[first + i] || "•"),
             h("span", { class: "av-card-text" }, opt.text),
           ),
         ),
       );
-      if (!(r.options || []).length) grid.append(h("li", { class: "av-empty" }, "No answers to vote on."));
-      return h(
-        "section",
-        { class: "av av-screen av-voting" },
-        head(refs, g, r, "Vote on your phone"),
-        h("h2", { class: "av-prompt lg" }, r.prompt),
-        grid,
-        progress(refs, "xl"),
+      if (!options.length) refs.grid.append(h("li", { class: "av-empty" }, "No answers to vote on."));
+      setText(
+        refs.pageText,
+        pages.length > 1 ? `Answers ${first + 1}–${first + page.length} of ${options.length}` : "",
       );
-    });
-    setDeadline(refs.timer, r.deadline);
-    setProgress(refs, r.voted, r.eligible, "votes");
-  } else if (g.phase === "results") {
-    mount(root, `r:${r.index}`, () =>
+      refs.dots.replaceChildren(...pages.map((_, i) => h("i", { class: i === n ? "on" : null })));
+      refs.dots.hidden = pages.length < 2;
+      fitText(refs.grid, ".av-card", { min: 14, max: 88 });
+    };
+    refs.mounted = () => keepFitted(refs.grid, () => fitText(refs.grid, ".av-card", { min: 14, max: 88 }));
+    showPage(0);
+    if (pages.length > 1) {
+      const every = setInterval(() => {
+        if (!refs.grid.isConnected) return;
+        showPage((refs.page + 1) % pages.length);
+      }, PAGE_MS);
+      refs.cleanup = () => clearInterval(every);
+    }
+    return h(
+      "section",
+      { class: "av av-screen av-voting", "aria-label": "Vote" },
       h(
-        "section",
-        { class: "av av-screen av-results-view" },
-        h("div", { class: "av-head" }, h("span", { class: "av-tag" }, roundTag(g, r)), h("span", { class: "av-phase" }, "Results")),
-        h("h2", { class: "av-prompt lg" }, r.prompt),
-        resultsList(r.results, { cls: "reveal", big: true }),
+        "header",
+        { class: "av-screen-head" },
+        head(refs, g, r, "Vote on your phone"),
+        h("h2", { class: ["av-prompt", "lg", promptSize(r.prompt)] }, r.prompt),
+        progress(refs, "xl"),
       ),
+      h("div", { class: "av-showcase" }, refs.grid),
+      h("footer", { class: "av-screen-foot" }, refs.pageText, refs.dots, refs.note),
     );
-  } else {
-    root.replaceChildren();
-  }
+  });
+  const answers = r.answers ?? options.length;
+  setText(
+    refs.note,
+    r.ballots && answers > options.length
+      ? `${num(options.length)} of ${num(answers)} answers · every phone votes on its own 8`
+      : r.ballots
+        ? "Every phone votes on its own 8"
+        : "",
+  );
+  setDeadline(refs.timer, r.deadline);
+  setProgress(refs, r.voted, r.eligible, "votes");
+}
+
+function screenResults(root, g, r) {
+  mount(root, `r:${r.index}`, (refs) => {
+    const results = (r.results || []).slice(0, SCREEN_ALL);
+    const list = resultsList(results, { cls: "reveal", big: true, reveal: true });
+    list.style.setProperty("--rows", String(Math.max(1, results.length)));
+    refs.mounted = () => keepFitted(list, () => fitText(list, ".av-result", { min: 12, max: 60 }));
+    return h(
+      "section",
+      { class: "av av-screen av-results-view", "aria-label": "Results" },
+      h(
+        "header",
+        { class: "av-screen-head" },
+        h("div", { class: "av-head" }, h("span", { class: "av-tag" }, roundTag(g, r)), h("span", { class: "av-phase" }, "Results")),
+        h("h2", { class: ["av-prompt", "lg", promptSize(r.prompt)] }, r.prompt),
+      ),
+      h("div", { class: "av-results-box" }, list),
+      moreLine(r.more, "reveal-more"),
+    );
+  });
 }
 
 // ---- the host console -----------------------------------------------------------------------
 
-export function renderHost(root, state) {
+/**
+ * The host's view of a round. `tools.request(type, fields)` reads a page from the server (the
+ * full results of a round, 20 rows at a time).
+ */
+export function renderHost(root, state, tools = {}) {
   const g = state.game;
   const r = g.round;
   if (!r) {
-    root.replaceChildren();
+    unmount(root);
     return;
   }
   const phase = g.phase;
   const refs = mount(root, `${phase}:${r.index}`, (refs) => {
-    const parts = [head(refs, g, r, null), h("h2", { class: "av-prompt" }, r.prompt)];
+    const parts = [head(refs, g, r, null), h("h2", { class: "av-prompt host" }, r.prompt)];
     if (phase === "question") {
       parts.push(progress(refs));
     } else if (phase === "voting") {
       parts.push(progress(refs));
+      const options = r.options || [];
+      refs.voteNote = h("p", { class: "muted small av-host-note" });
       const list = h("ol", { class: "av-host-options" });
-      for (const opt of r.options || []) list.append(h("li", null, opt.text));
-      parts.push(h("h3", { class: "av-sub" }, "Answers in the vote"), list);
+      for (const opt of options) list.append(h("li", null, opt.text));
+      parts.push(
+        h("h3", { class: "av-sub" }, "Answers in the vote"),
+        refs.voteNote,
+        h("div", { class: "av-host-scroll", tabindex: "0", "aria-label": "Answers in the vote" }, list),
+      );
     } else if (phase === "results") {
-      parts.push(resultsList(r.results, { cls: "compact" }));
+      parts.push(hostResults(refs, r, tools));
     }
     return h("section", { class: `av av-host av-${phase}` }, ...parts);
   });
@@ -460,4 +672,101 @@ export function renderHost(root, state) {
     if (phase === "question") setProgress(refs, r.answered, r.eligible, "answers");
     else setProgress(refs, r.voted, r.eligible, "votes");
   }
+  if (refs.voteNote) {
+    const shown = (r.options || []).length;
+    const answers = r.answers ?? shown;
+    setText(
+      refs.voteNote,
+      `${plural(answers, "answer")} in the vote${r.ballots ? " · every phone votes on a ballot of 8" : ""}${
+        answers > shown ? ` · showing ${num(shown)}` : ""
+      }`,
+    );
+  }
+}
+
+/** A round's full results, read a page at a time (the first page is the board's top 8 until it comes). */
+function hostResults(refs, r, tools) {
+  const body = h("tbody");
+  const status = h("span", { class: "av-pager-text", "aria-live": "polite" });
+  const prev = h("button", { type: "button", class: "btn secondary small", disabled: true }, "Previous");
+  const next = h("button", { type: "button", class: "btn secondary small", disabled: true }, "Next");
+  const err = h("p", { class: "av-error", role: "alert", hidden: true });
+  const total = () => refs.total ?? r.answers ?? (r.results || []).length + (r.more || 0);
+  const rowsOf = (items) =>
+    items.map((row) =>
+      h(
+        "tr",
+        { dataset: { option: row.option } },
+        h("td", { class: "num" }, String(row.rank)),
+        h("td", { class: "av-cell-text" }, row.text),
+        h("td", null, row.author ? row.author.nickname : "?"),
+        h("td", { class: "num" }, num(row.votes)),
+        h("td", { class: "num" }, row.shown == null ? "–" : num(row.shown)),
+        h("td", { class: ["num", row.points > 0 && "pos"] }, pointsText(row.points)),
+      ),
+    );
+  const show = (offset, items) => {
+    refs.offset = offset;
+    body.replaceChildren(...rowsOf(items));
+    if (!items.length) body.append(h("tr", null, h("td", { colspan: "6", class: "muted" }, "Nobody answered this prompt.")));
+    const t = total();
+    setText(status, t ? `${num(offset + 1)}–${num(offset + items.length)} of ${plural(t, "answer")}` : "No answers");
+    prev.disabled = offset <= 0;
+    next.disabled = offset + items.length >= t;
+  };
+  const load = (offset) => {
+    if (!tools.request) return;
+    prev.disabled = next.disabled = true;
+    showError(err, "");
+    tools.request("results", { round: r.index, offset }).then(
+      (reply) => {
+        if (!reply || !body.isConnected) return; // superseded, or the view moved on
+        refs.total = reply.total;
+        show(reply.offset, reply.items || []);
+      },
+      (error) => {
+        if (!body.isConnected) return;
+        showError(err, errorText(error));
+        show(refs.offset || 0, []);
+      },
+    );
+  };
+  prev.addEventListener("click", () => load(Math.max(0, (refs.offset || 0) - HOST_RESULTS_PAGE)));
+  next.addEventListener("click", () => load((refs.offset || 0) + HOST_RESULTS_PAGE));
+  show(0, r.results || []);
+  refs.mounted = () => load(0);
+  return h(
+    "div",
+    { class: "av-host-results" },
+    h(
+      "div",
+      { class: "av-host-results-head" },
+      h("h3", { class: "av-sub" }, "All answers"),
+      h("div", { class: "av-pager" }, status, prev, next),
+    ),
+    err,
+    h(
+      "div",
+      { class: "av-host-scroll", tabindex: "0", "aria-label": "Results of this prompt" },
+      h(
+        "table",
+        { class: "av-table" },
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            h("th", { scope: "col", class: "num" }, "#"),
+            h("th", { scope: "col" }, "Answer"),
+            h("th", { scope: "col" }, "Author"),
+            h("th", { scope: "col", class: "num" }, "Votes"),
+            h("th", { scope: "col", class: "num" }, "Shown"),
+            h("th", { scope: "col", class: "num" }, "Points"),
+          ),
+        ),
+        body,
+      ),
+    ),
+  );
 }

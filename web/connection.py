@@ -1,0 +1,126 @@
+"""One view's socket: what is sent to it, written once per loop turn, queued when the phone lags.
+
+What one turn of the event loop sends to a socket is written to its transport in one go at the end
+of the turn (the `Outbox`): one system call per socket however many messages that turn made. A socket
+whose transport holds more than HIGH_WATER bytes gets its frames on its own bounded queue instead,
+drained by its own task (`drain`) once the phone reads again, so a phone that stops reading never
+stalls a broadcast to the others; one that falls QUEUE_LIMIT frames behind gets a fresh snapshot
+instead of its backlog. Only the handler task reads a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from engagements.model import Actor
+
+QUEUE_LIMIT = 256  # frames a socket may have waiting; past that it gets a snapshot instead
+HIGH_WATER = 256 * 1024  # bytes a socket's transport may hold before its frames wait in its queue
+LOW_WATER = 64 * 1024  # the queue drains once the transport holds less than this
+DRAIN_POLL = 0.05  # seconds between looks at a backed-up socket's transport
+RATE = 10.0  # messages a second a socket may send on average
+BURST = 30.0
+
+
+class Outbox:
+    """The sockets sent something during this turn of the event loop, written at its end."""
+
+    def __init__(self) -> None:
+        self.dirty: list[Conn] = []
+
+    def add(self, conn: Conn) -> None:
+        if not self.dirty:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.dirty.append(conn)
+
+    def flush(self) -> None:
+        dirty, self.dirty = self.dirty, []
+        for conn in dirty:
+            conn.flush()
+
+
+@dataclass(eq=False)
+class Conn:
+    ws: web.WebSocketResponse
+    game_id: str
+    transport: asyncio.Transport | None
+    outbox: Outbox
+    actor: Actor | None = None
+    view: str = ""
+    resync: Callable[[], bytes | None] | None = None  # a fresh snapshot frame, once authenticated
+    pending: list[bytes] = field(default_factory=list)  # sent this turn, written at its end
+    queue: deque[bytes] = field(default_factory=deque)  # frames waiting for a backed-up socket
+    behind: bool = False  # the queue overflowed: the writer sends a snapshot instead of the backlog
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    allowance: float = BURST
+    checked: float = field(default_factory=time.monotonic)
+
+    def send(self, data: bytes) -> None:
+        if self.behind:
+            return
+        if not self.pending:
+            self.outbox.add(self)
+        self.pending.append(data)
+
+    def flush(self) -> None:
+        """Straight to the socket while it keeps up; else onto its queue, which its writer drains."""
+        frames, self.pending = self.pending, []
+        transport = self.transport
+        if not frames or self.behind or transport is None or transport.is_closing() or self.ws.closed:
+            return
+        if not self.queue and transport.get_write_buffer_size() <= HIGH_WATER:
+            transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            return
+        for data in frames:
+            if len(self.queue) >= QUEUE_LIMIT:
+                self.behind = True
+                self.queue.clear()
+                break
+            self.queue.append(data)
+        self.wake.set()
+
+    def flushed(self) -> bool:
+        return (
+            not self.pending
+            and not self.queue
+            and not self.behind
+            and (self.transport is None or self.transport.get_write_buffer_size() == 0)
+        )
+
+    def allow(self) -> bool:
+        """A token bucket: bursts are fine, a flood is not."""
+        now = time.monotonic()
+        self.allowance = min(BURST, self.allowance + (now - self.checked) * RATE)
+        self.checked = now
+        if self.allowance < 1:
+            return False
+        self.allowance -= 1
+        return True
+
+    async def drain(self) -> None:
+        """Drain the queue of a socket that fell behind, once its phone reads again (its own task)."""
+        transport = self.transport
+        if transport is None:
+            return
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.queue or self.behind:
+                while transport.get_write_buffer_size() > LOW_WATER and not transport.is_closing():
+                    await asyncio.sleep(DRAIN_POLL)
+                if transport.is_closing() or self.ws.closed:
+                    return
+                if self.behind:  # the snapshot has everything the dropped frames had
+                    snapshot = self.resync() if self.resync is not None else None
+                    if snapshot is None:
+                        return
+                    self.behind = False
+                    transport.write(snapshot)
+                else:
+                    transport.write(self.queue.popleft())

@@ -1,0 +1,53 @@
+"""One timer per game on its current deadline: the server's clock ends every timed phase."""
+
+from __future__ import annotations
+
+import asyncio
+
+from engagements.model import Game, Rejected
+from engagements.service import Games
+from web.rooms import Rooms
+
+
+class Deadlines:
+    def __init__(self, games: Games, rooms: Rooms) -> None:
+        self.games = games
+        self.rooms = rooms
+        self.timers: dict[str, tuple[int, asyncio.TimerHandle]] = {}
+
+    def schedule(self, game: Game) -> None:
+        """Keep the game's timer on its deadline (a no-op when it already is)."""
+        current = self.timers.get(game.id)
+        if current is not None and current[0] == game.deadline:
+            return
+        if current is not None:
+            current[1].cancel()
+            del self.timers[game.id]
+        if game.deadline is not None:
+            delay = max(0.0, (game.deadline - self.games.clock()) / 1000)
+            handle = asyncio.get_running_loop().call_later(delay, self._fire, game.id)
+            self.timers[game.id] = (game.deadline, handle)
+
+    def _fire(self, game_id: str) -> None:
+        self.timers.pop(game_id, None)
+        game = self.games.loaded(game_id)
+        if game is None:
+            return
+        try:
+            outcome = self.games.tick(game)
+        except Rejected:
+            return
+        self.rooms.publish(game, outcome.messages)
+        self.schedule(game)
+
+    async def resume(self) -> None:
+        """After a restart: load live games so their deadlines fire even before anyone reconnects."""
+        for game_id in await self.games.live_games():
+            game = await self.games.get(game_id)
+            if game is not None:
+                self.schedule(game)
+
+    def close(self) -> None:
+        for _, handle in self.timers.values():
+            handle.cancel()
+        self.timers.clear()

@@ -1,0 +1,130 @@
+"""Dispatch: one message from a socket in, its reply (and the command's effects) out.
+
+Session messages (hello, ping, sync) and the host's read-only requests (players, results) are answered
+here; commands go through the service's one door, their messages to the rooms, and their `ack` waits
+until what they changed is durable.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engagements import views
+from engagements.model import Game, Rejected
+from engagements.service import Games
+from engagements.store.base import StoreError
+from web.connection import Conn
+from web.deadlines import Deadlines
+from web.rooms import Rooms
+from web.wire import frame
+
+MAX_MESSAGE = 4096
+SESSION_TYPES = frozenset({"hello", "ping", "sync"})
+REQUEST_TYPES = frozenset({"players", "results"})  # the host's; they read and change nothing
+
+
+class Dispatcher:
+    def __init__(self, games: Games, rooms: Rooms, deadlines: Deadlines) -> None:
+        self.games = games
+        self.rooms = rooms
+        self.deadlines = deadlines
+
+    async def receive(self, conn: Conn, text: str) -> None:
+        at = self.games.clock()
+        if len(text) > MAX_MESSAGE:
+            return error(conn, "too_large", f"Messages are at most {MAX_MESSAGE} bytes.")
+        if not conn.allow():
+            return error(conn, "rate_limited", "Too many messages: slow down.")
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            return error(conn, "bad_json", "That message is not JSON.")
+        if not isinstance(msg, dict):
+            return error(conn, "bad_json", "A message is a JSON object.")
+        type_ = msg.pop("type", None)
+        cmd_id = msg.pop("id", "")
+        if not isinstance(type_, str):
+            return error(conn, "bad_message", "A message needs a `type`.")
+        if not isinstance(cmd_id, str) or len(cmd_id) > 64:
+            return error(conn, "bad_message", "`id` is a string of at most 64 characters.")
+        try:
+            if type_ in SESSION_TYPES:
+                return await self._session(conn, type_, msg)
+            if conn.actor is None:
+                raise Rejected("not_authenticated", "Say hello with your token first.")
+            game = await self._game(conn)
+            if type_ in REQUEST_TYPES:
+                return conn.send(frame(self._request(game, conn, type_, msg)))
+            if not cmd_id:
+                raise Rejected("bad_message", "A command needs an `id`.")
+            outcome = self.games.execute(game, conn.actor, type_, msg, cmd_id, at)
+        except Rejected as e:
+            return error(conn, e.code, e.message, cmd_id)
+        self.rooms.publish(game, outcome.messages)
+        if outcome.messages.broadcast:
+            self.deadlines.schedule(game)
+        try:
+            await outcome.saved()
+        except StoreError:
+            return error(conn, "internal", "That could not be saved: please try again.", cmd_id)
+        conn.send(frame({"type": "ack", "id": cmd_id, **outcome.ack}))
+
+    async def _session(self, conn: Conn, type_: str, msg: dict[str, Any]) -> None:
+        if type_ == "ping":
+            t = msg.get("t")
+            pong = {"type": "pong", "t": t if isinstance(t, int | float) else None, "now": self.games.clock()}
+            return conn.send(frame(pong))
+        if type_ == "sync":
+            if conn.actor is None:
+                raise Rejected("not_authenticated", "Say hello with your token first.")
+            game = await self._game(conn)
+            return conn.send(self.snapshot(game, conn))
+        game = await self.games.get(conn.game_id)
+        if game is None:
+            raise Rejected("unauthorized", "There is no such game on this server.")
+        actor = self.games.authenticate(game, msg.get("token"), msg.get("view"))
+        self.leave(conn)
+        conn.actor, conn.view = actor, msg["view"]
+        conn.resync = lambda: self._resync(conn)
+        conn.send(self.snapshot(game, conn))  # then every later event, in order
+        if self.rooms.enter(conn, game, self.games.kind(game)) and actor.player:
+            self.games.presence(game, actor.player, True)
+            self.rooms.touch(game)
+        self.deadlines.schedule(game)
+
+    def leave(self, conn: Conn) -> None:
+        """The socket closed (or said hello again): its player may have left the room."""
+        player = conn.actor.player if conn.actor else None
+        game = self.rooms.leave(conn)
+        if game is not None and player in game.players:
+            self.games.presence(game, player, False)
+            self.rooms.touch(game)
+
+    def _request(self, game: Game, conn: Conn, type_: str, msg: dict[str, Any]) -> dict[str, Any]:
+        if conn.view != "host":
+            raise Rejected("forbidden", "Only the host can do that.")
+        if type_ == "players":
+            return views.players_page(game, msg.get("query", ""), msg.get("offset"))
+        return views.results_page(game, self.games.kind(game), msg.get("round"), msg.get("offset"))
+
+    def snapshot(self, game: Game, conn: Conn) -> bytes:
+        assert conn.actor is not None
+        return frame(self.games.snapshot(game, conn.actor, conn.view))
+
+    def _resync(self, conn: Conn) -> bytes | None:
+        game = self.games.loaded(conn.game_id)
+        return None if game is None or conn.actor is None else self.snapshot(game, conn)
+
+    async def _game(self, conn: Conn) -> Game:
+        game = await self.games.get(conn.game_id)
+        if game is None:
+            raise Rejected("unauthorized", "There is no such game on this server.")
+        return game
+
+
+def error(conn: Conn, code: str, message: str, cmd_id: str = "") -> None:
+    err = {"type": "error", "code": code, "message": message}
+    if cmd_id:
+        err["id"] = cmd_id
+    conn.send(frame(err))

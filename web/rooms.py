@@ -1,0 +1,215 @@
+"""Rooms: the sockets of each game by audience, and everything sent to them.
+
+A broadcast is rendered once per audience (board views, phones) and framed once per rendition,
+however many sockets get it. `you` messages go to the sockets of their player only. The room's and
+the round's counts (`room`, `progress`) are coalesced: at most one update per INTERVAL per audience
+(the board views four times a second, phones every two seconds), the latest counts always sent (a
+trailing update follows a burst), so a round costs each phone a handful of messages however many
+others join, answer or vote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSCloseCode
+
+from engagements import views
+from engagements.model import BOARD, PHONES, PLAYING, Game
+from engagements.types import EngagementType
+from web.collector import Collector
+from web.connection import Conn, Outbox
+from web.wire import frame
+
+INTERVAL = {BOARD: 0.25, PHONES: 2.0}  # seconds between two count updates to one audience
+KICKED_CLOSE = 4003
+
+
+@dataclass(eq=False)
+class Room:
+    game: Game
+    kind: EngagementType
+    conns: dict[str, set[Conn]] = field(default_factory=lambda: {a: set() for a in views.AUDIENCES})
+    players: dict[str, set[Conn]] = field(default_factory=dict)  # player id -> their sockets
+    tick: asyncio.TimerHandle | None = None  # the next count update, when one is due
+    sent_at: dict[str, float] = field(default_factory=lambda: dict.fromkeys(views.AUDIENCES, -1e9))
+    shown: dict[tuple[str, str], Any] = field(default_factory=dict)  # (audience, type) -> last told
+
+
+class Rooms:
+    def __init__(self, outbox: Outbox, collector: Collector) -> None:
+        self.outbox = outbox
+        self.collector = collector
+        self.rooms: dict[str, Room] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def enter(self, conn: Conn, game: Game, kind: EngagementType) -> bool:
+        """Add an authenticated socket to its game's room (its snapshot was sent just before).
+
+        True when it is its player's first open socket: the player is now present.
+        """
+        room = self.rooms.get(game.id)
+        if room is None or room.game is not game:  # new, or the game was reloaded
+            room = self.rooms[game.id] = Room(game, kind, *_keep(room))
+        room.conns[views.audience_of(conn.view)].add(conn)
+        pid = conn.actor.player if conn.actor else None
+        if pid:
+            seats = room.players.setdefault(pid, set())
+            seats.add(conn)
+            return len(seats) == 1
+        return False
+
+    def leave(self, conn: Conn) -> Game | None:
+        """Take a socket out of its room: the game, when that closed its player's last socket."""
+        room = self.rooms.get(conn.game_id)
+        if room is None or conn.actor is None:
+            return None
+        room.conns[views.audience_of(conn.view)].discard(conn)
+        pid = conn.actor.player
+        conn.actor = None
+        if pid and pid in room.players:
+            room.players[pid].discard(conn)
+            if not room.players[pid]:
+                del room.players[pid]
+                return room.game
+        return None
+
+    def publish(self, game: Game, messages: views.Messages) -> None:
+        """Send what a command changed: each broadcast to each audience, `you` to their players."""
+        room = self.rooms.get(game.id)
+        phase_changed = any(r[BOARD]["type"] == "phase_changed" for r in messages.broadcast)
+        if room is not None:
+            for renditions in messages.broadcast:
+                for audience, message in renditions.items():
+                    data = frame(message)
+                    for conn in room.conns[audience]:
+                        conn.send(data)
+                    if message["type"] == "phase_changed" and message["round"] is not None:
+                        # its round view carries the counts
+                        room.shown[(audience, "progress")] = room.kind.progress(game)
+            for pid, message in messages.private.items():
+                seats = room.players.get(pid)
+                if seats:
+                    data = frame(message)
+                    for conn in seats:
+                        conn.send(data)
+            for pid in messages.kicked:
+                self._close_player(room, pid)
+            if phase_changed:  # out now, before the command's writes start on their way to the store
+                self.outbox.flush()
+        if phase_changed:
+            self.collector.update(game.id, game.status == PLAYING)
+        self.touch(game)
+
+    # -- coalesced counts -----------------------------------------------------------------------
+
+    def touch(self, game: Game) -> None:
+        """The counts may have moved: make sure an update is on its way."""
+        room = self.rooms.get(game.id)
+        if room is None or room.tick is not None:
+            return
+        loop = asyncio.get_running_loop()
+        due = min(room.sent_at[a] + INTERVAL[a] for a in views.AUDIENCES) - loop.time()
+        room.tick = loop.call_later(max(0.0, due), self._tick, game.id)
+
+    def _tick(self, game_id: str) -> None:
+        room = self.rooms.get(game_id)
+        if room is None:
+            return
+        room.tick = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        waiting = []
+        for audience in views.AUDIENCES:
+            updates = self._updates(room, audience)
+            if not updates:
+                continue
+            due = room.sent_at[audience] + INTERVAL[audience]
+            if now < due:
+                waiting.append(due)
+                continue
+            room.sent_at[audience] = now
+            for message in updates:
+                room.shown[(audience, message["type"])] = {k: v for k, v in message.items() if k != "type"}
+                data = frame(message)
+                for conn in room.conns[audience]:
+                    conn.send(data)
+        if waiting:
+            room.tick = loop.call_later(max(0.0, min(waiting) - now), self._tick, game_id)
+
+    @staticmethod
+    def _updates(room: Room, audience: str) -> list[dict[str, Any]]:
+        game = room.game
+        out = []
+        counts = views.room(game, audience)
+        if counts != room.shown.get((audience, "room")):
+            out.append({"type": "room", **counts})
+        if game.status == PLAYING:
+            progress = views.progress(game, room.kind)
+            if {k: v for k, v in progress.items() if k != "type"} != room.shown.get((audience, "progress")):
+                out.append(progress)
+        return out
+
+    # -- closing --------------------------------------------------------------------------------
+
+    def _close_player(self, room: Room, pid: str) -> None:
+        data = frame({"type": "error", "code": "kicked", "message": "The host removed you from this game."})
+        for conn in list(room.players.get(pid, ())):
+            conn.send(data)
+            self._spawn(self._close_after_flush(conn, KICKED_CLOSE, b"kicked"))
+
+    async def _close_after_flush(self, conn: Conn, code: int, reason: bytes) -> None:
+        for _ in range(50):
+            if conn.flushed():
+                break
+            await asyncio.sleep(0.02)
+        await conn.ws.close(code=code, message=reason)
+
+    def refresh(
+        self, game: Game, snapshot: Callable[[Conn], bytes], views_: tuple[str, ...] = ("host",)
+    ) -> None:
+        """Send these views a fresh snapshot: for changes that are not game events (a finished sync)."""
+        room = self.rooms.get(game.id)
+        for conn in room.conns[BOARD] if room else ():
+            if conn.actor is not None and conn.view in views_:
+                conn.send(snapshot(conn))
+
+    def evicted(self, game_id: str) -> None:
+        """The game's memory and store may disagree: its sockets reconnect and get the store's."""
+        self.collector.update(game_id, False)
+        room = self.rooms.pop(game_id, None)
+        if room is None:
+            return
+        if room.tick is not None:
+            room.tick.cancel()
+        for conns in room.conns.values():
+            for conn in list(conns):
+                self._spawn(conn.ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"reloading game"))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for room in self.rooms.values():
+            if room.tick is not None:
+                room.tick.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.collector.close()
+
+
+def _keep(room: Room | None) -> tuple[Any, ...]:
+    """A reloaded game keeps its room's sockets."""
+    if room is None:
+        return ()
+    if room.tick is not None:
+        room.tick.cancel()
+    return (room.conns, room.players)
