@@ -159,6 +159,7 @@ def messages(game: Game, kind: EngagementType, events: list[Event]) -> Messages:
                 scored = True
     if phase_changed:
         board = leaderboard(game)
+        standings_shown = game.phase in (kind.phases[-1], FINISHED)  # phones see the top ten only then
         out.broadcast.append(
             {
                 audience: {
@@ -166,7 +167,7 @@ def messages(game: Game, kind: EngagementType, events: list[Event]) -> Messages:
                     "status": game.status,
                     "phase": game.phase,
                     "round": round_view(game, kind, audience),
-                    "leaderboard": board,
+                    "leaderboard": board if audience == BOARD or standings_shown else None,
                 }
                 for audience in AUDIENCES
             }

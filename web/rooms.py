@@ -3,7 +3,7 @@
 A broadcast is rendered once per audience (board views, phones) and framed once per rendition,
 however many sockets get it. `you` messages go to the sockets of their player only. The room's and
 the round's counts (`room`, `progress`) are coalesced: at most one update per INTERVAL per audience
-(the board views four times a second, phones every two seconds), the latest counts always sent (a
+(the board views four times a second, phones every three seconds), the latest counts always sent (a
 trailing update follows a burst), so a round costs each phone a handful of messages however many
 others join, answer or vote.
 """
@@ -19,13 +19,13 @@ from typing import Any
 from aiohttp import WSCloseCode
 
 from engagements import views
-from engagements.model import BOARD, PHONES, PLAYING, Game
+from engagements.model import BOARD, LOBBY, PHONES, PLAYING, Game
 from engagements.types import EngagementType
 from web.collector import Collector
 from web.connection import Conn, Outbox
 from web.wire import frame
 
-INTERVAL = {BOARD: 0.25, PHONES: 2.0}  # seconds between two count updates to one audience
+INTERVAL = {BOARD: 0.25, PHONES: 3.0}  # seconds between two count updates to one audience
 KICKED_CLOSE = 4003
 
 
@@ -145,9 +145,10 @@ class Rooms:
     def _updates(room: Room, audience: str) -> list[dict[str, Any]]:
         game = room.game
         out = []
-        counts = views.room(game, audience)
-        if counts != room.shown.get((audience, "room")):
-            out.append({"type": "room", **counts})
+        if audience == BOARD or game.status == LOBBY:  # a phone shows the room's count in the lobby
+            counts = views.room(game, audience)
+            if counts != room.shown.get((audience, "room")):
+                out.append({"type": "room", **counts})
         if game.status == PLAYING:
             progress = views.progress(game, room.kind)
             if {k: v for k, v in progress.items() if k != "type"} != room.shown.get((audience, "progress")):
