@@ -231,7 +231,8 @@ class Games:
         return HOST
 
     def snapshot(self, game: Game, actor: Actor, view: str) -> dict[str, Any]:
-        return views.snapshot(game, self.kind(game), actor, view, self.join_url(game))
+        snapshot = views.snapshot(game, self.kind(game), actor, view, self.join_url(game))
+        return {**snapshot, "now": self.clock()}
 
     # -- commands -------------------------------------------------------------------------------
 

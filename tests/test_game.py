@@ -73,6 +73,7 @@ async def test_player_rejoins_same_seat_with_same_score_after_phone_sleeps(table
     bob, snap = await table.connect(table.tokens["Bob"], "player")
     assert snap["you"]["player"] == {"id": table.ids["Bob"], "nickname": "Bob", "score": 300, "rank": 1}
     assert snap["game"]["round"]["index"] == 1 and snap["game"]["phase"] == "question"
+    assert abs(snap["now"] - snap["game"]["round"]["deadline"]) < 61_000, "the server's clock, in ms"
     await table.host.expect("room", players=3, connected=3)
     assert (await bob.ok("answer", round=1, text="back again"))["option"]
     assert snap["game"]["room"]["players"] == 3, "no second seat was made"
