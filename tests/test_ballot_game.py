@@ -1,4 +1,4 @@
-"""A room that needs ballots, played through the real server: 40 phones, a kill -9 in the middle of the vote."""
+"""A room that needs ballots, through the real server: 40 phones, a kill -9 in the middle of the vote."""
 
 from __future__ import annotations
 

@@ -38,8 +38,8 @@ def test_no_message_is_over_32_kb_and_a_phone_gets_under_16_kb_per_question_at_5
 
     frames = [frame(m) for s in sent for r in s.broadcast for m in r.values()]
     frames += [frame(m) for s in sent for m in s.private.values()]
-    frames += [frame(views.snapshot(game, KIND, actor, view, "http://x/j/ABCDEFG"))
-               for actor, view in ((HOST, "host"), (HOST, "screen"), (Actor("player", "p00007"), "player"))]  # fmt: skip
+    views_ = ((HOST, "host"), (HOST, "screen"), (Actor("player", "p00007"), "player"))
+    frames += [frame(views.snapshot(game, KIND, actor, view, "http://x/j/ABCDEFG")) for actor, view in views_]
     frames += [frame(views.players_page(game, "", offset)) for offset in (0, 4950)]
     frames += [frame(views.results_page(game, KIND, 0, offset)) for offset in (0, 20, 4980)]
     frames += [frame({"type": "room", **views.room(game, a)}) for a in views.AUDIENCES]
