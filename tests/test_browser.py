@@ -177,10 +177,12 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
     await phones["Ann"].wait_for_url(f"{base}/play/{game_id}")
     await expect(phones["Ann"].locator(".play-nick")).to_have_text("Ann")
 
+    # The big screen shows the count and the latest names (newest first); the host a page of players.
     await expect(screen.locator(".chips-screen .chip")).to_have_count(3)
-    await expect(screen.locator(".chips-screen .chip.offline")).to_have_count(0)
-    await expect(screen.locator(".chips-screen")).to_contain_text("Ann")
-    await expect(host.locator("#players .chip")).to_have_count(3)
+    await expect(screen.locator(".chips-screen .chip-name").first).to_have_text("Cy")
+    await expect(screen.locator(".lobby-count-n")).to_have_text("3")
+    await expect(host.locator("#players .player-row")).to_have_count(3)
+    await expect(host.locator("#players .player-row.online")).to_have_count(3)
     await expect(host.locator("#player-count")).to_have_text("3")
 
     # The QR code on the big screen decodes to the join URL.

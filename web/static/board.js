@@ -1,7 +1,7 @@
-// The generic parts every game has, whatever its type: the lobby's players, the leaderboard and
+// The generic parts every game has, whatever its type: the lobby's latest names, the leaderboard and
 // the final podium. Pages own these; the engagement type renders its own round phases.
 
-import { avatar, h, ordinal, setText } from "./ui.js";
+import { avatar, h, ordinal } from "./ui.js";
 
 /** A leaderboard list: [{id, nickname, score, rank}], `me` highlighted. */
 export function leaderboard(rows, { me = null, limit = 10, cls = "" } = {}) {
@@ -59,39 +59,55 @@ export function podium(rows, { me = null } = {}) {
 }
 
 /**
- * A live list of player chips, updated in place: new players pop in, kicked ones leave, and
- * presence dims the chip. `extra(player)` may add nodes (a kick button) to each chip.
+ * The latest nicknames of the lobby, newest first, as chips that never overflow their box: the
+ * names that do not fit are hidden (the count says how many are in). `names`: at most 24.
  */
-export class PlayerChips {
-  constructor({ cls = "", extra = null, showPresence = true } = {}) {
-    this.el = h("ul", { class: ["chips", cls], "aria-live": "polite" });
-    this.items = new Map();
-    this.extra = extra;
-    this.showPresence = showPresence;
+export class NameChips {
+  constructor({ cls = "" } = {}) {
+    this.el = h("ul", { class: ["chips", "name-chips", cls], "aria-label": "Latest players to join" });
+    this.items = new Map(); // nickname -> li
+    this.names = [];
+    this.fitLater = () => requestAnimationFrame(() => this.fit());
+    window.addEventListener("resize", this.fitLater);
   }
 
-  update(players) {
-    const seen = new Set();
-    for (const p of players || []) {
-      seen.add(p.id);
-      let item = this.items.get(p.id);
-      if (!item) {
-        const name = h("span", { class: "chip-name" }, p.nickname);
-        const li = h("li", { class: "chip pop", dataset: { id: p.id } }, avatar(p.nickname), name);
-        if (this.extra) li.append(...[this.extra(p)].flat().filter(Boolean));
-        this.el.append(li);
-        item = { li, name };
-        this.items.set(p.id, item);
+  update(names) {
+    const list = (names || []).slice(0, 24);
+    if (list.join("\n") === this.names.join("\n")) return;
+    this.names = list;
+    const keep = new Set(list);
+    for (const [name, li] of this.items) {
+      if (!keep.has(name)) {
+        li.remove();
+        this.items.delete(name);
       }
-      setText(item.name, p.nickname);
-      item.li.classList.toggle("offline", this.showPresence && p.connected === false);
-      item.li.title = p.connected === false ? `${p.nickname} (offline)` : p.nickname;
     }
-    for (const [id, item] of this.items) {
-      if (!seen.has(id)) {
-        item.li.remove();
-        this.items.delete(id);
+    const ordered = list.map((name) => {
+      let li = this.items.get(name);
+      if (!li) {
+        li = h("li", { class: "chip pop" }, avatar(name), h("span", { class: "chip-name" }, name));
+        li.addEventListener("animationend", () => li.classList.remove("pop"), { once: true });
+        this.items.set(name, li);
       }
+      return li;
+    });
+    ordered.forEach((li, i) => {
+      if (this.el.children[i] !== li) this.el.insertBefore(li, this.el.children[i] || null);
+    });
+    this.fit();
+  }
+
+  /** Hide the chips that would run past the bottom of the box. */
+  fit() {
+    const box = this.el;
+    const chips = [...box.children];
+    for (const li of chips) li.hidden = false;
+    if (!box.isConnected || !box.clientHeight) return;
+    const limit = box.clientHeight + 1;
+    let over = false;
+    for (const li of chips) {
+      over = over || li.offsetTop + li.offsetHeight > limit;
+      li.hidden = over;
     }
   }
 }

@@ -1,16 +1,22 @@
-// The host console: join details, players (kick), lobby lock, and the game's controls.
+// The host console: the game's controls (always in view), join details, the players (searched and
+// paged from the server, never sent whole), the round (rendered by the game's type) and the
+// leaderboard. The page is one screen high at any number of players: its panels scroll, not it.
 
-import { leaderboard, PlayerChips, podium } from "./board.js";
+import { leaderboard, podium } from "./board.js";
 import { GameSocket } from "./socket.js";
 import { loadType } from "./types.js";
 import {
+  announce,
+  avatar,
   connectionBanner,
   errorText,
   fill,
   h,
   keys,
+  num,
   PHASE_LABELS,
   pageData,
+  phaseWords,
   plural,
   setText,
   store,
@@ -21,6 +27,10 @@ const { gameId } = pageData();
 const token = store.get(keys.host(gameId));
 const $ = (id) => document.getElementById(id);
 
+const PLAYERS_PAGE = 50;
+const SEARCH_DEBOUNCE = 250;
+const REFRESH_EVERY = 2000; // the players list follows the room's count at most this often
+
 const els = {
   title: $("title"),
   phase: $("phase"),
@@ -30,7 +40,12 @@ const els = {
   lock: $("lock"),
   players: $("players"),
   playersEmpty: $("players-empty"),
+  playersStatus: $("players-status"),
+  playersPrev: $("players-prev"),
+  playersNext: $("players-next"),
+  search: $("player-search"),
   count: $("player-count"),
+  online: $("online-count"),
   stage: $("stage"),
   controls: $("controls"),
   board: $("board"),
@@ -86,18 +101,28 @@ if (!token) {
     }
   });
   socket.on("state", render);
+  socket.on("status", (status) => {
+    if (status === "open") players.load(); // (re)connected: the list may have moved meanwhile
+  });
   socket.start();
 }
+
+/** What the round's module may use: reads a page (results) from the server. */
+const tools = {
+  request: (type, fields) => socket.request(type, fields),
+};
 
 // ---- commands ---------------------------------------------------------------------------------
 
 async function command(btn, type, fields = {}, okText = null) {
   if (btn) btn.disabled = true;
   try {
-    await socket.send(type, fields);
+    const ack = await socket.send(type, fields);
     if (okText) toast(okText, "ok", 2000);
+    return ack;
   } catch (err) {
     toast(errorText(err), "error");
+    return null;
   } finally {
     if (btn && btn.isConnected) btn.disabled = false;
   }
@@ -116,30 +141,174 @@ els.lock.addEventListener("change", async () => {
   }
 });
 
-const chips = new PlayerChips({
-  cls: "chips-host",
-  extra: (p) =>
-    h(
-      "button",
-      {
-        class: "chip-kick",
-        type: "button",
-        title: `Remove ${p.nickname}`,
-        "aria-label": `Remove ${p.nickname}`,
-        onclick: (e) => {
-          if (!confirm(`Remove ${p.nickname} from the game? They can't come back.`)) return;
-          command(e.currentTarget, "kick", { player: p.id }, `${p.nickname} was removed.`);
-        },
+/** Fetch the round results as CSV with the host key, and save them. */
+async function downloadResults(btn) {
+  btn.disabled = true;
+  try {
+    const res = await fetch(`/api/games/${encodeURIComponent(gameId)}/results.csv`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    if (!res.ok) {
+      let message = `The server answered ${res.status}.`;
+      try {
+        message = (await res.json()).error.message || message;
+      } catch {
+        /* not JSON */
+      }
+      throw new Error(message);
+    }
+    const blob = await res.blob();
+    const url = URL.createObjectURL(blob);
+    const g = socket.state && socket.state.game;
+    const a = h("a", { href: url, download: `results-${(g && g.code) || gameId}.csv`, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 30000);
+  } catch (err) {
+    toast(err.code ? errorText(err) : err.message || "The download failed.", "error");
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// ---- the players: searched and paged by the server ----------------------------------------------
+
+const players = {
+  query: "",
+  offset: 0,
+  total: 0,
+  shown: [], // the rows of the page on screen
+  loadedAt: 0,
+  timer: 0,
+  debounce: 0,
+  seenKey: null,
+
+  /** Read the current page now. */
+  load() {
+    if (!socket) return;
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.loadedAt = Date.now();
+    const query = this.query;
+    const offset = this.offset;
+    socket.request("players", { query, offset }).then(
+      (reply) => {
+        if (!reply) return; // superseded by a newer search
+        if (reply.offset > 0 && reply.items.length === 0 && reply.matched > 0) {
+          // The page emptied (players left): step back to the last page that has someone.
+          this.offset = Math.max(0, Math.floor((reply.matched - 1) / PLAYERS_PAGE) * PLAYERS_PAGE);
+          this.load();
+          return;
+        }
+        this.show(reply);
       },
-      "✕",
-    ),
+      (err) => {
+        if (err.code !== "disconnected") setText(els.playersStatus, errorText(err));
+      },
+    );
+  },
+
+  /** Read it again soon: at most once every REFRESH_EVERY. */
+  refreshSoon() {
+    if (this.timer) return;
+    const wait = Math.max(0, this.loadedAt + REFRESH_EVERY - Date.now());
+    this.timer = setTimeout(() => this.load(), wait);
+  },
+
+  search(text) {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      if (text === this.query) return;
+      this.query = text;
+      this.offset = 0;
+      this.load();
+    }, SEARCH_DEBOUNCE);
+  },
+
+  show(reply) {
+    this.total = reply.total;
+    this.shown = reply.items;
+    const finished = socket.state && socket.state.game.phase === "finished";
+    const list = h("ul", { class: "player-rows" });
+    for (const p of reply.items) {
+      list.append(
+        h(
+          "li",
+          { class: ["player-row", p.connected ? "online" : "away"], dataset: { id: p.id } },
+          avatar(p.nickname, "avatar-sm"),
+          h("span", { class: "player-name" }, p.nickname),
+          h(
+            "span",
+            { class: "player-presence", title: p.connected ? "Connected" : "Away" },
+            h("span", { class: "sr-only" }, p.connected ? "connected" : "away"),
+          ),
+          h("span", { class: "player-score" }, `${num(p.score)} pts`),
+          finished
+            ? null
+            : h(
+                "button",
+                {
+                  type: "button",
+                  class: "btn danger small kick",
+                  "aria-label": `Kick ${p.nickname}`,
+                  onclick: async (e) => {
+                    if (!confirm(`Remove ${p.nickname} from the game? They can't come back.`)) return;
+                    const ack = await command(e.currentTarget, "kick", { player: p.id }, `${p.nickname} was removed.`);
+                    if (ack) this.load();
+                  },
+                },
+                "Kick",
+              ),
+        ),
+      );
+    }
+    const focused = els.players.contains(document.activeElement);
+    fill(els.players, list);
+    if (focused) els.players.focus();
+    els.playersEmpty.hidden = reply.total > 0;
+    setText(
+      els.playersEmpty,
+      reply.total > 0 ? "" : "Nobody yet. Players join by scanning the QR code.",
+    );
+    const first = reply.items.length ? reply.offset + 1 : 0;
+    const last = reply.offset + reply.items.length;
+    let status;
+    if (reply.query) {
+      status = reply.matched
+        ? `Showing ${num(first)}–${num(last)} of ${plural(reply.matched, "match", "matches")} · ${plural(reply.total, "player")}`
+        : `No nickname contains “${reply.query}”`;
+    } else {
+      status = reply.total ? `Showing ${num(first)}–${num(last)} of ${num(reply.total)}` : "";
+    }
+    setText(els.playersStatus, status);
+    if (reply.query && !reply.matched) els.playersEmpty.hidden = true;
+    els.playersPrev.disabled = reply.offset <= 0;
+    els.playersNext.disabled = last >= reply.matched;
+  },
+};
+
+els.search.addEventListener("input", () => players.search(els.search.value.trim()));
+els.search.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && els.search.value) {
+    els.search.value = "";
+    players.search("");
+  }
 });
-els.players.append(chips.el);
+els.playersPrev.addEventListener("click", () => {
+  players.offset = Math.max(0, players.offset - PLAYERS_PAGE);
+  players.load();
+});
+els.playersNext.addEventListener("click", () => {
+  players.offset += PLAYERS_PAGE;
+  players.load();
+});
 
 // ---- rendering --------------------------------------------------------------------------------
 
 let controlsKey = "";
 let stageKey = "";
+let boardKey = "";
 
 function render() {
   const s = socket.state;
@@ -157,6 +326,7 @@ function render() {
   setText(els.phase, PHASE_LABELS[g.phase] || g.phase);
   els.phase.dataset.phase = g.phase;
   document.getElementById("app").dataset.phase = g.phase;
+  announce(phaseWords(g, "board"));
   setText(els.code, g.code || "");
   if (g.join_url) {
     setText(els.joinUrl, g.join_url.replace(/^https?:\/\//, ""));
@@ -164,38 +334,52 @@ function render() {
   }
   if (!els.lock.disabled) els.lock.checked = !!g.locked;
 
-  chips.update(g.players);
-  setText(els.count, String(g.players.length));
-  els.playersEmpty.hidden = g.players.length > 0;
+  const room = g.room || {};
+  const count = room.players || 0;
+  setText(els.count, num(count));
+  setText(els.online, count ? `${num(room.connected || 0)} connected` : "");
+  // The list follows the room's count and the scores (which change when results open).
+  const listKey = `${count}:${g.phase}`;
+  if (players.seenKey !== listKey) {
+    const first = players.seenKey === null;
+    players.seenKey = listKey;
+    if (!first) players.refreshSoon();
+  }
+  if (!count) els.playersEmpty.hidden = false;
 
   renderStage(s);
   renderControls(s);
-  const scored = (g.leaderboard || []).some((row) => row.score > 0);
-  fill(
-    els.board,
-    scored
-      ? leaderboard(g.leaderboard, { limit: 10, cls: "compact" })
-      : h("p", { class: "muted" }, "Scores appear here after the first round's vote."),
-  );
+  const key = JSON.stringify(g.leaderboard || []);
+  if (key !== boardKey) {
+    boardKey = key;
+    const scored = (g.leaderboard || []).some((row) => row.score > 0);
+    fill(
+      els.board,
+      scored
+        ? leaderboard(g.leaderboard, { limit: 10, cls: "compact" })
+        : h("p", { class: "muted" }, "Scores appear here after the first round's vote."),
+    );
+  }
 }
 
 function renderStage(s) {
   const g = s.game;
+  const room = g.room || {};
   if (g.phase === "lobby") {
     stageKey = "lobby";
-    const online = g.players.filter((p) => p.connected !== false).length;
+    const n = room.players || 0;
     fill(
       els.stage,
       h(
         "div",
         { class: "stage-lobby" },
-        h("div", { class: "stage-kicker" }, g.locked ? "Lobby locked" : "Lobby open"),
-        h("div", { class: "stage-big" }, plural(g.players.length, "player")),
+        h("p", { class: "stage-kicker" }, g.locked ? "Lobby locked" : "Lobby open"),
+        h("p", { class: "stage-big" }, plural(n, "player")),
         h(
           "p",
           { class: "muted" },
-          g.players.length
-            ? `${online} connected. Start when everyone is in — ${plural(g.rounds || 0, "prompt")} to play.`
+          n
+            ? `${num(room.connected || 0)} connected. Start when everyone is in — ${plural(g.rounds || 0, "prompt")} to play.`
             : "Open the big screen on the projector; players scan its QR code to join.",
         ),
       ),
@@ -214,9 +398,10 @@ function renderStage(s) {
         h(
           "div",
           { class: "stage-finished" },
-          h("div", { class: "stage-kicker" }, "Game over"),
+          h("p", { class: "stage-kicker" }, "Game over"),
           podium(g.leaderboard, {}),
           synced,
+          h("p", { class: "muted small" }, "Every prompt's full results: Download results (CSV) above."),
         ),
       );
     }
@@ -227,7 +412,7 @@ function renderStage(s) {
     fill(els.stage, h("div", { class: "round-root" }));
   }
   const root = els.stage.firstElementChild;
-  if (roundMod) roundMod.renderHost(root, s);
+  if (roundMod) roundMod.renderHost(root, s, tools);
 }
 
 function renderControls(s) {
@@ -235,16 +420,27 @@ function renderControls(s) {
   const r = g.round;
   const idx = r ? r.index : -1;
   const last = r ? idx + 1 >= (g.rounds || 0) : false;
-  const noPlayers = g.players.length === 0;
+  const noPlayers = !(g.room && g.room.players);
   const key = `${g.phase}:${idx}:${last}:${noPlayers}`;
   if (key === controlsKey) return;
   controlsKey = key;
 
   const btn = (label, cls, onclick, attrs = {}) =>
     h("button", { type: "button", class: ["btn", cls], onclick, ...attrs }, label);
-  const endGame = btn("End game", "danger ghost", (e) => {
-    if (!confirm("End the game now and show the podium with the scores as they are?")) return;
-    command(e.currentTarget, "end_game");
+  const endGame = btn(
+    "End game",
+    "danger",
+    (e) => {
+      if (!confirm("End the game now and show the podium with the scores as they are?")) return;
+      command(e.currentTarget, "end_game");
+    },
+    { id: "end-game" },
+  );
+  const skip = btn("Skip prompt", "secondary", (e) => command(e.currentTarget, "skip", { round: idx }), {
+    id: "skip",
+  });
+  const download = btn("Download results (CSV)", "secondary", (e) => downloadResults(e.currentTarget), {
+    id: "download",
   });
   const parts = [];
   switch (g.phase) {
@@ -259,17 +455,19 @@ function renderControls(s) {
       break;
     case "question":
       parts.push(
-        btn("End answering now", "primary", (e) =>
-          command(e.currentTarget, "end_phase", { round: idx, phase: "question" }),
-        ),
-        btn("Skip prompt", "secondary", (e) => command(e.currentTarget, "skip", { round: idx })),
+        btn("End answers now", "primary big", (e) => command(e.currentTarget, "end_phase", { round: idx, phase: "question" }), {
+          id: "end-phase",
+        }),
+        skip,
         endGame,
       );
       break;
     case "voting":
       parts.push(
-        btn("End voting now", "primary", (e) => command(e.currentTarget, "end_phase", { round: idx, phase: "voting" })),
-        btn("Skip prompt", "secondary", (e) => command(e.currentTarget, "skip", { round: idx })),
+        btn("End voting now", "primary big", (e) => command(e.currentTarget, "end_phase", { round: idx, phase: "voting" }), {
+          id: "end-phase",
+        }),
+        skip,
         endGame,
       );
       break;
@@ -278,11 +476,13 @@ function renderControls(s) {
         btn(last ? "Show the podium" : "Next prompt", "primary big", (e) => command(e.currentTarget, "next", { round: idx }), {
           id: "next",
         }),
+        download,
         endGame,
       );
       break;
     case "finished":
       parts.push(
+        download,
         h("a", { class: "btn primary", href: "/host" }, "Host another game"),
         h("a", { class: "btn secondary", href: "/" }, "Home"),
       );
@@ -291,4 +491,6 @@ function renderControls(s) {
       break;
   }
   fill(els.controls, ...parts);
+  // The lock matters in the lobby; once the game runs it still keeps latecomers out.
+  els.lock.closest(".switch").hidden = g.phase === "finished";
 }

@@ -4,15 +4,19 @@ import { leaderboard, podium } from "./board.js";
 import { GameSocket } from "./socket.js";
 import { loadType } from "./types.js";
 import {
+  announce,
   avatar,
   connectionBanner,
   errorText,
   fill,
   h,
   keys,
+  num,
   ordinal,
   pageData,
+  phaseWords,
   plural,
+  rankOf,
   setText,
   store,
   toast,
@@ -127,7 +131,8 @@ const actions = {
         return ack;
       },
       (err) => {
-        if (err.code === "already_voted") socket.sync();
+        // Already voted, or the ballot changed under us: the snapshot has the truth.
+        if (err.code === "already_voted" || err.code === "not_on_ballot") socket.sync();
         throw err;
       },
     );
@@ -151,6 +156,24 @@ function myStanding(s) {
   return { ...me, score: me.score ?? row?.score ?? 0, rank: me.rank ?? row?.rank ?? null };
 }
 
+/** The room's size: `room.players` (never a list of them). */
+function roomSize(g) {
+  return (g.room && g.room.players) || 0;
+}
+
+// A vote opens with a `you` bringing this phone's ballot; should it go missing, ask for a snapshot.
+let ballotWatch = { key: "", timer: 0 };
+function watchBallot(s) {
+  const g = s.game;
+  const r = g.round;
+  const waiting = g.phase === "voting" && r && s.you && s.you.ballot == null && s.you.vote == null;
+  const key = waiting ? `${r.index}` : "";
+  if (key === ballotWatch.key) return;
+  clearTimeout(ballotWatch.timer);
+  ballotWatch = { key, timer: 0 };
+  if (waiting) ballotWatch.timer = setTimeout(() => socket.sync(), 2500);
+}
+
 function render() {
   const s = socket.state;
   if (!s) return;
@@ -172,9 +195,11 @@ function render() {
     scoreEl.hidden = g.phase === "lobby";
     // A rank means something once a round has been scored.
     const scored = (g.leaderboard || []).some((row) => row.score > 0);
-    setText(scoreEl, me.rank && scored ? `${me.score} pts · #${me.rank}` : `${me.score} pts`);
+    setText(scoreEl, me.rank && scored ? `${num(me.score)} pts · #${num(me.rank)}` : `${num(me.score)} pts`);
   }
   document.body.dataset.phase = g.phase;
+  announce(phaseWords(g, "player"));
+  watchBallot(s);
 
   if (g.phase === "lobby") renderLobby(s, me);
   else if (g.phase === "finished") renderFinished(s, me);
@@ -194,14 +219,14 @@ function renderLobby(s, me) {
       "section",
       { class: "play-lobby" },
       me ? avatar(me.nickname, "avatar-xxl") : null,
-      h("div", { class: "play-kicker" }, "You're in!"),
+      h("p", { class: "play-kicker" }, "You're in!"),
       h("h1", { class: "play-nick" }, me ? me.nickname : ""),
       h("p", { class: "lead" }, "Watch the big screen — the game starts soon."),
       h("div", { class: "play-pill" }, refs.count),
       refs.hint,
     );
   });
-  setText(refs.count, `${plural(g.players.length, "player")} in the lobby`);
+  setText(refs.count, `${plural(roomSize(g), "player")} in the lobby`);
   setText(refs.hint, g.locked ? "The host locked the lobby. Get ready!" : "Tell your friends to scan the QR code.");
 }
 
@@ -209,7 +234,7 @@ function renderFinished(s, me) {
   const g = s.game;
   const key = `finished:${JSON.stringify(g.leaderboard || [])}:${me ? `${me.rank}:${me.score}` : ""}`;
   mountView(key, () => {
-    const total = g.players.length;
+    const total = roomSize(g);
     const rank = me && me.rank;
     return h(
       "section",
@@ -219,7 +244,7 @@ function renderFinished(s, me) {
         { class: ["medal", rank && rank <= 3 ? `medal-${rank}` : "medal-other"], "aria-hidden": "true" },
         rank ? String(rank) : "★",
       ),
-      h("div", { class: "play-kicker" }, "Game over"),
+      h("p", { class: "play-kicker" }, "Game over"),
       rank
         ? h(
             "h1",
@@ -230,7 +255,7 @@ function renderFinished(s, me) {
       h(
         "p",
         { class: "lead" },
-        `${me ? me.score : 0} points${rank && total ? ` · ${ordinal(rank)} of ${total}` : ""}`,
+        `${num(me ? me.score : 0)} points${rank ? ` · ${rankOf(rank, total)}` : ""}`,
       ),
       podium(g.leaderboard, { me: me && me.id }),
       h("h2", { class: "card-title" }, "Leaderboard"),

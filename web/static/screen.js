@@ -1,10 +1,24 @@
 // The big screen for the projector: lobby with the QR code, the rounds (rendered by the game's
 // type), the leaderboard after each round and the final podium.
 
-import { leaderboard, PlayerChips, podium } from "./board.js";
+import { leaderboard, NameChips, podium } from "./board.js";
 import { GameSocket } from "./socket.js";
 import { loadType } from "./types.js";
-import { connectionBanner, errorText, fill, h, keys, pageData, plural, setText, store, toast } from "./ui.js";
+import {
+  announce,
+  connectionBanner,
+  errorText,
+  fill,
+  h,
+  keys,
+  num,
+  pageData,
+  phaseWords,
+  plural,
+  setText,
+  store,
+  toast,
+} from "./ui.js";
 
 const { gameId } = pageData();
 const token = store.get(keys.host(gameId));
@@ -92,6 +106,7 @@ function render() {
   setText(titleEl, g.title || "");
   document.title = `${g.title || "Game"} · Big screen`;
   document.body.dataset.phase = g.phase;
+  announce(phaseWords(g, "board"));
 
   const playing = g.phase !== "lobby" && g.phase !== "finished";
   corner.hidden = !playing || g.locked;
@@ -112,12 +127,13 @@ function codeLetters(code) {
 
 function renderLobby(g) {
   const refs = mountView("lobby", (refs) => {
-    refs.chips = new PlayerChips({ cls: "chips-screen", showPresence: true });
-    refs.count = h("span", { class: "count" });
+    refs.chips = new NameChips({ cls: "chips-screen" });
+    refs.count = h("span", { class: "lobby-count-n" });
+    refs.countWord = h("span", { class: "lobby-count-word" });
     refs.hint = h("p", { class: "lobby-hint" });
     refs.code = h("div");
     refs.url = h("div", { class: "lobby-url" });
-    refs.empty = h("div", { class: "lobby-empty" }, "Waiting for the first player…");
+    refs.empty = h("p", { class: "lobby-empty" }, "Waiting for the first player…");
     return h(
       "div",
       { class: "lobby" },
@@ -133,35 +149,37 @@ function renderLobby(g) {
             class: "qr-img",
           }),
         ),
-        h("div", { class: "lobby-code-label" }, "Scan to join, or enter the code"),
+        h("p", { class: "lobby-code-label" }, "Scan to join, or enter the code"),
         refs.code,
         refs.url,
       ),
       h(
         "div",
         { class: "lobby-room" },
-        h("div", { class: "lobby-kicker" }, "Get your phones out!"),
+        h("p", { class: "lobby-kicker" }, "Get your phones out!"),
         h("h1", { class: "lobby-title" }, g.title || "Let's play"),
-        h("h2", { class: "lobby-players-title" }, "Players ", refs.count),
+        h("h2", { class: "lobby-players-title" }, refs.count, refs.countWord),
         refs.empty,
         refs.chips.el,
         refs.hint,
       ),
     );
   });
+  const room = g.room || {};
+  const players = room.players || 0;
   fill(refs.code, codeLetters(g.code));
   setText(refs.url, g.join_url || "");
-  refs.chips.update(g.players);
-  refs.chips.el.classList.toggle("many", g.players.length > 14 && g.players.length <= 36);
-  refs.chips.el.classList.toggle("crowd", g.players.length > 36);
-  setText(refs.count, String(g.players.length));
-  refs.empty.hidden = g.players.length > 0;
+  setText(refs.count, num(players));
+  setText(refs.countWord, players === 1 ? " player in" : " players in");
+  refs.empty.hidden = players > 0;
+  refs.chips.el.hidden = players === 0;
+  refs.chips.update(room.recent || []);
   setText(
     refs.hint,
     g.locked
       ? "The lobby is locked — the game starts soon."
-      : g.players.length
-        ? `${plural(g.players.length, "player")} in · waiting for the host to start`
+      : players
+        ? `${plural(players, "player")} in · waiting for the host to start`
         : "Point your phone's camera at the QR code.",
   );
   refs.hint.classList.toggle("locked", !!g.locked);
@@ -182,8 +200,9 @@ function renderRound(s) {
     refs.boardKey = boardKey;
     refs.board.parentElement.classList.toggle("with-board", showBoard);
     if (showBoard) {
-      const n = (r && r.results ? r.results.length : 0) || 1;
-      refs.board.style.setProperty("--after", String(n));
+      // After the reveal (round.js: it starts at 0.3 s, one card every min(2.5 s, 12 s / count)).
+      const n = Math.min(8, (r && r.results ? r.results.length : 0) || 1);
+      refs.board.style.setProperty("--after", `${(0.3 + n * Math.min(2.5, 12 / n)).toFixed(2)}s`);
       fill(refs.board, h("h2", { class: "board-title" }, "Leaderboard"), leaderboard(g.leaderboard, { limit: 8 }));
     } else {
       fill(refs.board);

@@ -1,9 +1,11 @@
 // GameSocket: one WebSocket per view, speaking docs/protocol.md.
 //
-// Keeps `state` = the last snapshot ({seq, now, game, you}) with every event applied in order,
+// Keeps `state` = the last snapshot ({seq, now, game, you}) with every event applied in order and
+// every update (`progress`, `room`, `you`: no seq, each replaces a piece whole) merged in;
 // reconnects with exponential backoff and full jitter, estimates the server's clock, and turns
 // commands into promises settled by their ack or error. Pending commands are re-sent with the
-// same id after a reconnect: the server applies a retried id once.
+// same id after a reconnect: the server applies a retried id once. Requests (`players`, `results`)
+// resolve with their reply.
 
 const BASE_DELAY = 500;
 const MAX_DELAY = 10000;
@@ -11,6 +13,9 @@ const PING_EVERY = 15000;
 const SILENCE_LIMIT = 40000; // no message at all for this long: the socket is dead, reconnect
 const CONNECT_TIMEOUT = 8000;
 const CLOCK_SAMPLES = 8;
+const REQUEST_TIMEOUT = 10000;
+// Errors that can answer a request (`players`, `results`): they carry no id.
+const REQUEST_ERRORS = new Set(["bad_message", "no_such_round", "forbidden", "rate_limited", "invalid", "internal"]);
 
 /** The server's clock, as measured by the page's socket (one socket per page). */
 export const clock = {
@@ -75,6 +80,7 @@ export class GameSocket {
     this.stopped = false;
     this.attempt = 0;
     this.pending = new Map(); // id -> {msg, resolve, reject}
+    this.requests = new Map(); // type -> {fields, resolve, reject, timer}: one outstanding per type
     this.listeners = new Map();
     this.syncing = false;
     this.lastMessageAt = 0;
@@ -272,6 +278,11 @@ export class GameSocket {
     }
     for (const [, p] of this.pending) p.reject(new CommandError(code, message));
     this.pending.clear();
+    for (const [, r] of this.requests) {
+      clearTimeout(r.timer);
+      r.reject(new CommandError(code, message));
+    }
+    this.requests.clear();
     this.setStatus("stopped");
     this.emit("fatal", { code, message });
   }
@@ -315,6 +326,42 @@ export class GameSocket {
     return this.pending.size;
   }
 
+  /**
+   * Send a request (`players`, `results`) and resolve with its reply. Requests carry no id: at most
+   * one is outstanding per type, a newer one supersedes it (the older resolves with null), and a
+   * reply is matched by the fields it echoes (`query`, `offset`, `round`).
+   */
+  request(type, fields = {}) {
+    if (this.stopped) return Promise.reject(new CommandError("disconnected", "Not connected."));
+    const prev = this.requests.get(type);
+    if (prev) {
+      clearTimeout(prev.timer);
+      prev.resolve(null);
+    }
+    return new Promise((resolve, reject) => {
+      const req = { type, fields, resolve, reject, timer: 0 };
+      req.timer = setTimeout(() => {
+        if (this.requests.get(type) === req) {
+          this.requests.delete(type);
+          reject(new CommandError("timeout", "The server did not answer in time."));
+        }
+      }, REQUEST_TIMEOUT);
+      this.requests.set(type, req);
+      if (this.ready) this.raw({ ...fields, type });
+    });
+  }
+
+  onReply(msg) {
+    const req = this.requests.get(msg.type);
+    if (!req) return;
+    for (const k of ["query", "offset", "round"]) {
+      if (k in req.fields && k in msg && msg[k] !== req.fields[k]) return; // a superseded request's reply
+    }
+    this.requests.delete(msg.type);
+    clearTimeout(req.timer);
+    req.resolve(msg);
+  }
+
   onMessage(msg) {
     switch (msg.type) {
       case "snapshot":
@@ -331,16 +378,53 @@ export class GameSocket {
       }
       case "error":
         return this.onError(msg);
+      case "players":
+      case "results":
+        return this.onReply(msg);
       case "you":
-        if (this.state && this.state.you) {
-          this.state.you.player = msg.player;
-          this.emit("you", msg.player);
-          this.emit("state", msg);
-        }
-        return;
+        return this.onYou(msg);
+      case "room":
+        return this.onRoom(msg);
+      case "progress":
+        return this.onProgress(msg);
       default:
         if (typeof msg.seq === "number") this.onEvent(msg);
     }
+  }
+
+  /** Your own standing, ballot or result: merged into `state.you`. */
+  onYou(msg) {
+    const s = this.state;
+    if (!s || !this.ready) return;
+    const { type, ...fields } = msg;
+    void type;
+    s.you = { ...(s.you || {}), ...fields };
+    this.emit("you", s.you);
+    this.emit("state", msg);
+  }
+
+  /** The room's counts (and, for the board views, the latest nicknames): replaces `game.room`. */
+  onRoom(msg) {
+    const s = this.state;
+    if (!s || !this.ready) return;
+    const { type, ...room } = msg;
+    void type;
+    s.game.room = room;
+    this.emit("room", room);
+    this.emit("state", msg);
+  }
+
+  /** The round's counts: applied only to the round they name. */
+  onProgress(msg) {
+    const s = this.state;
+    if (!s || !this.ready) return;
+    const r = s.game.round;
+    if (!r || r.index !== msg.round) return;
+    r.answered = msg.answered;
+    r.voted = msg.voted;
+    r.eligible = msg.eligible;
+    this.emit("progress", msg);
+    this.emit("state", msg);
   }
 
   onSnapshot(msg) {
@@ -361,6 +445,7 @@ export class GameSocket {
       }, 5000);
       // Commands sent while we were away go out again with the same id.
       for (const [, p] of this.pending) this.raw(p.msg);
+      for (const [type, r] of this.requests) this.raw({ ...r.fields, type });
       this.setStatus("open");
     }
     this.emit("state", msg);
@@ -392,6 +477,14 @@ export class GameSocket {
       return;
     }
     if (msg.id) return; // the answer to a command we no longer wait for
+    if (this.ready && this.requests.size && REQUEST_ERRORS.has(msg.code)) {
+      // Requests carry no id: an error without one answers the oldest outstanding request.
+      const [type, r] = this.requests.entries().next().value;
+      this.requests.delete(type);
+      clearTimeout(r.timer);
+      r.reject(new CommandError(msg.code, msg.message, msg));
+      return;
+    }
     if (!this.ready && (msg.code === "unauthorized" || msg.code === "kicked")) {
       this.fatal(msg.code, msg.message);
       return;
@@ -415,29 +508,6 @@ export class GameSocket {
     s.seq = msg.seq;
     const g = s.game;
     switch (msg.type) {
-      case "player_joined": {
-        const p = msg.player;
-        const i = g.players.findIndex((x) => x.id === p.id);
-        if (i >= 0) g.players[i] = { ...g.players[i], ...p };
-        else g.players.push(p);
-        break;
-      }
-      case "player_presence": {
-        const p = g.players.find((x) => x.id === msg.player);
-        if (p) p.connected = !!msg.connected;
-        break;
-      }
-      case "player_kicked": {
-        g.players = g.players.filter((x) => x.id !== msg.player);
-        g.leaderboard = (g.leaderboard || []).filter((x) => x.id !== msg.player);
-        const me = s.you && s.you.player;
-        if (me && me.id === msg.player) {
-          this.emit("event", msg);
-          this.fatal("kicked", "The host removed you from this game.");
-          return;
-        }
-        break;
-      }
       case "lobby_locked":
         g.locked = !!msg.locked;
         break;
@@ -447,25 +517,16 @@ export class GameSocket {
         g.status = msg.status ?? g.status;
         g.phase = msg.phase;
         g.round = msg.round ?? null;
-        if (msg.leaderboard) {
-          g.leaderboard = msg.leaderboard;
-          for (const row of msg.leaderboard) {
-            const p = g.players.find((x) => x.id === row.id);
-            if (p) p.score = row.score;
+        if (msg.leaderboard) g.leaderboard = msg.leaderboard;
+        const you = s.you;
+        if (you) {
+          if (before !== after) {
+            you.answer_option = null;
+            you.vote = null;
           }
-        }
-        if (before !== after && s.you) {
-          s.you.answer_option = null;
-          s.you.vote = null;
-        }
-        break;
-      }
-      case "progress": {
-        const r = g.round;
-        if (r && r.index === msg.round) {
-          r.answered = msg.answered;
-          r.voted = msg.voted;
-          r.eligible = msg.eligible;
+          // A ballot belongs to a vote, a result to the results: the `you` that follows brings the new ones.
+          if (msg.phase !== "voting") you.ballot = null;
+          if (msg.phase !== "results") you.result = null;
         }
         break;
       }

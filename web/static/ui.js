@@ -152,8 +152,58 @@ export function ordinal(n) {
   return `${n}${s[(v - 20) % 10] || s[v] || s[0]}`;
 }
 
+/** A count as people read it: 2,000 (in the page's locale). */
+export function num(n) {
+  return Number(n ?? 0).toLocaleString();
+}
+
 export function plural(n, one, many = `${one}s`) {
-  return `${n} ${n === 1 ? one : many}`;
+  return `${num(n)} ${n === 1 ? one : many}`;
+}
+
+/** "3rd of 2,000". */
+export function rankOf(rank, total) {
+  return total ? `${ordinal(rank)} of ${num(total)}` : ordinal(rank);
+}
+
+// ---- what screen readers hear when the game moves on ----------------------------------------
+
+/** Say `text` politely in the page's live region (created on first use), once per change. */
+export function announce(text) {
+  let el = document.getElementById("announcer");
+  if (!el) {
+    el = h("div", { id: "announcer", class: "sr-only", role: "status", "aria-live": "polite" });
+    document.body.append(el);
+  }
+  if (el.dataset.said === text) return;
+  el.dataset.said = text;
+  // Clear first, so the same words said again (another round) are read again.
+  el.textContent = "";
+  setTimeout(() => {
+    if (el.dataset.said === text) el.textContent = text;
+  }, 60);
+}
+
+/** The phase, in words, for the announcer: `who` is "player" or "board". */
+export function phaseWords(game, who = "board") {
+  const r = game.round;
+  const tag = r && game.rounds ? `Prompt ${r.index + 1} of ${game.rounds}` : r ? `Prompt ${r.index + 1}` : "";
+  switch (game.phase) {
+    case "lobby":
+      return who === "player" ? "You're in the lobby. The game starts soon." : "The lobby is open.";
+    case "question":
+      return who === "player"
+        ? `${tag}. Answer time: ${r ? r.prompt : ""}. Type your answer.`
+        : `${tag}. Answer time: ${r ? r.prompt : ""}`;
+    case "voting":
+      return who === "player" ? "Voting is open: pick your favourite answer." : `${tag}. Voting is open.`;
+    case "results":
+      return who === "player" ? "The results are in." : `${tag}. The results are in.`;
+    case "finished":
+      return "Game over: the final results.";
+    default:
+      return "";
+  }
 }
 
 export const PHASE_LABELS = {
@@ -172,6 +222,7 @@ export function errorText(err) {
     already_answered: "You already answered this one.",
     already_voted: "You already voted this round.",
     own_answer: "That's your own answer — pick another one.",
+    not_on_ballot: "That answer isn't on your ballot any more — pick one of these.",
     no_such_option: "That answer isn't in the vote any more.",
     no_such_player: "That player is no longer in the game.",
     forbidden: "You're not allowed to do that.",
@@ -187,7 +238,6 @@ export function errorText(err) {
   return "Something went wrong. Try again.";
 }
 
-/** localStorage that never throws (private mode, full quota). */
 /** A Web Storage area that never throws (private mode, quota, disabled storage all read as empty). */
 function safeStorage(area) {
   const attempt = (fn, fallback) => {

@@ -187,17 +187,21 @@ function fitText(box, selector, { min = 12, max = 96 } = {}) {
   const items = [...box.querySelectorAll(selector)];
   if (!items.length || !box.clientHeight) return;
   const fits = () => items.every((el) => el.scrollHeight <= el.clientHeight + 1 && el.scrollWidth <= el.clientWidth + 1);
+  // Measured with words unbroken, so a long word shrinks the text rather than splitting.
+  box.classList.add("fitting");
   let lo = min;
   let hi = max;
   box.style.setProperty("--fit", `${hi}px`);
-  if (fits()) return;
-  for (let i = 0; i < 8; i++) {
-    const mid = (lo + hi) / 2;
-    box.style.setProperty("--fit", `${mid}px`);
-    if (fits()) lo = mid;
-    else hi = mid;
+  if (!fits()) {
+    for (let i = 0; i < 8; i++) {
+      const mid = (lo + hi) / 2;
+      box.style.setProperty("--fit", `${mid}px`);
+      if (fits()) lo = mid;
+      else hi = mid;
+    }
+    box.style.setProperty("--fit", `${Math.floor(lo)}px`);
   }
-  box.style.setProperty("--fit", `${Math.floor(lo)}px`);
+  box.classList.remove("fitting");
 }
 
 // Text fitted to the window is fitted again when the window changes size.
@@ -574,9 +578,9 @@ function screenVoting(root, g, r) {
       );
       refs.dots.replaceChildren(...pages.map((_, i) => h("i", { class: i === n ? "on" : null })));
       refs.dots.hidden = pages.length < 2;
-      fitText(refs.grid, ".av-card", { min: 14, max: 88 });
+      fitText(refs.grid, ".av-card", { min: 14, max: 80 });
     };
-    refs.mounted = () => keepFitted(refs.grid, () => fitText(refs.grid, ".av-card", { min: 14, max: 88 }));
+    refs.mounted = () => keepFitted(refs.grid, () => fitText(refs.grid, ".av-card", { min: 14, max: 80 }));
     showPage(0);
     if (pages.length > 1) {
       const every = setInterval(() => {
