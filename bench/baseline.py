@@ -1,12 +1,16 @@
 """A bare aiohttp WebSocket server with the appliance's message pattern: no game logic, no storage.
 
 It speaks just enough of docs/protocol.md for the benchmark's players and host (create a game, join,
-hello, answer, vote, start, end_phase, next, the question deadline) and sends the same messages in
-the same pattern and of about the same size: `player_joined` and `player_presence` to everyone, a
-snapshot with the player list, `progress` at most PROGRESS_HZ times a second, `phase_changed` with
-the options and results, a `you` to each player after scoring. Nothing is validated, scored
-properly or written anywhere, and each broadcast is encoded once and sent to the sockets one after
-the other with aiohttp's public API: the limit of this stack on this machine, not a game server.
+hello, answer, vote, start, end_phase, next, results pages, the question deadline) and sends the same
+messages in the same pattern and of about the same size, rooms of any size: each `phase_changed` in
+two renditions (the board views get a showcase of at most 24 options and the top 8 results, a phone
+no options and the top 3), a private `you` to each player after every phase change (its ballot of at
+most 8 answers, never its own, in the vote; its answer's result and its standing in the results),
+`room` and `progress` updates without seq, coalesced per audience (four a second for the host, one
+every two seconds for phones), no message when a player joins or leaves, and a snapshot with the
+room's counts rather than the players. Nothing is validated, scored properly or written anywhere,
+and each rendition is encoded once and sent to the sockets one after the other with aiohttp's public
+API: the limit of this stack on this machine, not a game server.
 
     python -m bench.baseline --port 8765
 """
@@ -25,7 +29,13 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-PROGRESS_HZ = 4.0
+BOARD, PHONE = "board", "phone"
+INTERVAL = {BOARD: 0.25, PHONE: 2.0}  # seconds between two count updates to one audience
+BALLOT = 8
+SHOWCASE = 24
+BOARD_RESULTS, PHONE_RESULTS = 8, 3
+RECENT = 24
+RESULTS_PAGE = 20
 
 
 def now_ms() -> int:
@@ -53,49 +63,141 @@ class Game:
     sockets: dict[web.WebSocketResponse, str] = field(default_factory=dict)  # ws -> player id or ""
     answers: dict[str, tuple[str, str]] = field(default_factory=dict)  # player -> (option, text)
     votes: dict[str, str] = field(default_factory=dict)  # player -> option
+    ballots: dict[str, list[str]] = field(default_factory=dict)  # player -> options on its ballot
+    rows: list[dict[str, Any]] = field(default_factory=list)  # the round's results, best first
     timer: asyncio.TimerHandle | None = None
-    progress_due: asyncio.TimerHandle | None = None
-    progress_sent: float = 0.0
-    sending: asyncio.Lock = field(default_factory=asyncio.Lock)  # one broadcast at a time keeps seq order
+    due: dict[str, asyncio.TimerHandle | None] = field(default_factory=lambda: {BOARD: None, PHONE: None})
+    sent_at: dict[str, float] = field(default_factory=lambda: {BOARD: 0.0, PHONE: 0.0})
+    shown: dict[tuple[str, str], Any] = field(default_factory=dict)  # (audience, type) -> last sent
+    sending: asyncio.Lock = field(default_factory=asyncio.Lock)  # one fan-out at a time keeps seq order
 
-    def round_view(self) -> dict[str, Any] | None:
-        if self.round < 0 or self.phase in ("lobby", "finished"):
-            return None
-        options = None
-        if self.phase in ("voting", "results"):
-            options = sorted(({"id": o, "text": t} for o, t in self.answers.values()), key=lambda o: o["id"])
-        results = None
-        if self.phase == "results":
-            tally: dict[str, list[str]] = {o: [] for o, _ in self.answers.values()}
-            for voter, option in self.votes.items():
-                tally.setdefault(option, []).append(self.players[voter]["nickname"])
-            results = [
+    def texts(self) -> dict[str, str]:
+        return dict(sorted(self.answers.values()))
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "answered": len(self.answers),
+            "voted": len(self.votes),
+            "eligible": len(self.players),
+        }
+
+    def deal(self) -> None:
+        """Each player's ballot: 8 consecutive answers from a point of its own, never its own."""
+        options = sorted(o for o, _ in self.answers.values())
+        n = len(options)
+        self.ballots = {}
+        for i, (pid, _) in enumerate(self.players.items()):
+            own = self.answers.get(pid, ("", ""))[0]
+            start = (i * BALLOT) % n if n else 0
+            pick = [o for o in options[start:] + options[:start] if o != own][:BALLOT]
+            self.ballots[pid] = pick
+
+    def score(self) -> None:
+        tally: dict[str, list[str]] = {o: [] for o, _ in self.answers.values()}
+        for voter, option in self.votes.items():
+            tally.setdefault(option, []).append(self.players[voter]["nickname"])
+        shown: dict[str, int] = {}
+        for ballot in self.ballots.values():
+            for o in ballot:
+                shown[o] = shown.get(o, 0) + 1
+        rows = []
+        for p, (o, t) in self.answers.items():
+            points = 100 * len(tally[o])
+            self.players[p]["score"] += points
+            rows.append(
                 {
                     "option": o,
                     "text": t,
                     "author": {"id": p, "nickname": self.players[p]["nickname"]},
                     "votes": len(tally[o]),
+                    "shown": shown.get(o, 0),
+                    "points": points,
+                    "rank": 1,
                     "voters": sorted(tally[o])[:12],
-                    "points": 100 * len(tally[o]),
                 }
-                for p, (o, t) in self.answers.items()
-            ]
-            results.sort(key=lambda r: (-r["votes"], r["option"]))
-        return {
+            )
+        rows.sort(key=lambda r: (-r["votes"], r["option"]))
+        for i, row in enumerate(rows):
+            row["rank"] = i + 1
+        self.rows = rows
+
+    def round_view(self, audience: str) -> dict[str, Any] | None:
+        if self.round < 0 or self.phase in ("lobby", "finished"):
+            return None
+        view: dict[str, Any] = {
             "index": self.round,
             "phase": self.phase,
             "prompt": self.prompts[self.round],
             "deadline": self.deadline,
-            "answered": len(self.answers),
-            "voted": len(self.votes),
-            "eligible": len(self.players),
-            "options": options,
-            "results": results,
+            **self.counts(),
+            "answers": None,
+            "ballots": False,
+            "options": None,
+            "results": None,
+            "more": None,
         }
+        if self.phase in ("voting", "results"):
+            view["answers"] = len(self.answers)
+            view["ballots"] = len(self.answers) > BALLOT
+            if audience == BOARD:
+                view["options"] = [{"id": o, "text": t} for o, t in list(self.texts().items())[:SHOWCASE]]
+        if self.phase == "results":
+            if audience == BOARD:
+                view["results"] = self.rows[:BOARD_RESULTS]
+            else:
+                view["results"] = [phone_row(r) for r in self.rows[:PHONE_RESULTS]]
+            view["more"] = max(0, len(self.rows) - len(view["results"]))
+        return view
+
+    def room(self, audience: str) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "players": len(self.players),
+            "connected": sum(1 for p in self.players.values() if p["connected"]),
+        }
+        if audience == BOARD:
+            view["recent"] = [p["nickname"] for p in list(self.players.values())[-RECENT:][::-1]]
+        return view
+
+    def standings(self) -> dict[str, int]:
+        ordered = sorted(self.players.values(), key=lambda p: -p["score"])
+        return {p["id"]: i + 1 for i, p in enumerate(ordered)}
 
     def leaderboard(self) -> list[dict[str, Any]]:
         top = sorted(self.players.values(), key=lambda p: -p["score"])[:10]
         return [{"id": p["id"], "nickname": p["nickname"], "score": p["score"], "rank": 1} for p in top]
+
+    def you(self, player: str, ranks: dict[str, int] | None) -> dict[str, Any]:
+        answer = self.answers.get(player)
+        you: dict[str, Any] = {
+            "type": "you",
+            "answer_option": answer[0] if answer else None,
+            "vote": self.votes.get(player),
+            "ballot": None,
+            "result": None,
+        }
+        if self.phase == "voting":
+            texts = self.texts()
+            you["ballot"] = [{"id": o, "text": texts[o]} for o in self.ballots.get(player, [])]
+        elif self.phase == "results" and answer is not None:
+            row = next((r for r in self.rows if r["option"] == answer[0]), None)
+            you["result"] = phone_row(row) if row else None
+        if ranks is not None:
+            p = self.players[player]
+            you["player"] = {
+                "id": player,
+                "nickname": p["nickname"],
+                "score": p["score"],
+                "rank": ranks[player],
+            }
+        return you
+
+
+def phone_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "voters"}
+
+
+def audience_of(player: str) -> str:
+    return PHONE if player else BOARD
 
 
 class Server:
@@ -131,7 +233,7 @@ class Server:
         token = secrets.token_urlsafe(16)
         game.tokens[token] = player
         game.players[player] = {"id": player, "nickname": body["nickname"], "score": 0, "connected": False}
-        await self.broadcast(game, {"type": "player_joined", "player": dict(game.players[player])})
+        self.touch(game)  # no message to anyone: the room's counts follow, coalesced
         return web.json_response({"game_id": game.id, "player_id": player, "player_token": token})
 
     async def healthz(self, request: web.Request) -> web.Response:
@@ -151,7 +253,7 @@ class Server:
             player = game.sockets.pop(ws, None)
             if player:
                 game.players[player]["connected"] = False
-                await self.broadcast(game, {"type": "player_presence", "player": player, "connected": False})
+                self.touch(game)
         return ws
 
     async def receive(self, game: Game, ws: web.WebSocketResponse, msg: dict[str, Any]) -> None:
@@ -162,6 +264,11 @@ class Server:
             )
         if type_ == "hello":
             player = game.tokens[msg["token"]]
+            audience = audience_of(player)
+            you: dict[str, Any] = {"view": msg["view"], "player": None, "answer_option": None}
+            if player:
+                you = {**game.you(player, game.standings()), "view": msg["view"]}
+                del you["type"]
             snapshot = {
                 "type": "snapshot",
                 "seq": game.seq,
@@ -172,32 +279,43 @@ class Server:
                     "title": game.title,
                     "status": "playing" if game.round >= 0 else "lobby",
                     "phase": game.phase,
-                    "players": list(game.players.values()),
-                    "round": game.round_view(),
+                    "room": game.room(audience),
+                    "round": game.round_view(audience),
                     "leaderboard": game.leaderboard(),
                 },
-                "you": {"view": msg["view"], "player": game.players.get(player), "answer_option": None},
+                "you": you,
             }
-            game.sockets[ws] = player
-            await ws.send_frame(dumps(snapshot), WSMsgType.TEXT)
+            async with game.sending:
+                game.sockets[ws] = player
+                await ws.send_frame(dumps(snapshot), WSMsgType.TEXT)
             if player:
                 game.players[player]["connected"] = True
-                await self.broadcast(game, {"type": "player_presence", "player": player, "connected": True})
+                self.touch(game)
             return
+        if type_ == "results":
+            offset = msg.get("offset", 0)
+            page = {
+                "type": "results",
+                "round": msg.get("round"),
+                "offset": offset,
+                "total": len(game.rows),
+                "items": game.rows[offset : offset + RESULTS_PAGE],
+            }
+            return await ws.send_frame(dumps(page), WSMsgType.TEXT)
         player = game.sockets[ws]
         ack: dict[str, Any] = {"type": "ack", "id": cmd}
         if type_ == "answer":
             option = "o" + secrets.token_hex(8)
             game.answers[player] = (option, msg["text"])
             ack["option"] = option
-            self.progress(game)
+            self.touch(game)
         elif type_ == "vote":
             game.votes[player] = msg["option"]
-            self.progress(game)
+            self.touch(game)
         elif type_ in ("start", "next"):
             if game.round + 1 < len(game.prompts):
                 game.round += 1
-                game.answers, game.votes = {}, {}
+                game.answers, game.votes, game.ballots, game.rows = {}, {}, {}, []
                 await self.phase(game, "question", game.question_seconds)
             else:
                 game.phase, game.round, game.deadline = "finished", -1, None
@@ -218,59 +336,70 @@ class Server:
             loop = asyncio.get_running_loop()
             game.timer = loop.call_later(seconds, lambda: asyncio.ensure_future(self.close_phase(game)))
         status = "finished" if phase == "finished" else "playing"
-        message = {
-            "type": "phase_changed",
-            "status": status,
-            "phase": phase,
-            "round": game.round_view(),
-            "leaderboard": game.leaderboard(),
-        }
-        await self.broadcast(game, message)
+        board = game.leaderboard()
+        ranks = game.standings() if phase == "results" else None
+        async with game.sending:
+            game.seq += 1
+            data = {
+                audience: dumps(
+                    {
+                        "type": "phase_changed",
+                        "status": status,
+                        "phase": phase,
+                        "round": game.round_view(audience),
+                        "leaderboard": board,
+                        "seq": game.seq,
+                    }
+                )
+                for audience in (BOARD, PHONE)
+            }
+            for audience in (BOARD, PHONE):
+                if phase != "finished":
+                    game.shown[(audience, "progress")] = {"round": game.round, **game.counts()}
+            for ws, player in list(game.sockets.items()):
+                if not ws.closed:
+                    await ws.send_frame(data[audience_of(player)], WSMsgType.TEXT)
+            for ws, player in list(game.sockets.items()):  # then each player's own `you`
+                if player and not ws.closed:
+                    await ws.send_frame(dumps(game.you(player, ranks)), WSMsgType.TEXT)
 
     async def close_phase(self, game: Game) -> None:
         if game.phase == "question":
+            game.deal()
             await self.phase(game, "voting", game.vote_seconds)
         elif game.phase == "voting":
-            for option in game.votes.values():  # "scoring": 100 a vote, enough for the message sizes
-                for author, (o, _) in game.answers.items():
-                    if o == option:
-                        game.players[author]["score"] += 100
-                        break
+            game.score()
             await self.phase(game, "results", None)
-            for ws, player in list(game.sockets.items()):
-                if player:
-                    p = game.players[player]
-                    you = {"id": player, "nickname": p["nickname"], "score": p["score"], "rank": 1}
-                    await ws.send_frame(dumps({"type": "you", "player": you}), WSMsgType.TEXT)
 
-    def progress(self, game: Game) -> None:
-        """At most PROGRESS_HZ a second, the last one always sent: the appliance's pattern."""
-        if game.progress_due is not None:
-            return
-        wait = game.progress_sent + 1 / PROGRESS_HZ - time.monotonic()
-        game.progress_due = asyncio.get_running_loop().call_later(
-            max(0.0, wait), lambda: asyncio.ensure_future(self.send_progress(game))
-        )
+    # -- coalesced updates ----------------------------------------------------------------------
 
-    async def send_progress(self, game: Game) -> None:
-        game.progress_due = None
-        game.progress_sent = time.monotonic()
-        message = {
-            "type": "progress",
-            "round": game.round,
-            "answered": len(game.answers),
-            "voted": len(game.votes),
-            "eligible": len(game.players),
-        }
-        await self.broadcast(game, message)
+    def touch(self, game: Game) -> None:
+        """The counts changed: each audience hears of it at most once per INTERVAL, the last always."""
+        loop = asyncio.get_running_loop()
+        for audience in (BOARD, PHONE):
+            if game.due[audience] is not None:
+                continue
+            wait = game.sent_at[audience] + INTERVAL[audience] - time.monotonic()
+            game.due[audience] = loop.call_later(
+                max(0.0, wait), lambda a=audience: asyncio.ensure_future(self.send_updates(game, a))
+            )
 
-    async def broadcast(self, game: Game, message: dict[str, Any]) -> None:
+    async def send_updates(self, game: Game, audience: str) -> None:
+        game.due[audience] = None
+        game.sent_at[audience] = time.monotonic()
+        updates = [{"type": "room", **game.room(audience)}]
+        if game.round >= 0 and game.phase != "finished":
+            updates.append({"type": "progress", "round": game.round, **game.counts()})
         async with game.sending:
-            game.seq += 1
-            data = dumps({**message, "seq": game.seq})
-            for ws in list(game.sockets):
-                if not ws.closed:
-                    await ws.send_frame(data, WSMsgType.TEXT)
+            for message in updates:
+                body = {k: v for k, v in message.items() if k != "type"}
+                if game.shown.get((audience, message["type"])) == body:
+                    continue
+                game.shown[(audience, message["type"])] = body
+                data = dumps(message)
+                for ws, player in list(game.sockets.items()):
+                    if audience_of(player) == audience and not ws.closed:
+                        await ws.send_frame(data, WSMsgType.TEXT)
 
 
 def app() -> web.Application:

@@ -6,11 +6,15 @@ Driven by `bench.run` over stdin/stdout, one JSON object a line each way. Comman
     {"cmd": "record", "on": bool}        timings of events are kept only while recording (not joins)
     {"cmd": "answer", "round", "t0", "spread", "total", "abstain": [player_index]}
     {"cmd": "vote", "round", "t0", "spread", "total", "abstain": [player_index]}
-    {"cmd": "wait", "seqs": {game_index: seq}, "you_round": r or null, "timeout"}
+    {"cmd": "wait", "seqs": {game_index: seq}, "you": bool, "timeout"}
     {"cmd": "report"}                    everything measured, then the process exits
 
-Every reply is {"ok": ...} plus figures. Each player checks that event `seq`s grow by exactly one from
-its snapshot on (a gap is a lost event, a step back one out of order). Times are wall-clock seconds
+Every reply is {"ok": ...} plus figures. Each player checks that event `seq`s (`phase_changed`,
+`lobby_locked`) grow by exactly one from its snapshot on (a gap is a lost event, a step back one out
+of order); updates (`progress`, `room`, `you`) carry no seq. A player votes for an option of the
+ballot its private `you` brought when the vote opened. Each player also counts the payload bytes it
+receives from a question's opening to the end of its results (the per-question budget), and the
+process keeps the largest message any of its players received. Times are wall-clock seconds
 (time.time()), comparable across the processes of one machine and with the server's deadlines.
 
 Joins are HTTP requests through aiohttp. The sockets are a small RFC 6455 client of our own
@@ -142,6 +146,7 @@ class Socket(asyncio.Protocol):
 class Player:
     __slots__ = (
         "acks",
+        "ballot",
         "bytes",
         "code",
         "errors",
@@ -156,12 +161,13 @@ class Player:
         "options",
         "out_of_order",
         "pending",
+        "qbytes",
         "resyncs",
         "round",
         "snapshot",
         "token",
         "ws",
-        "you_round",
+        "you_seq",
     )
 
     def __init__(self, game: int, game_id: str, code: str, index: int) -> None:
@@ -175,10 +181,11 @@ class Player:
         self.messages = self.bytes = 0
         self.round = -1
         self.option: str | None = None  # this round's answer option
-        self.options: list[dict[str, Any]] = []
+        self.ballot: list[dict[str, Any]] = []  # this round's ballot, from `you`
         self.pending: dict[str, tuple[str, float, asyncio.Future[None]]] = {}
         self.acks = 0
-        self.you_round = -1
+        self.you_seq = -1  # the last event seen when the latest `you` arrived (it follows its event)
+        self.qbytes = -1  # payload bytes received since this question opened; -1 between questions
 
 
 class Client:
@@ -195,6 +202,8 @@ class Client:
         self.join_failures = 0
         self.round_messages: dict[int, int] = defaultdict(int)  # round -> messages to players in it
         self.round_bytes: dict[int, int] = defaultdict(int)
+        self.question_bytes: list[int] = []  # per player per question: payload bytes, opening to results
+        self.largest = 0  # the largest message any player received (bytes)
         self.parsed: dict[str, Any] = {}  # big broadcasts are parsed once per process, not per player
         self.closed_early = 0  # sockets the server closed before the end
         self.closing = False
@@ -202,9 +211,9 @@ class Client:
     # -- messages -------------------------------------------------------------------------------
 
     def parse(self, data: bytes) -> dict[str, Any]:
-        """A broadcast reaches every player here in the same bytes: parse it once. Its `seq` comes last,
-        so its length, head and tail tell it apart from any other; snapshots differ and are parsed."""
-        if len(data) < 1024 or data.startswith(b'{"type":"snapshot"'):
+        """A broadcast reaches every player here in the same bytes: parse it once. Its length, head and
+        tail tell it apart from any other; snapshots and `you` are each player's own and are parsed."""
+        if len(data) < 1024 or data.startswith((b'{"type":"snapshot"', b'{"type":"you"')):
             return json.loads(data)
         key = (len(data), data[:96], data[-96:])
         found = self.parsed.get(key)
@@ -216,13 +225,24 @@ class Client:
 
     def on_message(self, p: Player, text: bytes, at: float) -> None:
         m = self.parse(text)
+        n = len(text)
         p.messages += 1
-        p.bytes += len(text)
+        p.bytes += n
+        if n > self.largest:
+            self.largest = n
         if p.round >= 0:
             self.round_messages[p.round] += 1
-            self.round_bytes[p.round] += len(text)
+            self.round_bytes[p.round] += n
         type_ = m["type"]
         seq = m.get("seq")
+        if type_ == "phase_changed":  # a question's bytes run from its opening to the end of its results
+            phase = m["phase"]
+            if phase not in ("voting", "results"):
+                if p.qbytes >= 0:
+                    self.question_bytes.append(p.qbytes)
+                p.qbytes = 0 if phase == "question" else -1
+        if p.qbytes >= 0:
+            p.qbytes += n
         if type_ == "snapshot":
             if p.expect >= 0:
                 p.resyncs += 1
@@ -265,16 +285,16 @@ class Client:
                         p.option = m.get("option")
                 done.set_result(None)
         elif type_ == "you":
-            p.you_round = p.round
+            p.you_seq = p.last_seq
+            if m.get("ballot") is not None:
+                p.ballot = m["ballot"]
 
     @staticmethod
     def _track_round(p: Player, view: dict[str, Any] | None) -> None:
         if view is None:
             return
         if view["index"] != p.round:
-            p.round, p.option, p.options = view["index"], None, []
-        if view["phase"] == "voting" and view.get("options") is not None:
-            p.options = view["options"]
+            p.round, p.option, p.ballot = view["index"], None, []
 
     def lost_socket(self, p: Player) -> None:
         if p.snapshot is not None and not p.snapshot.done():
@@ -380,8 +400,8 @@ class Client:
 
     @staticmethod
     def _vote_for(p: Player, r: int) -> str | None:
-        """A spread of votes with a few favourites, never one's own answer."""
-        options = [o["id"] for o in p.options if o["id"] != p.option]
+        """A spread of votes over one's ballot with a few favourites, never one's own answer."""
+        options = [o["id"] for o in p.ballot if o["id"] != p.option]
         if not options:
             return None
         favourite = (p.index * 7919 + r) % 10
@@ -389,16 +409,16 @@ class Client:
         return options[pick % len(options)]
 
     async def wait(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """Until every player has seen its game's `seq` (and its `you` for `you_round`)."""
+        """Until every player has seen its game's `seq` (and, with `you`, the `you` that follows it)."""
         seqs = {int(g): s for g, s in cmd["seqs"].items()}
-        you_round = cmd.get("you_round")
+        you = cmd.get("you", False)
         deadline = time.time() + cmd.get("timeout", 60)
 
         def behind() -> list[Player]:
             return [
                 p
                 for p in self.players
-                if p.last_seq < seqs.get(p.game, -1) or (you_round is not None and p.you_round < you_round)
+                if p.last_seq < seqs.get(p.game, -1) or (you and p.you_seq < seqs.get(p.game, -1))
             ]
 
         missing = behind()
@@ -409,6 +429,10 @@ class Client:
 
     def report(self) -> dict[str, Any]:
         lost = sum(p.lost for p in self.players)
+        for p in self.players:  # a question still open (no podium yet) counts as far as it went
+            if p.qbytes >= 0:
+                self.question_bytes.append(p.qbytes)
+                p.qbytes = -1
         return {
             "ok": True,
             "players": len(self.players),
@@ -426,6 +450,12 @@ class Client:
             "deliveries": [[g, s, t, times] for (g, s), (t, times) in self.deliveries.items()],
             "round_messages": dict(self.round_messages),
             "round_bytes": dict(self.round_bytes),
+            "question_bytes": {
+                "sum": sum(self.question_bytes),
+                "count": len(self.question_bytes),
+                "max": max(self.question_bytes, default=0),
+            },
+            "largest_message": self.largest,
             "messages": sum(p.messages for p in self.players),
             "cpu_seconds": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
         }

@@ -2,14 +2,17 @@
 
     python -m bench.run --quick      about a minute: 500 players in one game, 20 games of 30
     python -m bench.run --full       several minutes: 2,000 and 5,000 in one game, 100 games of 30
+    python -m bench.run --full --only 10,000    10,000 players in one game (not part of a plain --full)
 
 Each scenario runs twice on 127.0.0.1: against the appliance (`engagements serve`, its embedded
 SQLite store, mDNS announced on loopback only) and against `bench.baseline` (bare aiohttp, the same
 message pattern, no game logic, no storage). Players live in separate client processes
 (`bench.players`); the hosts live here. A round: the host opens the question; every player but one
 answers, all within one second that ends just before the 5-second deadline, so the deadline closes
-the phase under load; everyone but that one votes within a second; the host ends the vote; the
-results and each player's `you` arrive; after the last round the host's `next` shows the podium.
+the phase under load; each player's `you` brings its ballot; everyone but that one votes for an
+option of their ballot within a second; the host ends the vote; the results and each player's `you`
+arrive; the host reads the round's results a page at a time and checks them against the acks; after
+the last round the host's `next` shows the podium.
 
 The figures go to stdout as tables and to a JSON file (`--json`, by default under artifacts/). The
 exit code is 0 when every run completed without loss, even if a target is MISSED; it is 1 when
@@ -64,6 +67,7 @@ class Scenario:
     before_deadline: float = 0.25  # the answers' second ends this long before the deadline
     concurrency: int = 24  # joins in flight per client process
     baseline: bool = True  # also run it against bare aiohttp
+    only: bool = False  # run only when asked for by name (--only)
 
     @property
     def total(self) -> int:
@@ -81,7 +85,20 @@ FULL = [
         "5,000 players, one game", games=1, players=5000, rounds=2, procs=3, concurrency=32, baseline=False
     ),
     Scenario("100 games of 30", games=100, players=30, rounds=2, procs=3),
+    # Rooms of any size: the phones' budgets must not move. Run it with --full --only 10,000.
+    Scenario(
+        "10,000 players, one game",
+        games=1,
+        players=10000,
+        rounds=1,
+        procs=4,
+        concurrency=32,
+        baseline=False,
+        only=True,
+    ),
 ]
+BYTES_PER_QUESTION = 16 * 1024  # a phone's budget per question (protocol.md, rooms of any size)
+MAX_MESSAGE = 32 * 1024  # no message to any view is larger
 
 
 def free_port() -> int:
@@ -248,6 +265,8 @@ class Host:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     n: int = 0
     reader: asyncio.Future[None] | None = None
+    pages: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)  # `results` replies
+    largest: int = 0  # the largest message this host received (bytes)
 
     async def read(self) -> None:
         assert self.ws is not None
@@ -255,9 +274,13 @@ class Host:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
             at = time.time()
+            size = len(msg.data.encode())
+            self.largest = max(self.largest, size)
             m = json.loads(msg.data)
             seq = m.get("seq")
-            if m["type"] == "snapshot":
+            if m["type"] == "results":
+                self.pages.put_nowait(m)
+            elif m["type"] == "snapshot":
                 self.expect, self.last_seq = seq + 1, seq
             elif seq is not None:
                 if seq > self.expect:
@@ -266,7 +289,7 @@ class Host:
                     self.out_of_order += 1
                 self.expect, self.last_seq = max(self.expect, seq + 1), max(self.last_seq, seq)
                 if m["type"] == "phase_changed":
-                    m["bytes"] = len(msg.data.encode())
+                    m["bytes"] = size
                     self.phases.append((seq, at, m))
             elif m["type"] in ("ack", "error") and m.get("id") in self.acks:
                 if m["type"] == "error":
@@ -283,6 +306,22 @@ class Host:
         sent = time.time()
         await self.ws.send_str(json.dumps({"type": type_, "id": cmd_id, **fields}))
         return sent
+
+    async def results(self, round_: int) -> tuple[int, int, int]:
+        """The round's full results, a page at a time: (answers, votes over every row, pages)."""
+        assert self.ws is not None
+        total, votes, offset, pages = None, 0, 0, 0
+        while total is None or offset < total:
+            await self.ws.send_str(json.dumps({"type": "results", "round": round_, "offset": offset}))
+            page = await asyncio.wait_for(self.pages.get(), 30)
+            if page.get("round") != round_ or page.get("offset") != offset:
+                raise RuntimeError(f"game {self.index}: results page {page.get('offset')} for {offset}")
+            total, pages = page["total"], pages + 1
+            votes += sum(row["votes"] for row in page["items"])
+            if not page["items"]:
+                break
+            offset += len(page["items"])
+        return total or 0, votes, pages
 
     async def phase(
         self, phase: str, round_: int | None, timeout: float
@@ -420,11 +459,11 @@ class Run:
                         "round": r,
                         "kind": "answer",
                         "counted": m["round"]["answered"],
-                        "options": len(m["round"]["options"] or []),
+                        "options": m["round"]["answers"],
                     }
                 )
-            # A phone votes once it has the options: every player has them before the votes' second.
-            await self.procs.all({"cmd": "wait", "seqs": voting, "you_round": None, "timeout": 60})
+            # A phone votes once its `you` brought its ballot: every player has it before the votes' second.
+            await self.procs.all({"cmd": "wait", "seqs": voting, "you": True, "timeout": 60})
             vote = {"cmd": "vote", "round": r, "t0": time.time() + 0.1, "spread": s.spread, "total": s.total}
             replies = await self.procs.all({**vote, "abstain": self.abstainers()})
             self.phase_log.append(f"round {r} votes: {self._acts(replies)}")
@@ -434,18 +473,15 @@ class Run:
             for h in self.hosts:
                 seq, _, m = await h.phase("results", r, 60)
                 self.causes[(h.index, seq)] = ("host", sent[h.index])
-                votes = sum(row["votes"] for row in m["round"]["results"])
-                self.counted.append(
-                    {
-                        "game": h.index,
-                        "round": r,
-                        "kind": "vote",
-                        "counted": m["round"]["voted"],
-                        "in_results": votes,
-                    }
-                )
                 seqs[h.index] = seq
-            await self.procs.all({"cmd": "wait", "seqs": seqs, "you_round": r, "timeout": 60})
+            await self.procs.all({"cmd": "wait", "seqs": seqs, "you": True, "timeout": 60})
+            pages = 0
+            for h in self.hosts:  # the host reads every answer's result, a page at a time
+                answers, votes, n = await h.results(r)
+                pages += n
+                self.counted.append({"game": h.index, "round": r, "kind": "answer", "counted": answers})
+                self.counted.append({"game": h.index, "round": r, "kind": "vote", "counted": votes})
+            self.phase_log.append(f"round {r} results: {pages} pages read")
         sent = {h.index: await h.send("next", round=s.rounds - 1) for h in self.hosts}
         seqs = {}
         for h in self.hosts:
@@ -453,7 +489,7 @@ class Run:
             self.causes[(h.index, seq)] = ("host", sent[h.index])
             seqs[h.index] = seq
         self.final_seqs = seqs
-        await self.procs.all({"cmd": "wait", "seqs": seqs, "you_round": None, "timeout": 60})
+        await self.procs.all({"cmd": "wait", "seqs": seqs, "you": False, "timeout": 60})
         await self.procs.all({"cmd": "record", "on": False})
 
     @staticmethod
@@ -482,8 +518,7 @@ class Run:
         uncounted = 0
         for c in self.counted:
             got = acked.get(f"{c['kind']}:{c['game']}:{c['round']}", 0)
-            seen = c["counted"] if c["kind"] == "answer" else c["in_results"]
-            uncounted += abs(got - seen) + (abs(got - c["options"]) if c["kind"] == "answer" else 0)
+            uncounted += abs(got - c["counted"]) + (abs(got - c["options"]) if "options" in c else 0)
         deliveries: dict[tuple[int, int], tuple[str, list[float]]] = {}
         for r in reports:
             for g, seq, type_, times in r["deliveries"]:
@@ -533,6 +568,10 @@ class Run:
         round_messages = sum(n for r in reports for n in r["round_messages"].values())
         round_bytes = sum(n for r in reports for n in r["round_bytes"].values())
         per_q = players * s.rounds or 1
+        q_sum = sum(r["question_bytes"]["sum"] for r in reports)
+        q_count = sum(r["question_bytes"]["count"] for r in reports)
+        q_max = max((r["question_bytes"]["max"] for r in reports), default=0)
+        largest = max([r["largest_message"] for r in reports] + [h.largest for h in self.hosts])
         errors = sum(r["errors"] for r in reports) + sum(len(h.errors) for h in self.hosts)
         codes: dict[str, int] = {}
         for r in reports:
@@ -573,6 +612,8 @@ class Run:
             "error_codes": codes,
             "messages_per_player_per_question": round(round_messages / per_q, 1),
             "bytes_per_player_per_question": round(round_bytes / per_q),
+            "phone_bytes_per_question": {"mean": round(q_sum / max(1, q_count)), "max": q_max},
+            "largest_message_bytes": largest,
             "server_cpu_s": {
                 "join": round(cpu1 - cpu0, 2),
                 "play": round(cpu2 - cpu1, 2),
@@ -619,6 +660,17 @@ ROWS = [
     ("errors", lambda f: f["errors"], None),
     ("messages per player per question", lambda f: f["messages_per_player_per_question"], "ratio"),
     ("KB per player per question", lambda f: round(f["bytes_per_player_per_question"] / 1024, 1), "ratio"),
+    (
+        "bytes per phone per question, opening to results: mean/max",
+        lambda f: "/".join(str(v) for v in f["phone_bytes_per_question"].values()),
+        None,
+    ),
+    (
+        "KB per phone per question (max)",
+        lambda f: round(f["phone_bytes_per_question"]["max"] / 1024, 1),
+        "ratio",
+    ),
+    ("largest message to any view (bytes)", lambda f: f["largest_message_bytes"], "ratio"),
     ("server CPU s: join", lambda f: f["server_cpu_s"]["join"], "ratio"),
     ("server CPU s: per question", lambda f: f["server_cpu_s"]["per_question"], "ratio"),
     ("server peak RSS (MB)", lambda f: f["server_peak_rss_mb"], "ratio"),
@@ -671,18 +723,15 @@ def targets(results: dict[str, dict[str, Any]], mode: str) -> list[tuple[str, bo
         figures = f"{o} ms vs {b} ms ({o / b:.2f}x)" if b else "no baseline"
         return f"{name}: fan-out p99 <= 1.5x bare aiohttp", bool(b) and o <= 1.5 * b, figures
 
-    def one_game(big: bool) -> str | None:
-        """The one-game scenario of up to 2,000 players, or the bigger one."""
-        return next(
-            (
-                n
-                for n, r in results.items()
-                if r["engagements"]["games"] == 1 and (r["engagements"]["players"] >= 3000) == big
-            ),
-            None,
-        )
+    def one_game(big: bool) -> list[str]:
+        """The one-game scenarios of up to 2,000 players, or the bigger ones."""
+        return [
+            n
+            for n, r in results.items()
+            if r["engagements"]["games"] == 1 and (r["engagements"]["players"] >= 3000) == big
+        ]
 
-    single, big = one_game(big=False), one_game(big=True)
+    single = next(iter(one_game(big=False)), None)
     multi = next((n for n, r in results.items() if r["engagements"]["games"] > 1), None)
     if single:
         e = results[single]["engagements"]
@@ -710,7 +759,7 @@ def targets(results: dict[str, dict[str, Any]], mode: str) -> list[tuple[str, bo
                 f"{late} ms after the deadline (first player told)",
             )
         )
-    if big:
+    for big in one_game(big=True):
         e = results[big]["engagements"]
         met, figures = _no_loss(e)
         everyone = e["players"] == e["games"] * results[big]["scenario"]["players"]
@@ -725,6 +774,21 @@ def targets(results: dict[str, dict[str, Any]], mode: str) -> list[tuple[str, bo
                 f"{name}: messages per player per question stay flat (linear work)",
                 e["messages_per_player_per_question"] < 40,
                 f"{e['messages_per_player_per_question']}",
+            )
+        )
+        q = e["phone_bytes_per_question"]
+        out.append(
+            (
+                f"{name}: bytes per phone per question <= 16 KB",
+                q["max"] <= BYTES_PER_QUESTION,
+                f"mean {q['mean'] / 1024:.1f} KB, max {q['max'] / 1024:.1f} KB",
+            )
+        )
+        out.append(
+            (
+                f"{name}: no message to any view over 32 KB",
+                e["largest_message_bytes"] <= MAX_MESSAGE,
+                f"largest {e['largest_message_bytes']} bytes",
             )
         )
     return out
@@ -756,6 +820,8 @@ async def main_async(args: argparse.Namespace) -> int:
     scenarios = FULL if args.full else QUICK
     if args.only:
         scenarios = [s for s in scenarios if args.only.lower() in s.name.lower()]
+    else:
+        scenarios = [s for s in scenarios if not s.only]
     mode = "full" if args.full else "quick"
     print(f"Engagements benchmark ({mode}) on {machine()['cpu']}, {os.cpu_count()} cores", flush=True)
     results: dict[str, dict[str, Any]] = {}
