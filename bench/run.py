@@ -278,8 +278,8 @@ class Host:
             self.largest = max(self.largest, size)
             m = json.loads(msg.data)
             seq = m.get("seq")
-            if m["type"] == "results":
-                self.pages.put_nowait(m)
+            if m["type"] == "results" or (m["type"] == "error" and "id" not in m):
+                self.pages.put_nowait(m)  # a request's reply (or its refusal: requests carry no id)
             elif m["type"] == "snapshot":
                 self.expect, self.last_seq = seq + 1, seq
             elif seq is not None:
@@ -308,12 +308,19 @@ class Host:
         return sent
 
     async def results(self, round_: int) -> tuple[int, int, int]:
-        """The round's full results, a page at a time: (answers, votes over every row, pages)."""
+        """The round's full results, a page at a time: (answers, votes over every row, pages).
+
+        A client may send 10 messages a second with bursts of 30: past the first 20 pages the host
+        asks for about 9 a second (10,000 answers take a minute; a real host downloads the CSV)."""
         assert self.ws is not None
         total, votes, offset, pages = None, 0, 0, 0
         while total is None or offset < total:
+            if pages >= 20:
+                await asyncio.sleep(0.11)
             await self.ws.send_str(json.dumps({"type": "results", "round": round_, "offset": offset}))
             page = await asyncio.wait_for(self.pages.get(), 30)
+            if page["type"] == "error":
+                raise RuntimeError(f"game {self.index}: results page {offset} refused: {page}")
             if page.get("round") != round_ or page.get("offset") != offset:
                 raise RuntimeError(f"game {self.index}: results page {page.get('offset')} for {offset}")
             total, pages = page["total"], pages + 1
