@@ -19,14 +19,7 @@ import web.connection
 from web.keys import ROOMS
 
 NORMAL = 8
-PROMPTS = [
-    "A bad name for a cat",
-    "The worst pizza topping",
-    "A terrible slogan for a dentist",
-    "The worst thing to say at a wedding",
-    "A rejected flavour of crisps",
-    "The least scary ghost",
-]  # a phone's share of six rounds is more than the sleeper's buffers hold
+PROMPTS = [f"Prompt number {i}" for i in range(8)]  # more than the sleeper's buffers hold
 
 
 class StalledPhone:
@@ -112,7 +105,7 @@ async def test_a_phone_that_stops_reading_does_not_hold_up_the_game(table_factor
     for r in range(len(PROMPTS)):
         options = {}
         for nick in nicks:
-            ack = await table.players[nick].ok("answer", round=r, text=f"{nick} says: " + "ha" * 60)
+            ack = await table.players[nick].ok("answer", round=r, text=f"{nick}: " + "ha" * 64)
             options[nick] = ack["option"]
         await table.host.ok("end_phase", round=r, phase="question")
         for i, nick in enumerate(nicks):
