@@ -134,6 +134,7 @@ async def test_a_phone_that_stops_reading_does_not_hold_up_the_game(table_factor
     assert fresh["seq"] >= final["seq"] and fresh["game"]["phase"] == "finished"
     assert fresh["you"]["player"]["id"] == sleepy["player_id"]
     assert_in_order([first, *caught_up[:-1]])  # what it got before falling behind was in order
-    assert len(caught_up) - 1 < final["seq"] - first["seq"]  # and it did miss events, for the snapshot
+    events = [m for m in caught_up[:-1] if "seq" in m]
+    assert len(events) < final["seq"] - first["seq"]  # and it did miss events, for the snapshot
     phone.close()
     await table.close()
