@@ -244,3 +244,14 @@ async def test_ping_answers_with_the_server_clock(table_factory):
     await table.host.send("ping", t=123)
     pong = await table.host.expect("pong")
     assert pong["t"] == 123 and pong["now"] > 1_700_000_000_000
+
+
+async def test_a_flood_is_refused_command_by_command_and_the_socket_stays_open(table_factory):
+    table = await table_factory()
+    ann = await table.join("Ann")
+    ids = [await ann.send("lock", locked=True) for _ in range(40)]
+    replies = [await ann.expect("error", id=cmd_id) for cmd_id in ids]
+    codes = [r["code"] for r in replies]
+    assert codes.count("forbidden") >= 25 and "rate_limited" in codes, "each refusal names its command"
+    await table.host.send("ping", t=1)
+    assert (await table.host.expect("pong"))["t"] == 1

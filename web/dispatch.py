@@ -34,8 +34,7 @@ class Dispatcher:
         at = self.games.clock()
         if len(text) > MAX_MESSAGE:
             return error(conn, "too_large", f"Messages are at most {MAX_MESSAGE} bytes.")
-        if not conn.allow():
-            return error(conn, "rate_limited", "Too many messages: slow down.")
+        allowed = conn.allow()
         try:
             msg = json.loads(text)
         except ValueError:
@@ -44,10 +43,12 @@ class Dispatcher:
             return error(conn, "bad_json", "A message is a JSON object.")
         type_ = msg.pop("type", None)
         cmd_id = msg.pop("id", "")
-        if not isinstance(type_, str):
-            return error(conn, "bad_message", "A message needs a `type`.")
         if not isinstance(cmd_id, str) or len(cmd_id) > 64:
             return error(conn, "bad_message", "`id` is a string of at most 64 characters.")
+        if not allowed:  # with the command's id, so the client knows which one to send again
+            return error(conn, "rate_limited", "Too many messages: slow down.", cmd_id)
+        if not isinstance(type_, str):
+            return error(conn, "bad_message", "A message needs a `type`.", cmd_id)
         try:
             if type_ in SESSION_TYPES:
                 return await self._session(conn, type_, msg)

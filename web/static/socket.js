@@ -464,8 +464,8 @@ export class GameSocket {
   onError(msg) {
     if (msg.id && this.pending.has(msg.id)) {
       const p = this.pending.get(msg.id);
-      // "internal": nothing was saved, so the same command (same id) may simply go again.
-      if (msg.code === "internal" && (p.retries || 0) < 3) {
+      // "internal" or "rate_limited": nothing was applied, so the same command (same id) may go again.
+      if ((msg.code === "internal" || msg.code === "rate_limited") && (p.retries || 0) < 3) {
         p.retries = (p.retries || 0) + 1;
         setTimeout(() => {
           if (this.pending.get(msg.id) === p && this.ready) this.raw(p.msg);
