@@ -180,26 +180,35 @@ function moreLine(more, cls = "") {
 
 /**
  * The largest font size (px, between min and max) at which every `item` of `box` shows its whole
- * content: the items are sized by the layout (grid cells), the text by this.
+ * content: the items are sized by the layout (grid cells), the text by this. `each`: every item
+ * gets its own size (a short answer stays big beside a long one), else they share the smallest.
  */
-function fitText(box, selector, { min = 12, max = 96 } = {}) {
+function fitText(box, selector, { min = 12, max = 96, each = false } = {}) {
   if (!box.isConnected) return;
   const items = [...box.querySelectorAll(selector)];
   if (!items.length || !box.clientHeight) return;
-  const fits = () => items.every((el) => el.scrollHeight <= el.clientHeight + 1 && el.scrollWidth <= el.clientWidth + 1);
-  // Measured with words unbroken, so a long word shrinks the text rather than splitting.
-  box.classList.add("fitting");
-  let lo = min;
-  let hi = max;
-  box.style.setProperty("--fit", `${hi}px`);
-  if (!fits()) {
+  const top = Math.max(min, Math.min(max, 0.07 * Math.min(innerWidth, innerHeight)));
+  const fit = (targets, setSize) => {
+    const fits = () =>
+      targets.every((el) => el.scrollHeight <= el.clientHeight + 1 && el.scrollWidth <= el.clientWidth + 1);
+    let lo = min;
+    let hi = top;
+    setSize(hi);
+    if (fits()) return;
     for (let i = 0; i < 8; i++) {
       const mid = (lo + hi) / 2;
-      box.style.setProperty("--fit", `${mid}px`);
+      setSize(mid);
       if (fits()) lo = mid;
       else hi = mid;
     }
-    box.style.setProperty("--fit", `${Math.floor(lo)}px`);
+    setSize(Math.floor(lo));
+  };
+  // Measured with words unbroken, so a long word shrinks the text rather than splitting.
+  box.classList.add("fitting");
+  if (each) {
+    for (const el of items) fit([el], (px) => el.style.setProperty("--fit", `${px}px`));
+  } else {
+    fit(items, (px) => box.style.setProperty("--fit", `${px}px`));
   }
   box.classList.remove("fitting");
 }
@@ -578,9 +587,9 @@ function screenVoting(root, g, r) {
       );
       refs.dots.replaceChildren(...pages.map((_, i) => h("i", { class: i === n ? "on" : null })));
       refs.dots.hidden = pages.length < 2;
-      fitText(refs.grid, ".av-card", { min: 14, max: 80 });
+      fitText(refs.grid, ".av-card", { min: 14, max: 80, each: true });
     };
-    refs.mounted = () => keepFitted(refs.grid, () => fitText(refs.grid, ".av-card", { min: 14, max: 80 }));
+    refs.mounted = () => keepFitted(refs.grid, () => fitText(refs.grid, ".av-card", { min: 14, max: 80, each: true }));
     showPage(0);
     if (pages.length > 1) {
       const every = setInterval(() => {
@@ -621,7 +630,7 @@ function screenResults(root, g, r) {
     const results = (r.results || []).slice(0, SCREEN_ALL);
     const list = resultsList(results, { cls: "reveal", big: true, reveal: true });
     list.style.setProperty("--rows", String(Math.max(1, results.length)));
-    refs.mounted = () => keepFitted(list, () => fitText(list, ".av-result", { min: 12, max: 60 }));
+    refs.mounted = () => keepFitted(list, () => fitText(list, ".av-result", { min: 12, max: 60, each: true }));
     return h(
       "section",
       { class: "av av-screen av-results-view", "aria-label": "Results" },
@@ -629,7 +638,7 @@ function screenResults(root, g, r) {
         "header",
         { class: "av-screen-head" },
         h("div", { class: "av-head" }, h("span", { class: "av-tag" }, roundTag(g, r)), h("span", { class: "av-phase" }, "Results")),
-        h("h2", { class: ["av-prompt", "lg", promptSize(r.prompt)] }, r.prompt),
+        h("h2", { class: ["av-prompt", "md"] }, r.prompt),
       ),
       h("div", { class: "av-results-box" }, list),
       moreLine(r.more, "reveal-more"),
