@@ -433,7 +433,7 @@ async def test_every_view_keeps_its_size(n, server, sockets, browser) -> None:
     if n > 3:
         await expect(phone.locator(".av-results-view .av-more")).to_have_text(f"and {n - 3:,} more answers")
     await expect(phone.locator(".av-rank")).to_have_text(re.compile(r"#\d"))
-    await expect(phone.locator(".av-rank-of")).to_have_text(f" of {count}")
+    await expect(phone.locator(".av-rank-of")).to_have_text(f" of {count} players")
     await shot(phone, f"phone-results-{n}")
     if axe:
         await no_serious_violations(phone, "the phone's results")

@@ -492,8 +492,8 @@ function playerResults(root, state) {
       h(
         "div",
         { class: "av-standing" },
-        h("div", null, h("span", { class: "muted" }, "Score "), refs.score),
-        h("div", null, h("span", { class: "muted" }, "Rank "), refs.rank, refs.rankOf),
+        h("div", null, h("span", { class: "av-standing-label" }, "Your score "), refs.score),
+        h("div", null, h("span", { class: "av-standing-label" }, "Your rank "), refs.rank, refs.rankOf),
       ),
       h("h3", { class: "av-sub" }, results.length > 1 ? `Top ${results.length}` : "Top answer"),
       resultsList(results, { me, cls: "top" }),
@@ -505,7 +505,7 @@ function playerResults(root, state) {
   setText(refs.score, num(p.score ?? 0));
   setText(refs.rank, p.rank ? `#${num(p.rank)}` : "–");
   const players = g.room && g.room.players;
-  setText(refs.rankOf, p.rank && players ? ` of ${num(players)}` : "");
+  setText(refs.rankOf, p.rank && players ? ` of ${plural(players, "player")}` : "");
 }
 
 // ---- the big screen -------------------------------------------------------------------------
