@@ -476,3 +476,45 @@ async def test_every_view_keeps_its_size(n, server, sockets, browser) -> None:
     for client in clients:
         await client.ws.close()
     assert watch.problems == []
+
+
+async def test_host_finds_and_kicks_a_player(server, sockets, browser) -> None:
+    """The host searches 60 players, kicks one from the list; the kicked phone is told, the count drops."""
+    base = str(server.make_url("/")).rstrip("/")
+    watch = Watch()
+    body = {"title": "Kick night", "prompts": [PROMPT]}
+    async with sockets.post("/api/games", json=body) as r:
+        game = await r.json()
+    game_id, code = game["game_id"], game["code"]
+    joined = await asyncio.gather(*(join(sockets, code, f"Guest {i:02d}") for i in range(59)))
+    clients = await asyncio.gather(*(connect(sockets, game_id, j["player_token"]) for j in joined))
+    me = await join(sockets, code, "Rowdy Rita")
+
+    host_key = {f"engagements:host:{game_id}": game["host_token"]}
+    host = watch.page(await (await new_context(browser, base, host_key, viewport=HOST)).new_page(), "host")
+    await host.goto(f"{base}/host/{game_id}")
+    phone_key = {f"engagements:player:{game_id}": me["player_token"]}
+    phone_ctx = await new_context(browser, base, phone_key, viewport=PHONE, is_mobile=True, has_touch=True)
+    phone = watch.page(await phone_ctx.new_page(), "phone")
+    await phone.goto(f"{base}/play/{game_id}")
+    await expect(phone.locator(".play-pill")).to_have_text("60 players in the lobby")
+
+    await expect(host.locator("#players-status")).to_have_text(f"Showing 1{TO}50 of 60")
+    await host.fill("#player-search", "rita")
+    rows = host.locator("#players .player-row")
+    await expect(rows).to_have_count(1)
+    await expect(host.locator("#players-status")).to_have_text(f"Showing 1{TO}1 of 1 match · 60 players")
+    host.once("dialog", lambda dialog: dialog.accept())
+    await rows.first.get_by_role("button", name="Kick Rowdy Rita").click()
+    await expect(host.locator("#player-count")).to_have_text("59")
+    await expect(rows).to_have_count(0)
+    await expect(host.locator("#players-status")).to_have_text("No nickname contains “rita”")
+    await expect(phone.locator(".notice h2")).to_have_text("You've been removed")
+    await host.fill("#player-search", "")
+    await expect(host.locator("#players-status")).to_have_text(f"Showing 1{TO}50 of 59")
+    await expect(phone.locator(".play-pill")).to_have_count(0)
+
+    for client in clients:
+        await client.ws.close()
+    # The phone's closed socket (4003) is not an error; nothing else may be.
+    assert watch.problems == []
