@@ -351,6 +351,8 @@ async def test_every_view_keeps_its_size(n, server, sockets, browser) -> None:
     await expect(phone.locator("#announcer")).to_have_text("Voting is open: pick your favourite answer.")
     # No option looks chosen before a tap (no hover left over from the "Send answer" tap).
     assert await phone.locator(".av-option.chosen, .av-option[aria-pressed='true']").count() == 0
+    borders = await options.evaluate_all("(els) => els.map((el) => getComputedStyle(el).borderColor)")
+    assert len(set(borders)) == 1, borders  # the spot the last tap left looks like every other option
     await shot(phone, f"phone-vote-{n}")
     if axe:
         await no_serious_violations(phone, "the phone's ballot")

@@ -140,7 +140,7 @@ function resultCard(res, { me = null, index = 0, total = 1, big = false, reveal 
     h(
       "div",
       { class: "av-result-main" },
-      h("div", { class: "av-result-text" }, res.text),
+      h("div", { class: ["av-result-text", big && "fit-text"] }, res.text),
       h(
         "div",
         { class: "av-result-author" },
@@ -189,8 +189,9 @@ function fitText(box, selector, { min = 12, max = 96, each = false } = {}) {
   if (!items.length || !box.clientHeight) return;
   const top = Math.max(min, Math.min(max, 0.07 * Math.min(innerWidth, innerHeight)));
   const fit = (targets, setSize) => {
-    const fits = () =>
-      targets.every((el) => el.scrollHeight <= el.clientHeight + 1 && el.scrollWidth <= el.clientWidth + 1);
+    const within = (el) => el.scrollHeight <= el.clientHeight + 1 && el.scrollWidth <= el.clientWidth + 1;
+    // The item must hold its content, and each text its longest word (which may not spill into padding).
+    const fits = () => targets.every((el) => within(el) && [...el.querySelectorAll(".fit-text")].every(within));
     let lo = min;
     let hi = top;
     setSize(hi);
@@ -576,7 +577,7 @@ function screenVoting(root, g, r) {
             "li",
             { class: "av-card", style: { "--i": String(i) }, dataset: { option: opt.id } },
             h("span", { class: "av-letter", "aria-hidden": "true" }, LETTERS[first + i] || "•"),
-            h("span", { class: "av-card-text" }, opt.text),
+            h("span", { class: "av-card-text fit-text" }, opt.text),
           ),
         ),
       );
