@@ -66,8 +66,10 @@ async def test_a_full_game_sends_every_documented_message_type_and_no_other(tabl
     await table.host.send("sync")
     await table.host.send("players", query="BO", offset=0)
     assert [p["nickname"] for p in (await table.host.expect("players"))["items"]] == ["Bob"]
-    await table.host.send("results", round=0, offset=0)
+    await table.host.send("results", round=0, offset=0, id="r1")
     assert (await table.host.expect("results"))["total"] == 2
+    await table.host.send("results", round=9, id="r2")
+    assert (await table.host.expect("error", id="r2"))["code"] == "no_such_round"
     await table.host.ok("next", round=0)
     await table.host.ok("end_game")
     await table.host.phase("finished")

@@ -56,7 +56,8 @@ class Dispatcher:
                 raise Rejected("not_authenticated", "Say hello with your token first.")
             game = await self._game(conn)
             if type_ in REQUEST_TYPES:
-                return conn.send(frame(self._request(game, conn, type_, msg)))
+                reply = self._request(game, conn, type_, msg)
+                return conn.send(frame({**reply, "id": cmd_id} if cmd_id else reply))
             if not cmd_id:
                 raise Rejected("bad_message", "A command needs an `id`.")
             outcome = self.games.execute(game, conn.actor, type_, msg, cmd_id, at)
