@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable
 
 from aiohttp import web
 
@@ -17,6 +18,10 @@ from web.settings import Settings
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    stop = asyncio.Event()
+    # Caught from the very start, so that a Ctrl-C or SIGTERM while the server is still starting (mDNS
+    # probing takes a second) stops it as promptly as later on.
+    _stop_on_signals(stop)
     app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
@@ -26,39 +31,74 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     games = app[GAMES]
     games.join_base = join_base_url(settings.public_url, settings.host, port)
     advertiser = None
-    if settings.mdns:
-        # Announced only now that HTTP listens: a phone that finds us can connect at once.
-        addresses = _announced_addresses(settings)
-        advertiser = Advertiser(
-            settings.mdns_interfaces,
-            name=settings.instance_name,
-            port=port,
-            addresses=addresses,
-            path="/",
-            version=__version__,
-        )
-        await advertiser.start()
-    local = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
-    print(f"Engagements {__version__} is running.", flush=True)
-    print(f"  Host console:  http://{local}:{port}/host", flush=True)
-    print(f"  Players join:  {games.join_base}/join", flush=True)
-    if advertiser is not None:
-        where = ", ".join(settings.mdns_interfaces) if settings.mdns_interfaces else "all interfaces"
-        print(f"  Announced over mDNS as {advertiser.name!r} on {where}", flush=True)
-    print(f"  Data:          {settings.database}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    if ready is not None:
-        ready.set()
     try:
+        if settings.mdns and not stop.is_set():
+            # Announced only now that HTTP listens: a phone that finds us can connect at once.
+            advertiser = Advertiser(
+                settings.mdns_interfaces,
+                name=settings.instance_name,
+                port=port,
+                addresses=_announced_addresses(settings),
+                path="/",
+                version=__version__,
+                on_rename=lambda name: print(f"  mDNS name clash: now announced as {name!r}", flush=True),
+            )
+            if not await _unless_stopped(advertiser.start(), stop):
+                advertiser = None  # a start cut short has already withdrawn what it announced
+        if stop.is_set():
+            return
+        local = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+        print(f"Engagements {__version__} is running.", flush=True)
+        print(f"  Host console:  http://{local}:{port}/host", flush=True)
+        print(f"  Players join:  {games.join_base}/join", flush=True)
+        if advertiser is not None:
+            where = ", ".join(settings.mdns_interfaces) if settings.mdns_interfaces else "all interfaces"
+            print(f"  Announced over mDNS as {advertiser.name!r} on {where}", flush=True)
+        print(f"  Data:          {settings.database}", flush=True)
+        if ready is not None:
+            ready.set()
         await stop.wait()
     finally:
         if advertiser is not None:
             await advertiser.stop()
         await runner.cleanup()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set ``stop``; after the first, they get their default action back.
+
+    So the first Ctrl-C shuts down cleanly (goodbye packets, sockets closed, games flushed), and a
+    second one interrupts a shutdown that hangs. Closing the loop removes the handlers.
+    """
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def on_signal() -> None:
+        stop.set()
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError):  # no add_signal_handler on Windows
+            loop.add_signal_handler(sig, on_signal)
+
+
+async def _unless_stopped(start: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Run ``start`` unless ``stop`` is set first, which cancels it; True when it completed."""
+    task = asyncio.ensure_future(start)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        return False
+    task.result()  # raises what start raised
+    return True
 
 
 def _announced_addresses(settings: Settings) -> list[str]:
