@@ -365,7 +365,10 @@ class Client:
         kind, r = cmd["cmd"], cmd["round"]
         abstain = set(cmd["abstain"])
         t0, spread, total = cmd["t0"], cmd["spread"], max(1, cmd["total"])
-        plan = sorted((t0 + spread * p.index / total, p) for p in self.players if p.index not in abstain)
+        plan = sorted(
+            ((t0 + spread * p.index / total, p) for p in self.players if p.index not in abstain),
+            key=lambda planned: planned[0],
+        )
         waits: list[asyncio.Future[None]] = []
         skipped = 0
         loop = asyncio.get_running_loop()

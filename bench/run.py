@@ -65,6 +65,7 @@ class Scenario:
     vote_seconds: int = 60
     spread: float = 1.0  # every answer (and every vote) of a round is sent within this many seconds
     before_deadline: float = 0.25  # the answers' second ends this long before the deadline
+    instant: bool = False  # every player answers the moment the question opens, as a quiz invites
     concurrency: int = 24  # joins in flight per client process
     baseline: bool = True  # also run it against bare aiohttp
     only: bool = False  # run only when asked for by name (--only)
@@ -85,6 +86,9 @@ FULL = [
         "5,000 players, one game", games=1, players=5000, rounds=2, procs=3, concurrency=32, baseline=False
     ),
     Scenario("100 games of 30", games=100, players=30, rounds=2, procs=3),
+    Scenario(
+        "2,000 players answering at one instant", games=1, players=2000, rounds=2, procs=3, instant=True
+    ),
     # Rooms of any size: the phones' budgets must not move. Run it with --full --only 10,000.
     Scenario(
         "10,000 players, one game",
@@ -449,9 +453,11 @@ class Run:
                 seq, _, m = await h.phase("question", r, 30)
                 self.causes[(h.index, seq)] = ("host", sent[h.index])
                 deadlines.append(m["round"]["deadline"] / 1000)
-            # Every answer within one second that ends just before the first deadline.
-            t0 = min(deadlines) - s.before_deadline - s.spread
-            answer = {"cmd": "answer", "round": r, "t0": t0, "spread": s.spread, "total": s.total}
+            if s.instant:  # every answer at once, the moment the question opened
+                t0, spread = min(deadlines) - s.question_seconds, 0.0
+            else:  # every answer within one second that ends just before the first deadline
+                t0, spread = min(deadlines) - s.before_deadline - s.spread, s.spread
+            answer = {"cmd": "answer", "round": r, "t0": t0, "spread": spread, "total": s.total}
             replies = await self.procs.all({**answer, "abstain": self.abstainers()})
             self.phase_log.append(f"round {r} answers: {self._acts(replies)}")
             voting = {}
@@ -726,16 +732,18 @@ def targets(results: dict[str, dict[str, Any]], mode: str) -> list[tuple[str, bo
     def fan_target(name: str) -> tuple[str, bool, str]:
         r = results[name]
         o = r["engagements"]["fanout_last_ms"]["p99"] or 0
-        b = r["baseline"]["fanout_last_ms"]["p99"] or 0
+        b = r.get("baseline", {}).get("fanout_last_ms", {}).get("p99") or 0
         figures = f"{o} ms vs {b} ms ({o / b:.2f}x)" if b else "no baseline"
         return f"{name}: fan-out p99 <= 1.5x bare aiohttp", bool(b) and o <= 1.5 * b, figures
 
     def one_game(big: bool) -> list[str]:
-        """The one-game scenarios of up to 2,000 players, or the bigger ones."""
+        """The one-game scenarios of up to 2,000 players, or the bigger ones (not the instant burst)."""
         return [
             n
             for n, r in results.items()
-            if r["engagements"]["games"] == 1 and (r["engagements"]["players"] >= 3000) == big
+            if r["engagements"]["games"] == 1
+            and (r["engagements"]["players"] >= 3000) == big
+            and not r["scenario"].get("instant")
         ]
 
     single = next(iter(one_game(big=False)), None)
@@ -771,6 +779,41 @@ def targets(results: dict[str, dict[str, Any]], mode: str) -> list[tuple[str, bo
         met, figures = _no_loss(e)
         everyone = e["players"] == e["games"] * results[big]["scenario"]["players"]
         out.append((f"{big}: completes with zero loss", met and everyone, figures))
+        if e["players"] >= 5000:
+            rate = e["join_rate"] or 0
+            out.append((f"{big}: joins at least 500 players/s", rate >= 500, f"{rate} players/s"))
+    for name, r in results.items():
+        e = r["engagements"]
+        if r["scenario"].get("instant"):
+            p99 = e["answer_ack_ms"]["p99"]
+            out.append(
+                (
+                    f"{name}: answer ack p99 < 500 ms, every player answering the moment the question opens",
+                    (p99 or 1e9) < 500,
+                    f"{p99} ms",
+                )
+            )
+        if e["players"] >= 10000:
+            p99, late = e["answer_ack_ms"]["p99"], e["deadline_close_ms"]["first_max"]
+            stale = e["error_codes"].get("stale", 0)
+            out += [
+                (
+                    f"{name}: answer ack p99 < 500 ms, all answering within one second",
+                    (p99 or 1e9) < 500,
+                    f"{p99} ms",
+                ),
+                (
+                    f"{name}: the question closes within 250 ms of its deadline",
+                    late is not None and late <= 250,
+                    f"{late} ms after it",
+                ),
+                (f"{name}: nothing sent in time refused as stale", stale == 0, f"{stale} stale"),
+                (
+                    f"{name}: server peak RSS < 1 GB",
+                    e["server_peak_rss_mb"] < 1024,
+                    f"{e['server_peak_rss_mb']} MB",
+                ),
+            ]
     if multi:
         out.append((f"{multi}: zero loss", *_no_loss(results[multi]["engagements"])))
         out.append(fan_target(multi))
