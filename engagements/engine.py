@@ -13,6 +13,7 @@ from typing import Any
 
 from engagements.model import (
     FINISHED,
+    HOST,
     LOBBY,
     PLAYING,
     Command,
@@ -27,6 +28,7 @@ from engagements.types import EngagementType
 
 NICKNAME_MAX = 20
 HOST_COMMANDS = frozenset({"start", "end_phase", "next", "skip", "kick", "lock", "end_game"})
+HOST_ACKS_KEPT = 16  # the host's acks a retry after a restart can still find
 SYSTEM_COMMANDS = frozenset({"join", "presence", "tick"})
 
 
@@ -44,6 +46,10 @@ def handle(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event],
     events += settle(game, cmd.at, kind)
     if cmd.id:
         game.acks[key] = ack
+        if cmd.actor == HOST:
+            acked = Event("host_acked", {"id": cmd.id, "ack": ack})
+            evolve(game, acked, kind)
+            events.append(acked)
     return events, ack
 
 
@@ -226,6 +232,11 @@ def evolve(game: Game, event: Event, kind: EngagementType) -> None:
                 game.players[pid].score += points
         case "entry_added":
             add_entry(game, d["entry"])
+        case "host_acked":
+            game.host_acks[d["id"]] = d["ack"]
+            game.acks[(HOST.key, d["id"])] = d["ack"]
+            while len(game.host_acks) > HOST_ACKS_KEPT:
+                del game.host_acks[next(iter(game.host_acks))]
         case "entry_removed":
             entry = game.entries[d["round"]][d["kind"]].pop(d["player"])
             if "option" in entry.value:

@@ -20,7 +20,7 @@ verified, counted from that moment.
 from __future__ import annotations
 
 from engagements.engine import add_entry, fold
-from engagements.model import FINISHED, Entry, Event, Game, Player
+from engagements.model import FINISHED, HOST, Entry, Event, Game, Player
 from engagements.store.base import (
     GSI1PK,
     GSI1SK,
@@ -68,6 +68,7 @@ def meta_attrs(game: Game) -> Item:
         "finished_at": game.finished_at,
         "outcomes": {str(r): o for r, o in sorted(game.outcomes.items())},
         "seq": game.seq,
+        "host_acks": [[cmd_id, ack] for cmd_id, ack in game.host_acks.items()],
         "synced_at": game.synced_at,
         GSI1PK: partition,
         GSI1SK: f"{_ms(game.finished_at if finished and game.finished_at else game.created_at)}#{game.id}",
@@ -129,7 +130,7 @@ def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write]
                 scores += [
                     Update(pk, f"PLAYER#{pid}", set={"score": game.players[pid].score}) for pid in d["points"]
                 ]
-            case "lobby_locked" | "phase_changed" | "round_skipped":
+            case "lobby_locked" | "phase_changed" | "round_skipped" | "host_acked":
                 meta_changed = True
     if meta_changed:
         atomic.append(meta_update(game))
@@ -233,6 +234,9 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
         seq=m["seq"],
         version=m["version"],
     )
+    for cmd_id, ack in m.get("host_acks", []):
+        game.host_acks[cmd_id] = ack
+        game.acks[(HOST.key, cmd_id)] = ack
     for sk, item in sorted(by_sk.items()):
         if sk.startswith("PLAYER#"):
             p = Player(

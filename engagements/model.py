@@ -67,6 +67,9 @@ class Game:
     entries: dict[int, dict[str, dict[str, Entry]]] = field(default_factory=dict)  # round, kind, player
     options: dict[int, dict[str, str]] = field(default_factory=dict)  # round -> option id -> player
     acks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (actor, cmd id) -> ack
+    # The host's last few acks by command id, stored in META: a host command has no entry of its own to
+    # rebuild its ack from after a restart, as an answer has, and the console retries its last commands.
+    host_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     connected: set[str] = field(default_factory=set)  # player ids with an open socket; not stored
     active: int = 0  # players not kicked, kept by evolve: every answer asks, so it is never counted
     seq: int = 0

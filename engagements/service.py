@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -58,11 +58,15 @@ class Outcome:
 
     ack: dict[str, Any]
     messages: views.Messages = field(default_factory=views.Messages)
-    durable: Awaitable[None] | None = None
+    durable: asyncio.Future[None] | None = None
 
     async def saved(self) -> None:
         if self.durable is not None:
             await self.durable
+
+    def saved_ok(self) -> bool:
+        """Once `durable` is done: whether every write was saved (a failure was logged by the service)."""
+        return self.durable is None or (not self.durable.cancelled() and self.durable.exception() is None)
 
 
 @dataclass(frozen=True)

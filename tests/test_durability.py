@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import aiohttp
+import pytest
 
 from tests.conftest import Client, Table, create_game
 
@@ -76,3 +78,48 @@ async def test_scores_and_phase_survive_a_restart_between_rounds(server_process)
         assert snap["game"]["phase"] == "results"
         assert snap["you"]["player"]["score"] == 200 and snap["you"]["player"]["rank"] == 1
         await ws.close()
+
+
+async def test_a_host_command_sent_again_after_a_restart_gets_its_first_ack(server_process):
+    """The console resends its last commands after a reconnect: a restart must not turn them into `stale`."""
+    server = server_process("--no-mdns")
+    await server.start()
+    async with aiohttp.ClientSession(base_url=server.url) as http:
+        table = await create_game(http, prompts=["First", "Second"])
+        for nick in ("Ann", "Bob"):
+            await table.join(nick)
+        started = await table.host.ok("start", id="host-start")
+        await table.players["Ann"].ok("answer", round=0, text="Ann's")
+        ended = await table.host.ok("end_phase", id="host-end", round=0, phase="question")
+        server.kill()
+
+    await server.start()
+    async with aiohttp.ClientSession(base_url=server.url) as http:
+        resumed = Table(http, table.created)
+        resumed.host, snap = await resumed.connect(table.created["host_token"], "host")
+        assert snap["game"]["phase"] == "voting"
+        assert await resumed.host.command("start", id="host-start") == started
+        assert await resumed.host.command("end_phase", id="host-end", round=0, phase="question") == ended
+        # A new command is judged afresh.
+        again = await resumed.host.command("start", id="host-start-2")
+        assert (again["type"], again["code"]) == ("error", "stale")
+        await resumed.host.ws.close()
+
+
+async def test_no_view_is_shown_a_phase_change_before_it_is_saved(server, settings, table_factory):
+    """Another program holds the database's write lock: the game's start waits for it, unseen."""
+    table = await table_factory()
+    ann = await table.join("Ann")
+    locker = sqlite3.connect(settings.database, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        cmd_id = await table.host.send("start")
+        for view in (table.host, ann):
+            with pytest.raises(TimeoutError):
+                await view.expect("phase_changed", timeout=0.5)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    for view in (table.host, ann):
+        assert (await view.phase("question"))["round"]["index"] == 0
+    assert (await table.host.expect("ack"))["id"] == cmd_id

@@ -37,7 +37,7 @@ class Deadlines:
             outcome = self.games.tick(game)
         except Rejected:
             return
-        self.rooms.publish(game, outcome.messages)
+        self.rooms.deliver(game, outcome)
         self.schedule(game)
 
     async def resume(self) -> None:

@@ -63,7 +63,7 @@ class Dispatcher:
             outcome = self.games.execute(game, conn.actor, type_, msg, cmd_id, at)
         except Rejected as e:
             return error(conn, e.code, e.message, cmd_id)
-        self.rooms.publish(game, outcome.messages)
+        self.rooms.deliver(game, outcome)
         if outcome.messages.broadcast:
             self.deadlines.schedule(game)
         try:
@@ -81,18 +81,19 @@ class Dispatcher:
             if conn.actor is None:
                 raise Rejected("not_authenticated", "Say hello with your token first.")
             game = await self._game(conn)
+            await self.rooms.caught_up(game)
             return conn.send(self.snapshot(game, conn))
         game = await self.games.get(conn.game_id)
         if game is None:
             raise Rejected("unauthorized", "There is no such game on this server.")
         actor = self.games.authenticate(game, msg.get("token"), msg.get("view"))
+        await self.rooms.caught_up(game)
         self.leave(conn)
         conn.actor, conn.view = actor, msg["view"]
         conn.resync = lambda: self._resync(conn)
         conn.send(self.snapshot(game, conn))  # then every later event, in order
         if self.rooms.enter(conn, game, self.games.kind(game)) and actor.player:
-            self.games.presence(game, actor.player, True)
-            self.rooms.touch(game)
+            self.rooms.deliver(game, self.games.presence(game, actor.player, True))
         self.deadlines.schedule(game)
 
     def leave(self, conn: Conn) -> None:
@@ -100,8 +101,7 @@ class Dispatcher:
         player = conn.actor.player if conn.actor else None
         game = self.rooms.leave(conn)
         if game is not None and player in game.players:
-            self.games.presence(game, player, False)
-            self.rooms.touch(game)
+            self.rooms.deliver(game, self.games.presence(game, player, False))
 
     def _request(self, game: Game, conn: Conn, type_: str, msg: dict[str, Any]) -> dict[str, Any]:
         if conn.view != "host":

@@ -6,12 +6,17 @@ the round's counts (`room`, `progress`) are coalesced: at most one update per IN
 (the board views four times a second, phones every three seconds), the latest counts always sent (a
 trailing update follows a burst), so a round costs each phone a handful of messages however many
 others join, answer or vote.
+
+Nothing is shown before it is saved (`deliver`): a command's messages go out once its writes are
+durable, so a crash can never take back a phase change that a view has already shown. A game's
+writes are saved in its commands' order, and its deliveries wait in that order too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +25,7 @@ from aiohttp import WSCloseCode
 
 from engagements import views
 from engagements.model import BOARD, LOBBY, PHONES, PLAYING, Game
+from engagements.service import Outcome
 from engagements.types import EngagementType
 from web.collector import Collector
 from web.connection import Conn, Outbox
@@ -46,6 +52,8 @@ class Rooms:
         self.collector = collector
         self.rooms: dict[str, Room] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # per game, the outcomes waiting for their writes (or for an earlier one's), oldest first
+        self._unsaved: dict[str, deque[Outcome]] = {}
 
     def enter(self, conn: Conn, game: Game, kind: EngagementType) -> bool:
         """Add an authenticated socket to its game's room (its snapshot was sent just before).
@@ -78,6 +86,50 @@ class Rooms:
                 return room.game
         return None
 
+    def deliver(self, game: Game, outcome: Outcome) -> None:
+        """Publish a command's messages once its writes are durable, after the game's earlier ones.
+
+        A write that fails is never shown: the service reloads the game from the store, and its views
+        resynchronise from there.
+        """
+        messages = outcome.messages
+        if not (messages.broadcast or messages.private or messages.kicked):
+            return self.touch(game)  # only the counts moved; they are no event a crash could take back
+        waiting = self._unsaved.get(game.id)
+        if waiting is None and (outcome.durable is None or outcome.durable.done()):
+            if outcome.saved_ok():
+                self.publish(game, outcome.messages)
+            return
+        if waiting is None:
+            waiting = self._unsaved[game.id] = deque()
+        waiting.append(outcome)
+        if outcome.durable is not None:
+            outcome.durable.add_done_callback(lambda _: self._saved(game))
+        else:
+            self._saved(game)
+
+    async def caught_up(self, game: Game) -> None:
+        """Until every message of the game waiting for its writes is out (or dropped, if they failed).
+
+        A snapshot taken then shows nothing a crash could take back, and no delivery still on its way
+        repeats what it shows.
+        """
+        while waiting := self._unsaved.get(game.id):
+            pending = [o.durable for o in waiting if o.durable is not None and not o.durable.done()]
+            if not pending:  # their callbacks are on their way
+                await asyncio.sleep(0)
+                continue
+            await asyncio.wait(pending)
+
+    def _saved(self, game: Game) -> None:
+        waiting = self._unsaved.get(game.id)
+        while waiting and (waiting[0].durable is None or waiting[0].durable.done()):
+            outcome = waiting.popleft()
+            if outcome.saved_ok():
+                self.publish(game, outcome.messages)
+        if not waiting:
+            self._unsaved.pop(game.id, None)
+
     def publish(self, game: Game, messages: views.Messages) -> None:
         """Send what a command changed: each broadcast to each audience, `you` to their players."""
         room = self.rooms.get(game.id)
@@ -99,7 +151,7 @@ class Rooms:
                         conn.send(data)
             for pid in messages.kicked:
                 self._close_player(room, pid)
-            if phase_changed:  # out now, before the command's writes start on their way to the store
+            if phase_changed:  # out now, not at the end of a turn that may be busy with a burst
                 self.outbox.flush()
         if phase_changed:
             self.collector.update(game.id, game.status == PLAYING)

@@ -100,7 +100,7 @@ async def join_game(request: web.Request) -> web.Response:
         throttle.failed(client)
         return error("not_found", "No game has that code. Check the code on the big screen.")
     player_id, token, outcome = await games.join(game, body.get("nickname"), body.get("previous_token"))
-    request.app[ROOMS].publish(game, outcome.messages)
+    request.app[ROOMS].deliver(game, outcome)
     await outcome.saved()
     return web.json_response(
         {"game_id": game.id, "player_id": player_id, "player_token": token, "play_url": f"/play/{game.id}"}
