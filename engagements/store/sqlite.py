@@ -139,13 +139,15 @@ class _Job:
     future: asyncio.Future[Any]
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: Exception | None) -> None:
-    if future.cancelled():  # the caller gave up waiting; the write itself may still have happened
-        return
-    if error is None:
-        future.set_result(result)
-    else:
-        future.set_exception(error)
+def _settle_all(settled: list[tuple[asyncio.Future[Any], Any, Exception | None]]) -> None:
+    """Resolve one commit's futures, in the order their jobs were queued."""
+    for future, result, error in settled:
+        if future.cancelled():  # the caller gave up waiting; the write itself may still have happened
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
 
 
 class SQLiteStore(Store):
@@ -249,9 +251,14 @@ class SQLiteStore(Store):
                 now = now_epoch()
                 merged = self._tokens | self._batch_tokens
                 self._tokens = {token: seen for token, seen in merged.items() if seen[0] > now}
+        # One wake-up of each caller's loop per commit, not per job: a burst of answers shares commits,
+        # and waking the loop once for each of them cost the loop (and the GIL) more than the commit.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Exception | None]]] = {}
         for job, (result, error) in zip(jobs, outcomes, strict=True):
+            by_loop.setdefault(job.loop, []).append((job.future, result, error))
+        for loop, settled in by_loop.items():
             with suppress(RuntimeError):  # the caller's loop is closed: nobody is waiting any more
-                job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+                loop.call_soon_threadsafe(_settle_all, settled)
 
     async def get(self, pk: str, sk: str) -> Item | None:
         item = await self._read(lambda conn: _load(conn, pk, sk))
