@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import signal
 import subprocess
 import sys
@@ -17,6 +18,10 @@ from web.app import create_app
 from web.keys import GAMES
 from web.settings import Settings
 
+# The admin secret of every test server; what `serve` would print once in the console link.
+ADMIN_SECRET = "test-admin-secret-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+
 
 @pytest.fixture
 def settings(tmp_path, unused_tcp_port) -> Settings:
@@ -26,6 +31,7 @@ def settings(tmp_path, unused_tcp_port) -> Settings:
         data_dir=tmp_path / "data",
         mdns=False,
         public_url=f"http://127.0.0.1:{unused_tcp_port}",
+        admin_secret=ADMIN_SECRET,
     )
 
 
@@ -145,7 +151,7 @@ async def create_game(http: aiohttp.ClientSession, prompts: list[str] | None = N
         "prompts": prompts or ["A bad name for a cat", "The worst pizza topping"],
         **extra,
     }
-    async with http.post("/api/games", json=body) as r:
+    async with http.post("/api/games", json=body, headers=ADMIN) as r:
         assert r.status == 201, await r.text()
         table = Table(http, await r.json())
     table.host, _ = await table.connect(table.created["host_token"], "host")
@@ -175,7 +181,8 @@ class ServerProcess:
     async def start(self) -> None:
         args = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         args += ["--data-dir", str(self.data_dir), "--public-url", self.url, *self.extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env = {**os.environ, "ENGAGEMENTS_ADMIN_SECRET": ADMIN_SECRET}
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         async with aiohttp.ClientSession() as session:
             for _ in range(200):
                 try:
