@@ -77,3 +77,6 @@ def test_unusable_certificate_files_stop_serve_with_one_line(tmp_path, certifica
         assert "Traceback" not in result.output
     result = CliRunner().invoke(main, ["serve", "--no-mdns", "--certfile", str(certificate.certfile)])
     assert result.exit_code == 2 and "--certfile and --keyfile go together" in result.output
+    files = ["--certfile", str(certificate.certfile), "--keyfile", str(certificate.keyfile)]
+    result = CliRunner().invoke(main, ["serve", "--no-mdns", *files, "--public-url", "http://10.0.0.5:8080"])
+    assert result.exit_code == 2 and "--public-url must be https://" in result.output

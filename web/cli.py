@@ -162,6 +162,8 @@ def serve(
     """Run the appliance: host console, big screen and players' phones, on this network."""
     if (certfile is None) != (keyfile is None):
         raise click.UsageError("--certfile and --keyfile go together")
+    if certfile is not None and public_url is not None and not public_url.startswith("https://"):
+        raise click.UsageError("with --certfile the appliance speaks HTTPS: --public-url must be https://")
     cloud = (
         Target(table=table, stack=stack, endpoint_url=endpoint_url, region=region) if table or stack else None
     )
