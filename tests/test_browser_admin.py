@@ -82,6 +82,11 @@ async def test_players_see_only_join_and_the_host_signs_in(server, browser) -> N
     await expect(login).to_be_visible()
     await expect(host.locator("#create-form")).to_be_hidden()
     assert await host.evaluate("localStorage.getItem('engagements:admin')") is None
+    # A kept secret the appliance no longer has (deleted and remade, say) asks for the new one.
+    await host.evaluate("localStorage.setItem('engagements:admin', 'the secret before the restart')")
+    await host.reload()
+    await expect(login.locator(".form-error")).to_have_text("The admin secret has changed: sign in again.")
+    await expect(host.locator("#create-form")).to_be_hidden()
 
 
 async def test_another_sites_page_can_neither_join_nor_open_a_socket(server, http, browser) -> None:

@@ -9,6 +9,7 @@ const errEl = login.querySelector(".form-error");
 const button = login.querySelector("button[type=submit]");
 const area = document.getElementById("admin-area");
 const signOutButton = document.getElementById("sign-out");
+const CHANGED = "The admin secret has changed: sign in again.";
 
 let resolveSignedIn;
 /** Resolves once the kept secret is the appliance's: the page's admin parts wait for it. */
@@ -22,7 +23,7 @@ export async function adminApi(path, options = {}) {
   try {
     return await api(path, { ...options, headers: { Authorization: `Bearer ${secret}` } });
   } catch (err) {
-    if (err.status === 401) signOut("The admin secret has changed: sign in again.");
+    if (err.status === 401) signOut(CHANGED);
     throw err;
   }
 }
@@ -41,13 +42,13 @@ function signOut(message = "") {
   secretIn.focus();
 }
 
-async function signIn(secret) {
+async function signIn(secret, wrong = "That is not this appliance's admin secret.") {
   store.set(keys.admin, secret);
   try {
     await api("/api/admin", { headers: { Authorization: `Bearer ${secret}` } });
   } catch (err) {
     if (err.status === 401) {
-      signOut("That is not this appliance's admin secret.");
+      signOut(wrong);
     } else {
       login.hidden = false;
       showError(err.retryAfter ? `Too many tries: wait ${err.retryAfter} s.` : err.message);
@@ -84,5 +85,5 @@ secretIn.addEventListener("input", () => showError(""));
 signOutButton.addEventListener("click", () => signOut());
 
 const kept = store.get(keys.admin);
-if (kept) signIn(kept);
+if (kept) signIn(kept, fromLink ? undefined : CHANGED);
 else signOut();
