@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from tests.conftest import ADMIN, ADMIN_SECRET, create_game
 from web.admin import SECRET_FILE, AdminSecretError, load_secret
 from web.cli import main
+from web.keys import ADMIN as ADMIN_KEY
 
 
 async def test_creating_and_listing_games_needs_the_admin_secret(http):
@@ -39,6 +40,11 @@ async def test_creating_and_listing_games_needs_the_admin_secret(http):
     await table.host.ok("start")
     await ann.phase("question")
     await table.close()
+
+
+async def test_the_secret_stays_out_of_reprs(server, settings):
+    assert ADMIN_SECRET not in repr(settings)
+    assert ADMIN_SECRET not in repr(server.app[ADMIN_KEY])
 
 
 async def test_wrong_secrets_from_one_address_are_throttled(http):

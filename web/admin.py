@@ -72,7 +72,7 @@ class Admin:
     def __init__(self, secret: str) -> None:
         self._digest = _digest(secret)
         self._fragment = f"#admin={quote(secret, safe='')}"
-        self.throttle = Throttle()
+        self._throttle = Throttle()
 
     def __repr__(self) -> str:  # the secret never lands in a log or a traceback's locals
         return "Admin(secret=<hidden>)"
@@ -84,7 +84,7 @@ class Admin:
     def refusal(self, request: web.Request) -> web.Response | None:
         """None when the request carries the secret; else the 401 (or 429 after many wrong ones)."""
         client = request.remote or "?"
-        wait = self.throttle.retry_after(client)
+        wait = self._throttle.retry_after(client)
         if wait:
             return _error(
                 "rate_limited",
@@ -96,7 +96,7 @@ class Admin:
         if scheme.lower() == "bearer" and hmac.compare_digest(_digest(presented.strip()), self._digest):
             return None
         if presented:
-            self.throttle.failed(client)  # a guess; a request without any secret spends nothing
+            self._throttle.failed(client)  # a guess; a request without any secret spends nothing
         return _error(
             "unauthorized",
             "This needs the admin secret: open the host console link that `engagements serve` printed.",
