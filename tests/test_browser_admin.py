@@ -18,6 +18,7 @@ from playwright.async_api import async_playwright, expect
 
 from tests.conftest import ADMIN, ADMIN_SECRET, create_game
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT
+from tests.test_browser_rooms import no_serious_violations
 from web.app import create_app
 from web.settings import Settings
 from web.tls import server_context
@@ -58,6 +59,7 @@ async def test_players_see_only_join_and_the_host_signs_in(server, browser) -> N
     phone = await local_page(browser, viewport={"width": 390, "height": 844})
     await phone.goto(f"{base}/")
     await expect(phone.get_by_role("heading", name="Join a game")).to_be_visible()
+    await no_serious_violations(phone, "the home page")
     assert "host" not in (await phone.locator("main").inner_text()).lower()
     assert await phone.locator("a[href^='/host']").count() == 0
     await phone.goto(f"{base}/play/gnosuchgame")  # the page a stale link lands on
@@ -71,6 +73,8 @@ async def test_players_see_only_join_and_the_host_signs_in(server, browser) -> N
     await host.fill("#admin-secret", "not the secret at all")
     await host.get_by_role("button", name="Sign in").click()
     await expect(login.locator(".form-error")).to_have_text("That is not this appliance's admin secret.")
+    await expect(login.locator(".form-error")).to_be_visible()
+    await no_serious_violations(host, "the admin's sign-in")
     await expect(host.locator("#create-form")).to_be_hidden()
     await host.fill("#admin-secret", ADMIN_SECRET)
     await host.get_by_role("button", name="Sign in").click()
