@@ -98,3 +98,13 @@ async def test_serve_shows_the_secret_once_in_the_console_link_and_nowhere_else(
     assert re.search(rf"Host console:  {re.escape(server.url)}/host#admin={re.escape(secret)}\n", printed)
     assert printed.count(secret) == 1, printed
     assert f"Admin secret:  kept in {server.data_dir / SECRET_FILE}" in printed
+
+
+async def test_a_chosen_secret_is_never_shown(server_process):
+    """The admin who chose it knows it; a service's log (the journal) need not learn it."""
+    server = server_process("--no-mdns")  # with ENGAGEMENTS_ADMIN_SECRET set
+    await server.start()
+    printed = server.stop()
+    assert f"Host console:  {server.url}/host (sign in with the admin secret you chose)" in printed
+    assert ADMIN_SECRET not in printed and "#admin=" not in printed
+    assert not (server.data_dir / SECRET_FILE).exists()

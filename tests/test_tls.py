@@ -60,7 +60,7 @@ async def test_tls_serves_https_and_wss_and_every_url_follows(server_process, ce
     )
     assert [s["url"] for s in json.loads(found.stdout) if s["name"] == name] == [f"{https}/"], found.stdout
     printed = server.stop()
-    assert f"Host console:  {https}/host#admin=" in printed
+    assert f"Host console:  {https}/host (sign in" in printed
     assert f"Players join:  {https}/join" in printed
 
 

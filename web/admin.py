@@ -2,8 +2,8 @@
 
 Players join with a code and never need it; only the host console does. The secret travels in an
 ``Authorization: Bearer`` header, never in a cookie, so another site cannot make a browser send it,
-and the console link ``serve`` prints carries it after ``#``, which browsers never send to a server,
-so it reaches no log.
+and the console link ``serve`` prints (for a secret it made; a chosen one is never shown) carries it
+after ``#``, which browsers never send to a server, so it reaches no server log.
 """
 
 from __future__ import annotations

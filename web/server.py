@@ -54,9 +54,12 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         if stop.is_set():
             return
         print(f"Engagements {__version__} is running.", flush=True)
-        # The one place the admin secret is ever shown: in the link, after '#', which no browser sends.
-        console = app[ADMIN].console_link(_console_base(settings, port, games.join_base))
-        print(f"  Host console:  {console}", flush=True)
+        console = _console_base(settings, port, games.join_base)
+        if settings.admin_secret is None:
+            # The one place the secret we made is shown: in the link, after '#', which no browser sends.
+            print(f"  Host console:  {app[ADMIN].console_link(console)}", flush=True)
+        else:
+            print(f"  Host console:  {console}/host (sign in with the admin secret you chose)", flush=True)
         print(f"  Players join:  {games.join_base}/join", flush=True)
         if settings.admin_secret is None:
             print(f"  Admin secret:  kept in {settings.data_dir / SECRET_FILE}", flush=True)
