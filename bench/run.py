@@ -188,6 +188,11 @@ class ServerProcess:
                 return int(line.split()[1]) * 1024
         return 0
 
+    def admin(self) -> dict[str, str]:
+        """The admin secret's header: the appliance made the secret in its data directory at start."""
+        secret = self.data_dir / "data" / "admin-secret"
+        return {"Authorization": f"Bearer {secret.read_text().strip()}"} if secret.exists() else {}
+
     def output(self) -> str:
         self.log.flush()
         return (self.data_dir / "server.log").read_text(errors="replace")[-4000:]
@@ -407,8 +412,9 @@ class Run:
             "question_seconds": self.s.question_seconds,
             "vote_seconds": self.s.vote_seconds,
         }
+        admin = self.server.admin()
         for g in range(self.s.games):
-            async with http.post(f"{self.server.url}/api/games", json=body) as r:
+            async with http.post(f"{self.server.url}/api/games", json=body, headers=admin) as r:
                 assert r.status == 201, await r.text()
                 created = await r.json()
             host = Host(g, created["game_id"], created["code"], created["host_token"])

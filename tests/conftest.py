@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import itertools
+import os
 import signal
+import ssl
 import subprocess
 import sys
 import uuid
@@ -17,6 +20,10 @@ from web.app import create_app
 from web.keys import GAMES
 from web.settings import Settings
 
+# The admin secret of every test server; what `serve` would print once in the console link.
+ADMIN_SECRET = "test-admin-secret-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+
 
 @pytest.fixture
 def settings(tmp_path, unused_tcp_port) -> Settings:
@@ -26,6 +33,7 @@ def settings(tmp_path, unused_tcp_port) -> Settings:
         data_dir=tmp_path / "data",
         mdns=False,
         public_url=f"http://127.0.0.1:{unused_tcp_port}",
+        admin_secret=ADMIN_SECRET,
     )
 
 
@@ -145,7 +153,7 @@ async def create_game(http: aiohttp.ClientSession, prompts: list[str] | None = N
         "prompts": prompts or ["A bad name for a cat", "The worst pizza topping"],
         **extra,
     }
-    async with http.post("/api/games", json=body) as r:
+    async with http.post("/api/games", json=body, headers=ADMIN) as r:
         assert r.status == 201, await r.text()
         table = Table(http, await r.json())
     table.host, _ = await table.connect(table.created["host_token"], "host")
@@ -165,21 +173,40 @@ def table_factory(http):
 
 
 class ServerProcess:
-    """`engagements serve` in a process of its own, so a test can kill -9 it like a power cut."""
+    """`engagements serve` in a process of its own, so a test can kill -9 it like a power cut.
 
-    def __init__(self, data_dir, port: int, *extra: str) -> None:
+    With ``tls`` (a client context trusting the test certificate) the options must name the certificate:
+    the server speaks HTTPS, and finds its join URL by itself. ``admin_secret=None`` lets it make its own.
+    """
+
+    def __init__(
+        self,
+        data_dir,
+        port: int,
+        *extra: str,
+        tls: ssl.SSLContext | None = None,
+        admin_secret: str | None = ADMIN_SECRET,
+    ) -> None:
         self.data_dir, self.port, self.extra = data_dir, port, extra
+        self.tls, self.admin_secret = tls, admin_secret
         self.proc: subprocess.Popen | None = None
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
     async def start(self) -> None:
         args = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        args += ["--data-dir", str(self.data_dir), "--public-url", self.url, *self.extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        args += ["--data-dir", str(self.data_dir), *self.extra]
+        if self.tls is None:
+            args += ["--public-url", self.url]
+        env = {k: v for k, v in os.environ.items() if k != "ENGAGEMENTS_ADMIN_SECRET"}
+        if self.admin_secret is not None:
+            env["ENGAGEMENTS_ADMIN_SECRET"] = self.admin_secret
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
         async with aiohttp.ClientSession() as session:
             for _ in range(200):
                 try:
-                    async with session.get(f"{self.url}/healthz") as r:
+                    async with session.get(f"{self.url}/healthz", ssl=self.tls or True) as r:
                         if r.status == 200:
                             return
                 except aiohttp.ClientConnectionError:
@@ -211,14 +238,63 @@ class ServerProcess:
 def server_process(tmp_path, unused_tcp_port):
     procs: list[ServerProcess] = []
 
-    def make(*extra: str) -> ServerProcess:
-        proc = ServerProcess(tmp_path / "data", unused_tcp_port, *extra)
+    def make(*extra: str, **options: Any) -> ServerProcess:
+        proc = ServerProcess(tmp_path / "data", unused_tcp_port, *extra, **options)
         procs.append(proc)
         return proc
 
     yield make
     for proc in procs:
         proc.stop()
+
+
+# -- a certificate of our own, for HTTPS and WSS on 127.0.0.1 -------------------------------------
+
+
+class Certificate:
+    """A self-signed certificate for localhost and 127.0.0.1, and a client context that trusts it."""
+
+    def __init__(self, directory) -> None:
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Engagements test")])
+        now = datetime.datetime.now(datetime.UTC)
+        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        self.certfile, self.keyfile = directory / "cert.pem", directory / "key.pem"
+        self.certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self.keyfile.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        self.client = ssl.create_default_context(cafile=str(self.certfile))
+
+
+@pytest.fixture
+def certificate(tmp_path) -> Certificate:
+    directory = tmp_path / "tls"
+    directory.mkdir()
+    return Certificate(directory)
 
 
 # -- a DynamoDB-compatible server of our own, on loopback ------------------------------------------

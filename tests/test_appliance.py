@@ -11,7 +11,7 @@ import uuid
 import zxingcpp
 from PIL import Image
 
-from tests.conftest import create_game
+from tests.conftest import ADMIN, create_game
 
 
 async def test_served_appliance_is_found_by_discover_on_loopback(server_process):
@@ -79,13 +79,13 @@ async def test_question_packs_ship_and_import_from_json_and_csv(http):
         packs = (await r.json())["packs"]
     assert len(packs) >= 2 and all(p["count"] > 0 for p in packs)
     csv_pack = 'prompt\nFirst question\n\n"Second, with a comma"\n'
-    async with http.post("/api/packs/parse?filename=my-pack.csv", data=csv_pack) as r:
+    async with http.post("/api/packs/parse?filename=my-pack.csv", data=csv_pack, headers=ADMIN) as r:
         assert await r.json() == {"title": "My Pack", "prompts": ["First question", "Second, with a comma"]}
     async with http.post(
-        "/api/packs/parse", data=json.dumps({"title": "J", "prompts": ["a", {"prompt": "b"}]})
+        "/api/packs/parse", data=json.dumps({"title": "J", "prompts": ["a", {"prompt": "b"}]}), headers=ADMIN
     ) as r:
         assert await r.json() == {"title": "J", "prompts": ["a", "b"]}
-    async with http.post("/api/packs/parse", data="{broken") as r:
+    async with http.post("/api/packs/parse", data="{broken", headers=ADMIN) as r:
         assert r.status == 400 and "does not parse" in (await r.json())["error"]["message"]
 
 
@@ -97,8 +97,9 @@ async def test_creating_a_game_validates_its_input(http):
         {"prompts": [""]},
     ]
     for body in bad:
-        async with http.post("/api/games", json=body) as r:
+        async with http.post("/api/games", json=body, headers=ADMIN) as r:
             assert r.status == 400, body
             assert (await r.json())["error"]["code"] == "invalid"
-    async with http.post("/api/games", data=b"x" * 600_000) as r:
+    big = {**ADMIN, "Content-Type": "application/json"}
+    async with http.post("/api/games", data=b"x" * 600_000, headers=big) as r:
         assert r.status == 413

@@ -18,6 +18,8 @@ import pytest
 import zxingcpp
 from playwright.async_api import async_playwright, expect
 
+from tests.conftest import ADMIN_SECRET
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -113,7 +115,9 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
     host_ctx = await browser.new_context(viewport={"width": 1400, "height": 900})
     await local_only(host_ctx, base)
     host = watch.page(await host_ctx.new_page(), "host")
-    await host.goto(f"{base}/host")
+    await host.goto(f"{base}/host#admin={ADMIN_SECRET}")  # the console link `serve` prints
+    await expect(host.locator("#create-form")).to_be_visible()
+    assert host.url == f"{base}/host"  # the secret is kept in the browser, not left in the address bar
     await expect(host.locator("#pack option")).not_to_have_count(1)  # the sample packs loaded
     # A sample pack fills the prompts...
     await host.select_option("#pack", index=1)

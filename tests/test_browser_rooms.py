@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from conftest import Client
+from conftest import ADMIN, Client
 from playwright.async_api import async_playwright, expect
 
 pytestmark = pytest.mark.browser
@@ -254,7 +254,7 @@ async def test_every_view_keeps_its_size(n, server, sockets, browser) -> None:
     axe = n == 40  # one room size is enough for the accessibility checks
 
     body = {"title": "Rooms night", "prompts": [PROMPT], "question_seconds": 300, "vote_seconds": 300}
-    async with sockets.post("/api/games", json=body) as r:
+    async with sockets.post("/api/games", json=body, headers=ADMIN) as r:
         assert r.status == 201, await r.text()
         game = await r.json()
     game_id, code = game["game_id"], game["code"]
@@ -485,7 +485,7 @@ async def test_host_finds_and_kicks_a_player(server, sockets, browser) -> None:
     base = str(server.make_url("/")).rstrip("/")
     watch = Watch()
     body = {"title": "Kick night", "prompts": [PROMPT]}
-    async with sockets.post("/api/games", json=body) as r:
+    async with sockets.post("/api/games", json=body, headers=ADMIN) as r:
         game = await r.json()
     game_id, code = game["game_id"], game["code"]
     joined = await asyncio.gather(*(join(sockets, code, f"Guest {i:02d}") for i in range(59)))

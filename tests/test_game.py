@@ -235,8 +235,8 @@ async def test_join_errors_are_clear(table_factory, http):
     for body, status, code in cases:
         async with http.post("/api/join", json=body) as r:
             assert (r.status, (await r.json())["error"]["code"]) == (status, code)
-    async with http.post("/api/join", data="nope") as r:
-        assert r.status == 400
+    async with http.post("/api/join", data="nope", headers={"Content-Type": "application/json"}) as r:
+        assert (r.status, (await r.json())["error"]["code"]) == (400, "bad_message")
 
 
 async def test_ping_answers_with_the_server_clock(table_factory):

@@ -52,6 +52,12 @@ def test_port_80_omitted(lan: list[str]) -> None:
     assert join_base_url(None, "0.0.0.0", 80) == "http://192.168.1.20"
 
 
+def test_with_tls_the_url_says_https_and_omits_443(lan: list[str]) -> None:
+    assert join_base_url(None, "0.0.0.0", 443, "https") == "https://192.168.1.20"
+    assert join_base_url(None, "0.0.0.0", 8443, "https") == "https://192.168.1.20:8443"
+    assert join_base_url(None, "0.0.0.0", 80, "https") == "https://192.168.1.20:80"
+
+
 def test_falls_back_to_loopback_without_lan(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(network, "lan_addresses", list)
 

@@ -20,12 +20,14 @@ from engagements.types import EngagementType
 from sync.auto import AutoSync
 from sync.cloud import GameReport
 from sync.target import open_cloud
+from web.admin import Admin, load_secret
 from web.collector import Collector
 from web.connection import Outbox
 from web.deadlines import Deadlines
 from web.dispatch import Dispatcher
-from web.keys import GAMES, ROOMS, SETTINGS, SOCKETS, STORE, THROTTLE
+from web.keys import ADMIN, GAMES, ORIGINS, ROOMS, SETTINGS, SOCKETS, STORE, THROTTLE
 from web.network import join_base_url
+from web.origin import Origins, same_origin
 from web.rooms import Rooms
 from web.routes import errors_and_headers, setup_routes
 from web.settings import Settings
@@ -39,9 +41,12 @@ MAX_BODY = 512 * 1024
 
 
 def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...] = ()) -> web.Application:
-    app = web.Application(middlewares=[errors_and_headers], client_max_size=MAX_BODY)
+    """The appliance's application; raises AdminSecretError when the admin secret is unusable."""
+    app = web.Application(middlewares=[errors_and_headers, same_origin], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[THROTTLE] = Throttle()
+    app[ADMIN] = Admin(load_secret(settings.data_dir, settings.admin_secret))
+    app[ORIGINS] = Origins(settings.public_url)
     types = load_types(extra_types)
     aiohttp_jinja2.setup(
         app,
@@ -63,7 +68,7 @@ def _storage(types: dict[str, EngagementType]):
         games = Games(
             store,
             types,
-            join_base=join_base_url(settings.public_url, settings.host, settings.port),
+            join_base=join_base_url(settings.public_url, settings.host, settings.port, settings.scheme),
             retention_days=settings.retention_days,
             on_evict=rooms.evicted,
         )

@@ -15,11 +15,13 @@ from engagements import __version__
 from engagements.store.base import StoreError
 from sync.cli import cloud_options, data_dir_option, retention_option, sync
 from sync.target import Target
+from web.admin import AdminSecretError
 from web.mdns import discover as discover_servers
 from web.mdns import parse_interfaces
 from web.network import join_base_url
 from web.server import serve as run_server
 from web.settings import Settings
+from web.tls import TLSError
 
 
 def _interfaces_option(ctx: click.Context, param: click.Parameter, value: str) -> list[str] | None:
@@ -121,6 +123,23 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -
     is_flag=True,
     help="Sync finished games to the cloud table in the background, retrying while offline.",
 )
+@click.option(
+    "--admin-secret",
+    envvar="ENGAGEMENTS_ADMIN_SECRET",
+    help="The secret that creates and lists games (12 characters or more); else the data directory's.",
+)
+@click.option(
+    "--certfile",
+    envvar="ENGAGEMENTS_CERTFILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM certificate chain (leaf first): serve HTTPS and WSS. Needs --keyfile.",
+)
+@click.option(
+    "--keyfile",
+    envvar="ENGAGEMENTS_KEYFILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The certificate's PEM private key (unencrypted).",
+)
 def serve(
     host: str,
     port: int,
@@ -136,8 +155,15 @@ def serve(
     endpoint_url: str | None,
     region: str | None,
     auto_sync: bool,
+    admin_secret: str | None,
+    certfile: Path | None,
+    keyfile: Path | None,
 ) -> None:
     """Run the appliance: host console, big screen and players' phones, on this network."""
+    if (certfile is None) != (keyfile is None):
+        raise click.UsageError("--certfile and --keyfile go together")
+    if certfile is not None and public_url is not None and not public_url.startswith("https://"):
+        raise click.UsageError("with --certfile the appliance speaks HTTPS: --public-url must be https://")
     cloud = (
         Target(table=table, stack=stack, endpoint_url=endpoint_url, region=region) if table or stack else None
     )
@@ -159,10 +185,13 @@ def serve(
         store=store,
         cloud=cloud,
         auto_sync=auto_sync,
+        admin_secret=admin_secret,
+        certfile=certfile,
+        keyfile=keyfile,
     )
     try:
         asyncio.run(run_server(settings))
-    except StoreError as e:
+    except (StoreError, AdminSecretError, TLSError) as e:
         raise click.ClickException(str(e)) from None
 
 

@@ -45,6 +45,7 @@ from zeroconf.const import _CLASS_IN, _FLAGS_QR_QUERY, _TYPE_ANY
 
 SERVICE_TYPE = "_engagements._tcp.local."
 HTTP_TYPE = "_http._tcp.local."
+HTTPS_TYPE = "_https._tcp.local."  # instead of HTTP_TYPE when the appliance serves TLS
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +146,9 @@ class Advertiser:
     """Owns the process's single AsyncZeroconf and the server's two registrations.
 
     The service is published under its own type, so ``discover`` finds only
-    Engagements servers, and under ``_http._tcp`` so generic browsers (Safari
-    Bonjour, avahi-browse, Android network scanners) list it as a web page.
+    Engagements servers, and under ``_http._tcp`` (``_https._tcp`` with TLS) so
+    generic browsers (Safari Bonjour, avahi-browse, Android network scanners)
+    list it as a web page; TXT ``scheme`` tells ``discover`` which it is.
     Both carry the same instance name, and the host name is made from it, so
     two appliances never share a host name either. Call :meth:`start` only once
     the HTTP server is listening, or clients that react to the announcement hit
@@ -179,6 +181,7 @@ class Advertiser:
         addresses: list[str],
         path: str = "/",
         version: str,
+        scheme: str = "http",
         probe: bool = True,
         on_rename: Callable[[str], None] | None = None,
     ) -> None:
@@ -189,7 +192,14 @@ class Advertiser:
         self._probe = probe
         self._on_rename = on_rename
         self._id = secrets.token_hex(8)
-        self._properties = {"txtvers": "1", "path": path, "version": version, ID_KEY: self._id}
+        self._properties = {
+            "txtvers": "1",
+            "path": path,
+            "version": version,
+            "scheme": scheme,
+            ID_KEY: self._id,
+        }
+        self._web_type = HTTPS_TYPE if scheme == "https" else HTTP_TYPE
         self._infos = self._make_infos(name)
         self._zc: AsyncZeroconf | None = None
         self._watcher: _ConflictWatcher | None = None
@@ -248,7 +258,7 @@ class Advertiser:
                 server=f"{_host_label(name)}.local.",
                 parsed_addresses=self._addresses,
             )
-            for type_ in (SERVICE_TYPE, HTTP_TYPE)
+            for type_ in (SERVICE_TYPE, self._web_type)
         ]
 
     async def _register(self) -> None:
@@ -370,13 +380,14 @@ class Found:
     port: int
     path: str
     version: str
+    scheme: str = "http"  # https when the appliance serves TLS (TXT ``scheme``)
 
     @property
     def url(self) -> str:
         """URL on the first published address; zeroconf lists IPv4 first, which phones handle best."""
         address = self.addresses[0]
         host = f"[{address}]" if ":" in address else address
-        return f"http://{host}:{self.port}{self.path}"
+        return f"{self.scheme}://{host}:{self.port}{self.path}"
 
 
 async def discover(interfaces: list[str] | None, timeout: float = 3.0) -> list[Found]:
@@ -424,6 +435,7 @@ async def discover(interfaces: list[str] | None, timeout: float = 3.0) -> list[F
                 port=info.port,
                 path=properties.get("path") or "/",
                 version=properties.get("version") or "",
+                scheme="https" if properties.get("scheme") == "https" else "http",
             )
         )
     return sorted(found, key=lambda item: item.name)

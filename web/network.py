@@ -37,12 +37,14 @@ def lan_addresses() -> list[str]:
     return [str(address) for address in found]
 
 
-def join_base_url(public_url: str | None, host: str, port: int) -> str:
+def join_base_url(public_url: str | None, host: str, port: int, scheme: str = "http") -> str:
     """Base URL (no trailing slash) that goes into join QR codes.
 
     ``public_url`` is the operator's override for setups the laptop cannot see
-    from inside, such as a reverse proxy or port forward. ``host`` is the HTTP
-    bind host: when it is one specific address, only that address answers.
+    from inside, such as a reverse proxy or port forward, or the name a TLS
+    certificate was issued for. ``host`` is the HTTP bind host: when it is one
+    specific address, only that address answers. ``scheme`` is https once the
+    appliance serves TLS.
     """
     if public_url:
         parts = urlsplit(public_url)
@@ -52,4 +54,5 @@ def join_base_url(public_url: str | None, host: str, port: int) -> str:
     address = host if host not in _WILDCARD_HOSTS else (lan_addresses() or ["127.0.0.1"])[0]
     if ":" in address:
         address = f"[{address}]"
-    return f"http://{address}" if port == 80 else f"http://{address}:{port}"
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{address}" if port == default else f"{scheme}://{address}:{port}"

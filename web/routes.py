@@ -17,6 +17,7 @@ from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
 from engagements.service import Games
 from engagements.store.base import StoreError
 from engagements.types import EngagementType
+from web.admin import admin_only, whoami
 from web.keys import GAMES, ROOMS, SOCKETS, THROTTLE
 from web.qr import qr_png, qr_svg
 
@@ -30,6 +31,7 @@ STATUS = {
     "nickname_taken": 409,
     "too_large": 413,
     "unauthorized": 401,
+    "not_json": 415,
     "rate_limited": 429,
 }
 
@@ -41,6 +43,9 @@ def error(code: str, message: str, status: int | None = None, **headers: str) ->
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object. Only JSON: a form or text/plain post is what another site can forge."""
+    if request.content_type != "application/json":
+        raise Rejected("not_json", "Send the body as JSON (Content-Type: application/json).")
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError) as e:
@@ -62,6 +67,7 @@ def page(template: str, *, game: bool = False):
     return handler
 
 
+@admin_only
 async def create_game(request: web.Request) -> web.Response:
     body = await read_json(request)
     games: Games = request.app[GAMES]
@@ -107,6 +113,7 @@ async def join_game(request: web.Request) -> web.Response:
     )
 
 
+@admin_only
 async def list_games(request: web.Request) -> web.Response:
     return web.json_response({"games": await request.app[GAMES].recent()})
 
@@ -165,6 +172,7 @@ async def pack(request: web.Request) -> web.Response:
     return web.json_response(found)
 
 
+@admin_only
 async def parse_uploaded_pack(request: web.Request) -> web.Response:
     data = await request.read()
     try:
@@ -215,6 +223,7 @@ def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None
     app.router.add_get("/play/{game_id}", page("play.html", game=True), name="play")
     app.router.add_post("/api/games", create_game, name="create_game")
     app.router.add_get("/api/games", list_games, name="list_games")
+    app.router.add_get("/api/admin", whoami, name="admin")
     app.router.add_post("/api/join", join_game, name="join_game")
     app.router.add_get("/api/games/{game_id}/qr.{fmt:svg|png}", qr, name="qr")
     app.router.add_get("/api/games/{game_id}/results.csv", results_csv, name="results_csv")

@@ -10,11 +10,13 @@ from collections.abc import Awaitable
 from aiohttp import web
 
 from engagements import __version__
+from web.admin import SECRET_FILE
 from web.app import create_app
-from web.keys import GAMES
+from web.keys import ADMIN, GAMES
 from web.mdns import Advertiser
 from web.network import join_base_url, lan_addresses
 from web.settings import Settings
+from web.tls import server_context
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
@@ -22,14 +24,17 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     # Caught from the very start, so that a Ctrl-C or SIGTERM while the server is still starting (mDNS
     # probing takes a second) stops it as promptly as later on.
     _stop_on_signals(stop)
+    tls = None
+    if settings.certfile is not None and settings.keyfile is not None:
+        tls = server_context(settings.certfile, settings.keyfile)  # a bad file stops us before binding
     app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=tls)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the real one when 0
     games = app[GAMES]
-    games.join_base = join_base_url(settings.public_url, settings.host, port)
+    games.join_base = join_base_url(settings.public_url, settings.host, port, settings.scheme)
     advertiser = None
     try:
         if settings.mdns and not stop.is_set():
@@ -41,16 +46,23 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
                 addresses=_announced_addresses(settings),
                 path="/",
                 version=__version__,
+                scheme=settings.scheme,
                 on_rename=lambda name: print(f"  mDNS name clash: now announced as {name!r}", flush=True),
             )
             if not await _unless_stopped(advertiser.start(), stop):
                 advertiser = None  # a start cut short has already withdrawn what it announced
         if stop.is_set():
             return
-        local = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
         print(f"Engagements {__version__} is running.", flush=True)
-        print(f"  Host console:  http://{local}:{port}/host", flush=True)
+        console = _console_base(settings, port, games.join_base)
+        if settings.admin_secret is None:
+            # The one place the secret we made is shown: in the link, after '#', which no browser sends.
+            print(f"  Host console:  {app[ADMIN].console_link(console)}", flush=True)
+        else:
+            print(f"  Host console:  {console}/host (sign in with the admin secret you chose)", flush=True)
         print(f"  Players join:  {games.join_base}/join", flush=True)
+        if settings.admin_secret is None:
+            print(f"  Admin secret:  kept in {settings.data_dir / SECRET_FILE}", flush=True)
         if advertiser is not None:
             where = ", ".join(settings.mdns_interfaces) if settings.mdns_interfaces else "all interfaces"
             print(f"  Announced over mDNS as {advertiser.name!r} on {where}", flush=True)
@@ -99,6 +111,14 @@ async def _unless_stopped(start: Awaitable[None], stop: asyncio.Event) -> bool:
         return False
     task.result()  # raises what start raised
     return True
+
+
+def _console_base(settings: Settings, port: int, join_base: str) -> str:
+    """Where the host opens the console: this machine over plain HTTP, else the certificate's name."""
+    if settings.scheme == "https":
+        return join_base  # https://127.0.0.1 would not match the certificate's name
+    local = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+    return f"http://{local}:{port}"
 
 
 def _announced_addresses(settings: Settings) -> list[str]:

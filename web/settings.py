@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sync.target import Target
@@ -23,10 +23,19 @@ class Settings:
     cloud: Target | None = None  # the cloud table, for --store dynamodb and --auto-sync
     auto_sync: bool = False
     sync_interval: float = 30.0  # seconds between background syncs while all is well
+    # None: the one kept in the data directory (made at first start). Never in a repr, hence never logged.
+    admin_secret: str | None = field(default=None, repr=False)
+    certfile: Path | None = None  # with keyfile: serve HTTPS and WSS instead of HTTP and WS
+    keyfile: Path | None = None
 
     @property
     def instance_name(self) -> str:
         return self.name or f"Engagements on {socket.gethostname()}"
+
+    @property
+    def scheme(self) -> str:
+        """The URL scheme pages, QR codes and mDNS announce: https once the appliance has a certificate."""
+        return "https" if self.certfile is not None else "http"
 
     @property
     def database(self) -> Path:

@@ -1,5 +1,6 @@
 // The "new game" form: title, prompts (typed, from a sample pack or an imported file), timings.
 
+import { adminApi } from "./admin.js";
 import { api, h, keys, samePath, setText, store, toast } from "./ui.js";
 
 const form = document.getElementById("create-form");
@@ -95,7 +96,7 @@ fileIn.addEventListener("change", async () => {
   const isCsv = /\.csv$/i.test(file.name) || file.type === "text/csv";
   try {
     const body = await file.arrayBuffer();
-    const pack = await api(`/api/packs/parse?filename=${encodeURIComponent(file.name)}`, {
+    const pack = await adminApi(`/api/packs/parse?filename=${encodeURIComponent(file.name)}`, {
       method: "POST",
       raw: body,
       contentType: isCsv ? "text/csv" : file.type || "application/json",
@@ -142,7 +143,7 @@ form.addEventListener("submit", async (e) => {
   button.disabled = true;
   setText(button, "Creating…");
   try {
-    const res = await api("/api/games", {
+    const res = await adminApi("/api/games", {
       method: "POST",
       body: { title, prompts: list, question_seconds: questionSeconds, vote_seconds: voteSeconds },
     });

@@ -1,6 +1,7 @@
 // "Games on this appliance": live games to get back to, finished ones with their cloud-sync state.
 
-import { api, h, keys, setText, store } from "./ui.js";
+import { adminApi, signedIn } from "./admin.js";
+import { h, keys, setText, store } from "./ui.js";
 
 const section = document.getElementById("games");
 const list = document.getElementById("games-list");
@@ -34,7 +35,7 @@ function row(game) {
 
 async function load() {
   try {
-    const { games } = await api("/api/games");
+    const { games } = await adminApi("/api/games");
     list.replaceChildren(...games.map(row));
     section.hidden = games.length === 0;
   } catch (err) {
@@ -43,5 +44,7 @@ async function load() {
   }
 }
 
-load();
-setInterval(load, 15000);
+signedIn.then(() => {
+  load();
+  setInterval(load, 15000);
+});

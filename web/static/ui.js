@@ -261,6 +261,7 @@ export const keys = {
   host: (gameId) => `engagements:host:${gameId}`,
   player: (gameId) => `engagements:player:${gameId}`,
   code: (code) => `engagements:code:${String(code).toUpperCase()}`,
+  admin: "engagements:admin",
   nickname: "engagements:nickname",
 };
 
@@ -275,8 +276,8 @@ export function samePath(url, fallback) {
 }
 
 /** fetch JSON; throws an Error with .code, .status, .retryAfter from the server's error body. */
-export async function api(path, { method = "GET", body, raw, contentType } = {}) {
-  const init = { method, headers: { Accept: "application/json" } };
+export async function api(path, { method = "GET", body, raw, contentType, headers = {} } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers } };
   if (raw !== undefined) {
     init.body = raw;
     if (contentType) init.headers["Content-Type"] = contentType;
