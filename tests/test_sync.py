@@ -12,13 +12,17 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
+from engagements import lifecycle
+from engagements.service import now_ms
 from engagements.store.base import GSI1, TTL
 from engagements.store.dynamodb import DynamoStore
-from sync.cloud import Progress, sync_all
+from sync.cloud import Progress, Retention, sync_all
 from tests.conftest import create_game
 from tests.faults import FaultProxy, TcpProxy, leave_unprocessed, throttle
 from tests.test_game import play_round
 from web.keys import GAMES, STORE
+
+HOME_ONLY = ("secret", "host_token_hash", "token_hash")  # what docs/architecture.md says stays home
 
 
 async def finished_game(http, nicks=("Ann", "Bob", "Cy")) -> str:
@@ -39,6 +43,16 @@ async def partition(store, game_id: str) -> list[dict]:
     return await store.query_all(f"GAME#{game_id}")
 
 
+async def expected_copy(local, game_id: str, cloud_days: int = lifecycle.CLOUD_RETENTION_DAYS) -> list[dict]:
+    """What the cloud should hold of a game synced from `local`, by key."""
+    copy = lifecycle.cloud_copy(await partition(local, game_id), cloud_days)
+    return sorted(copy, key=lambda i: i["SK"])
+
+
+async def cloud_items(cloud, game_id: str) -> list[dict]:
+    return sorted(await partition(cloud, game_id), key=lambda i: i["SK"])
+
+
 def run_sync(settings, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "web.cli", "sync", "--data-dir", str(settings.data_dir), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env or os.environ.copy())
@@ -51,25 +65,40 @@ async def cloud(cloud_table, moto_endpoint):
     await store.close()
 
 
-async def test_finished_game_goes_up_item_for_item_and_is_marked_synced(
+async def test_finished_game_goes_up_without_what_stays_home_synced_and_expiring(
     server, http, settings, cloud, cloud_table, moto_endpoint
 ):
     local = server.app[STORE]
     game_id = await finished_game(http)
     before = await partition(local, game_id)
     assert not any(TTL in item for item in before)
+    assert {"secret", "host_token_hash"} <= set(next(i for i in before if i["SK"] == "META"))
 
-    out = run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint)
+    args = ("--table", cloud_table, "--endpoint-url", moto_endpoint, "--cloud-retention-days", "30")
+    out = run_sync(settings, *args)
     assert out.returncode == 0, out.stderr + out.stdout
     assert f"Synced 1 of 1 games ({len(before)} items uploaded)." in out.stdout
 
-    in_cloud = {(i["PK"], i["SK"]): i for i in await partition(cloud, game_id)}
-    assert in_cloud == {(i["PK"], i["SK"]): i for i in before}, "the cloud holds exactly the local items"
     after = {i["SK"]: i for i in await partition(local, game_id)}
-    assert after["META"]["synced_at"] and after["META"]["GSI1PK"] == "GAMES#synced"
+    synced_at = after["META"]["synced_at"]
+    assert synced_at and after["META"]["GSI1PK"] == "GAMES#synced"
     assert all(TTL in item for item in after.values()), "a synced game may now expire here"
     assert await local.query_all("GAMES#finished", index=GSI1) == []
-    assert [i["id"] for i in await cloud.query_all("GAMES#finished", index=GSI1)] == [game_id]
+
+    in_cloud = {i["SK"]: i for i in await partition(cloud, game_id)}
+    assert set(in_cloud) == set(after), "every item of the game, and no other"
+    assert not [(sk, a) for sk, i in in_cloud.items() for a in HOME_ONLY if a in i], "nothing that stays home"
+    assert {i[TTL] for i in in_cloud.values()} == {synced_at // 1000 + 30 * 86400}, "the cloud's retention"
+    meta = in_cloud["META"]
+    assert meta["GSI1PK"] == "GAMES#synced" and meta["synced_at"] == synced_at
+    assert meta["version"] == after["META"]["version"]
+    for sk, item in in_cloud.items():  # the rest exactly as played
+        local_item = {
+            k: v for k, v in after[sk].items() if k not in (*HOME_ONLY, TTL, "sync_at", "cloud_ttl")
+        }
+        assert {k: v for k, v in item.items() if k != TTL} == local_item
+    assert [i["id"] for i in await cloud.query_all("GAMES#synced", index=GSI1)] == [game_id]
+    assert await cloud.query_all("GAMES#finished", index=GSI1) == []
 
 
 async def test_second_sync_changes_nothing_in_the_cloud(
@@ -101,7 +130,9 @@ async def test_sync_cut_off_mid_run_is_completed_by_the_next_run(
         if sent >= 30:  # the network drops part way through the second game
             proxy.cut()
 
-    reports = await sync_all(local, cloud, now_ms=1, retention_days=7, progress=Progress(items=count))
+    reports = await sync_all(
+        local, cloud, now_ms=now_ms(), retention=Retention(7), progress=Progress(items=count)
+    )
     await cloud.close()
     assert reports[0].status == "synced"
     assert {r.status for r in reports[1:]} == {"failed"}
@@ -113,7 +144,8 @@ async def test_sync_cut_off_mid_run_is_completed_by_the_next_run(
     assert "Synced 2 of 2 games" in resumed.stdout
     direct = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
     for game_id, items in before.items():
-        assert sorted(await partition(direct, game_id), key=str) == sorted(items, key=str), (
+        assert len(await partition(local, game_id)) == len(items)
+        assert await cloud_items(direct, game_id) == await expected_copy(local, game_id), (
             "nothing lost or doubled"
         )
     await direct.close()
@@ -212,7 +244,7 @@ async def test_throttling_and_unprocessed_items_are_retried_until_the_game_is_wh
     proxy.inject("BatchWriteItem", throttle, times=2)
     cloud = await DynamoStore.open(cloud_table, endpoint_url=proxy.url)
     try:
-        reports = await sync_all(local, cloud, now_ms=1, retention_days=7)
+        reports = await sync_all(local, cloud, now_ms=now_ms(), retention=Retention(7))
     finally:
         await cloud.close()
         proxy.stop()

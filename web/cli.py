@@ -135,12 +135,11 @@ def serve(
     stack: str | None,
     endpoint_url: str | None,
     region: str | None,
+    cloud_retention_days: int,
     auto_sync: bool,
 ) -> None:
     """Run the appliance: host console, big screen and players' phones, on this network."""
-    cloud = (
-        Target(table=table, stack=stack, endpoint_url=endpoint_url, region=region) if table or stack else None
-    )
+    cloud = Target(table, stack, endpoint_url, region, cloud_retention_days) if table or stack else None
     if (store == "dynamodb" or auto_sync) and cloud is None:
         raise click.UsageError("--store dynamodb and --auto-sync need the cloud table: --table or --stack")
     if store == "dynamodb" and auto_sync:
