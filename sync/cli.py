@@ -257,7 +257,7 @@ def summary(reports: list[GameReport], dry_run: bool) -> str:
         done = [r for r in syncing if r.status == "synced"]
         uploaded = sum(r.uploaded for r in syncing)
         lines.append(f"Synced {len(done)} of {len(syncing)} games ({uploaded} items uploaded).")
-    elif not checked:
+    else:
         lines.append("Nothing to sync: every finished game is already in the cloud.")
     if checked:
         counts = {status: sum(r.status == status for r in checked) for status in VERIFIED}

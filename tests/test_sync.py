@@ -303,3 +303,152 @@ async def test_a_sync_right_after_the_podium_is_not_undone_by_the_finished_game_
     await asyncio.sleep(2)  # the server's own settling has run by now
     items = await partition(local, table.game_id)
     assert items and all(TTL in item for item in items), "a synced game expires after its retention"
+
+
+def sync_to(settings, cloud_table, moto_endpoint, *args: str) -> subprocess.CompletedProcess:
+    return run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint, *args)
+
+
+async def test_verify_puts_back_what_the_cloud_lost_while_the_local_copy_exists(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 0
+    whole = await cloud_items(cloud, game_id)
+    assert whole == await expected_copy(local, game_id)
+    lost = [i for i in whole if i["SK"] == "META" or i["SK"].startswith("PLAYER#")][:3]
+    await cloud.batch_write(deletes=[{"PK": i["PK"], "SK": i["SK"]} for i in lost])
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Nothing to sync" in out.stdout
+    assert f"Verified 1 synced games: 0 whole, 1 repaired ({len(lost)} items uploaded)" in out.stdout
+    assert await cloud_items(cloud, game_id) == whole, "put back exactly as it was"
+
+    again = sync_to(settings, cloud_table, moto_endpoint, "--verify", "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)["games"]
+    assert [(r["game_id"], r["action"], r["status"], r["uploaded"]) for r in report] == [
+        (game_id, "verify", "verified", 0)
+    ]
+
+
+async def test_a_changed_cloud_copy_is_reported_by_verify_and_keep_local_puts_it_right(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 0
+    whole = await cloud_items(cloud, game_id)
+    player = next(i for i in whole if i["SK"].startswith("PLAYER#"))
+    await cloud.put({**player, "nickname": "Changed"})
+    await cloud.put({"PK": f"GAME#{game_id}", "SK": "PLAYER#stranger", "nickname": "Stranger"})
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 1
+    assert (
+        f"failed: {game_id}" in out.stdout and f"--resolve keep-local or keep-cloud {game_id}" in out.stdout
+    )
+    assert await cloud.get(f"GAME#{game_id}", player["SK"]) == {**player, "nickname": "Changed"}, (
+        "verify never overwrites"
+    )
+
+    fixed = sync_to(settings, cloud_table, moto_endpoint, "--resolve", "keep-local", game_id)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "1 items uploaded, 1 removed from the cloud" in fixed.stdout
+    assert await cloud_items(cloud, game_id) == whole == await expected_copy(local, game_id)
+    assert sync_to(settings, cloud_table, moto_endpoint, "--verify").returncode == 0
+
+
+async def test_a_game_in_conflict_is_resolved_either_way_and_later_syncs_succeed(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    kept_cloud = await finished_game(http)
+    kept_local = await finished_game(http, ("Dee", "Eve"))
+    for game_id in (kept_cloud, kept_local):
+        meta = await local.get(f"GAME#{game_id}", "META")
+        await cloud.put({"PK": meta["PK"], "SK": "META", "id": game_id, "title": "Edited in the cloud"})
+    out = sync_to(settings, cloud_table, moto_endpoint)
+    assert out.returncode == 1 and out.stdout.count("does not match") == 2
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 1, "a conflict stays until resolved"
+
+    theirs = await cloud_items(cloud, kept_cloud)
+    out = sync_to(settings, cloud_table, moto_endpoint, "--resolve", "keep-cloud", kept_cloud)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 items uploaded" in out.stdout
+    assert await cloud_items(cloud, kept_cloud) == theirs, "the cloud copy is left as it is"
+    assert (await local.get(f"GAME#{kept_cloud}", "META"))["GSI1PK"] == "GAMES#synced"
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--resolve", "keep-local", kept_local)
+    assert out.returncode == 0, out.stdout + out.stderr
+    # The first run put up every item but META, which the cloud had: only META differed.
+    assert "1 items uploaded, 0 removed from the cloud" in out.stdout
+    assert await cloud_items(cloud, kept_local) == await expected_copy(local, kept_local)
+    assert (await local.get(f"GAME#{kept_local}", "META"))["GSI1PK"] == "GAMES#synced"
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 0, out.stdout
+    assert "Verified 2 synced games: 2 whole, 0 repaired (0 items uploaded)" in out.stdout
+    await cloud.put({**theirs[0], "title": "Edited again"})
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 1 and f"cloud copy of game {kept_cloud} changed since it was kept" in out.stdout
+
+
+async def test_titles_are_printed_with_their_control_characters_escaped(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    hostile = "Quiz\x1b]0;owned\x07\x1b[31m night\nSynced 9 of 9 games"
+    await local.update(f"GAME#{game_id}", "META", set={"title": hostile})
+    dry = sync_to(settings, cloud_table, moto_endpoint, "--dry-run")
+    out = sync_to(settings, cloud_table, moto_endpoint)
+    for text in (dry.stdout, out.stdout):
+        assert "\x1b" not in text and "\x07" not in text, text
+        assert r"Quiz\x1b]0;owned\x07\x1b[31m night\nSynced 9 of 9 games" in text
+    assert out.returncode == 0 and out.stdout.count("\n") == 2, "one line per game, then the summary"
+    assert (await cloud.get(f"GAME#{game_id}", "META"))["title"] == hostile, "stored as it was"
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--endpoint-url", "127.0.0.1:8000"], "--endpoint-url must be a URL such as http://"),
+        (["--endpoint-url", "http://127.0.0.1:port"], "--endpoint-url must be a URL"),
+        (["--region", "eu west 1"], "--region must be a region name such as eu-west-1"),
+        (["--region", "eu-west-1/"], "--region must be a region name"),
+        (["--stack", "prod", "--endpoint-url", "DYNAMODB_ONLY"], "does not answer CloudFormation"),
+        (
+            ["--table", "t", "--resolve", "keep-both", "g1"],
+            "'keep-both' is not one of 'keep-local', 'keep-cloud'",
+        ),
+        (["--table", "t", "--resolve", "keep-local"], "--resolve"),
+        (["--table", "TABLE", "--resolve", "keep-local", "gnope"], "no game gnope on this appliance"),
+        (["--table", "TABLE", "--resolve", "keep-local", "g\x1b[2J"], r"no game g\x1b[2J on this appliance"),
+        (["--table", "t", "--verify", "--dry-run"], "--dry-run contacts nothing"),
+        (["--table", "t", "--verify", "--resolve", "keep-local", "g1"], "--resolve settles one game"),
+        (["--table", "t", "--retention-days", "a week"], "'a week' is not a valid integer"),
+        (["--table", "t", "--cloud-retention-days", "0"], "--cloud-retention-days"),
+    ],
+)
+async def test_every_bad_option_is_one_clear_line_and_a_non_zero_exit(
+    args, expected, server, http, settings, cloud_table, moto_endpoint, aws_env
+):
+    game_id = await finished_game(http)
+    proxy = FaultProxy(moto_endpoint)
+    substitutes = {"DYNAMODB_ONLY": proxy.url, "TABLE": cloud_table}
+    args = [substitutes.get(a, a) for a in args]
+    if "--endpoint-url" not in args:
+        args = ["--endpoint-url", moto_endpoint, *args]
+    try:
+        out = run_sync(settings, *args)
+    finally:
+        proxy.stop()
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], out.stderr
+    assert "\x1b" not in out.stderr
+    meta = await server.app[STORE].get(f"GAME#{game_id}", "META")
+    assert meta["GSI1PK"] == "GAMES#finished"
