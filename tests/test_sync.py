@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from urllib.parse import urlparse
 
 import boto3
@@ -370,8 +371,11 @@ async def test_a_game_in_conflict_is_resolved_either_way_and_later_syncs_succeed
     for game_id in (kept_cloud, kept_local):
         meta = await local.get(f"GAME#{game_id}", "META")
         await cloud.put({"PK": meta["PK"], "SK": "META", "id": game_id, "title": "Edited in the cloud"})
+    sizes = [len(await partition(local, g)) for g in (kept_cloud, kept_local)]
     out = sync_to(settings, cloud_table, moto_endpoint)
     assert out.returncode == 1 and out.stdout.count("does not match") == 2
+    # Every item but META went up before the read-back found the conflict: they count.
+    assert f"Synced 0 of 2 games ({sum(sizes) - 2} items uploaded)." in out.stdout
     assert sync_to(settings, cloud_table, moto_endpoint).returncode == 1, "a conflict stays until resolved"
 
     theirs = await cloud_items(cloud, kept_cloud)
@@ -452,3 +456,47 @@ async def test_every_bad_option_is_one_clear_line_and_a_non_zero_exit(
     assert "\x1b" not in out.stderr
     meta = await server.app[STORE].get(f"GAME#{game_id}", "META")
     assert meta["GSI1PK"] == "GAMES#finished"
+
+
+async def test_a_copy_uploaded_before_the_cloud_copy_was_trimmed_is_found_by_verify_and_replaced(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    """Earlier versions uploaded the partition as it was: with the secret, without expiry, not synced."""
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    as_played = await partition(local, game_id)
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 0
+    for item in await partition(cloud, game_id):
+        await cloud.delete(item["PK"], item["SK"])
+    for item in as_played:
+        await cloud.put(item)
+    await local.update(
+        f"GAME#{game_id}", "META", remove=("sync_at", "cloud_ttl")
+    )  # as those versions left it
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 1 and f"failed: {game_id}" in out.stdout
+    out = sync_to(settings, cloud_table, moto_endpoint, "--resolve", "keep-local", game_id)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{len(as_played)} items uploaded, 0 removed" in out.stdout
+    in_cloud = await cloud_items(cloud, game_id)
+    assert not any(a in i for i in in_cloud for a in HOME_ONLY)
+    synced_at = (await local.get(f"GAME#{game_id}", "META"))["synced_at"]
+    assert {i[TTL] for i in in_cloud} == {synced_at // 1000 + lifecycle.CLOUD_RETENTION_DAYS * 86400}
+    assert sync_to(settings, cloud_table, moto_endpoint, "--verify").returncode == 0
+
+
+async def test_verify_leaves_a_game_past_its_cloud_retention_alone(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 0
+    past = int(time.time()) - 60
+    await local.update(f"GAME#{game_id}", "META", set={"cloud_ttl": past})  # as if 90 days had gone by
+    for item in await partition(cloud, game_id):
+        await cloud.put({**item, TTL: past})  # expired: reads no longer see it, as in DynamoDB
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 repaired (0 items uploaded), 1 expired from the cloud" in out.stdout
+    assert await partition(cloud, game_id) == [], "nothing put back"
