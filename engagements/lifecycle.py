@@ -141,11 +141,11 @@ async def begin_sync(store: Store, partition: list[Item], now: int, cloud_days: 
 
 async def mark_synced(
     store: Store, partition: list[Item], now: int, retention_days: int, *, cloud_kept: str | None = None
-) -> None:
+) -> int:
     """Expire the local copy `retention_days` from `now`, META last: until then the game stays pending.
 
-    The game is synced as of its `begin_sync` (the time both copies carry); `cloud_kept` is the checksum
-    of a cloud copy kept instead of the local one.
+    The game is synced as of its `begin_sync` (the time both copies carry), which is returned;
+    `cloud_kept` is the checksum of a cloud copy kept instead of the local one.
     """
     ttl = expiry(now, retention_days)
     meta = _meta(partition)
@@ -155,13 +155,15 @@ async def mark_synced(
         writes.append(Update(code, "CODE", set={TTL: ttl}, condition=present()))
     for start in range(0, len(writes), MAX_TRANSACT_ITEMS):
         await store.transact_write(writes[start : start + MAX_TRANSACT_ITEMS])
+    synced_at = meta.get(SYNC_AT, now)
     await store.update(
         meta[PK],
         items.META,
-        set={**synced_attrs(meta, meta.get(SYNC_AT, now)), TTL: ttl, **_cloud_attrs(None, cloud_kept)},
+        set={**synced_attrs(meta, synced_at), TTL: ttl, **_cloud_attrs(None, cloud_kept)},
         remove=() if cloud_kept else (CLOUD_KEPT,),
         condition=equals("version", meta["version"]),
     )
+    return synced_at
 
 
 async def mark_cloud(store: Store, meta: Item, *, cloud_ttl: int | None, cloud_kept: str | None) -> None:

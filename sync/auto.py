@@ -73,8 +73,8 @@ class AutoSync:
         reports = await sync_all(self.local, self._cloud, now_ms=now, retention=retention)
         failed = [r for r in reports if r.status == "failed"]
         for report in reports:
-            if report.status == "synced":
-                self.on_synced(report, now)
+            if report.status == "synced" and report.synced_at is not None:
+                self.on_synced(report, report.synced_at)
         if failed:
             raise StoreError(f"{len(failed)} games could not be synced: {failed[0].error}")
         self.last_error = None

@@ -53,6 +53,7 @@ class GameReport:
     items: int
     uploaded: int = 0  # items written to the cloud by this run, and only those
     removed: int = 0  # cloud items deleted by `--resolve keep-local`
+    synced_at: int | None = None  # when the game was synced (its sync began), once it is
     action: str = "sync"  # sync | verify | resolve
     # sync: would sync | synced; verify: verified | repaired | expired; resolve: kept local | kept cloud;
     # any of them: failed
@@ -94,7 +95,7 @@ def copy_ttl(copy: list[Item]) -> int:
 
 def _report(partition: list[Item]) -> GameReport:
     meta = next(i for i in partition if i[SK] == layout.META)
-    return GameReport(meta["id"], meta["title"], len(partition))
+    return GameReport(meta["id"], meta["title"], len(partition), synced_at=meta.get("synced_at"))
 
 
 async def sync_all(
@@ -120,7 +121,7 @@ async def sync_all(
         try:
             partition = await lifecycle.begin_sync(local, partition, now_ms, retention.cloud_days)
             await upload(cloud, lifecycle.cloud_copy(partition, retention.cloud_days), report, progress)
-            await lifecycle.mark_synced(local, partition, now_ms, retention.local_days)
+            report.synced_at = await lifecycle.mark_synced(local, partition, now_ms, retention.local_days)
         except StoreError as e:
             report.status, report.error = "failed", str(e)
             continue
@@ -197,7 +198,9 @@ async def resolve(
         if synced:
             await lifecycle.mark_cloud(local, meta, cloud_ttl=None, cloud_kept=kept)
         else:
-            await lifecycle.mark_synced(local, partition, now_ms, retention.local_days, cloud_kept=kept)
+            report.synced_at = await lifecycle.mark_synced(
+                local, partition, now_ms, retention.local_days, cloud_kept=kept
+            )
         report.status = "kept cloud"
         return report
     if not synced:
@@ -212,7 +215,7 @@ async def resolve(
     if synced:
         await lifecycle.mark_cloud(local, meta, cloud_ttl=copy_ttl(expected), cloud_kept=None)
     else:
-        await lifecycle.mark_synced(local, partition, now_ms, retention.local_days)
+        report.synced_at = await lifecycle.mark_synced(local, partition, now_ms, retention.local_days)
     report.status = "kept local"
     return report
 
