@@ -93,7 +93,7 @@ def needs_keeping(meta: Item, partition: list[Item]) -> bool:
 
 async def settle(store: Store, partition: list[Item]) -> list[Item]:
     """The game's partition once any keeping left undone is done (its join code included)."""
-    meta = _meta(partition)
+    meta = meta_of(partition)
     if not needs_keeping(meta, partition):
         return partition
     code = await store.get(items.code_pk(meta["code"]), "CODE")
@@ -107,7 +107,7 @@ async def pending(store: Store) -> list[list[Item]]:
     games = []
     for meta in await store.query_all(items.FINISHED_GAMES, index=GSI1):
         partition = await store.query_all(meta[PK])
-        if any(i[SK] == items.META for i in partition):  # not expired between the two reads
+        if has_meta(partition):  # not expired between the two reads
             games.append(await settle(store, partition))
     return games
 
@@ -131,7 +131,7 @@ async def begin_sync(store: Store, partition: list[Item], now: int, cloud_days: 
 
     An attempt whose cloud copy would have expired by now starts afresh: that copy is gone from reads.
     """
-    meta = _meta(partition)
+    meta = meta_of(partition)
     if SYNC_AT in meta and meta.get(CLOUD_TTL, 0) > now_epoch():
         return partition
     attrs = {SYNC_AT: now, CLOUD_TTL: expiry(now, cloud_days)}
@@ -148,7 +148,7 @@ async def mark_synced(
     `cloud_kept` is the checksum of a cloud copy kept instead of the local one.
     """
     ttl = expiry(now, retention_days)
-    meta = _meta(partition)
+    meta = meta_of(partition)
     writes = [Update(i[PK], i[SK], set={TTL: ttl}, condition=present()) for i in partition if i is not meta]
     code = items.code_pk(meta["code"])
     if await store.get(code, "CODE") is not None:
@@ -202,7 +202,7 @@ def cloud_copy(partition: list[Item], cloud_retention_days: int) -> list[Item]:
     appliance marks it once the copy is verified, so the two then agree. A synced game keeps the time and
     expiry of its sync (games synced before expiries were fixed: `cloud_retention_days` from then).
     """
-    meta = _meta(partition)
+    meta = meta_of(partition)
     if is_synced(meta):
         changes: Item = {}
         ttl = meta.get(CLOUD_TTL) or expiry(meta["synced_at"], cloud_retention_days)
@@ -218,5 +218,11 @@ def cloud_copy(partition: list[Item], cloud_retention_days: int) -> list[Item]:
     return copy
 
 
-def _meta(partition: list[Item]) -> Item:
+def meta_of(partition: list[Item]) -> Item:
+    """The META item of a game's partition (which has one: callers check when it may have expired)."""
     return next(i for i in partition if i[SK] == items.META)
+
+
+def has_meta(partition: list[Item]) -> bool:
+    """False for a game that is not there, or whose local copy expired between two reads."""
+    return any(i[SK] == items.META for i in partition)

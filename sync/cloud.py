@@ -94,7 +94,7 @@ def copy_ttl(copy: list[Item]) -> int:
 
 
 def _report(partition: list[Item]) -> GameReport:
-    meta = next(i for i in partition if i[SK] == layout.META)
+    meta = lifecycle.meta_of(partition)
     return GameReport(meta["id"], meta["title"], len(partition), synced_at=meta.get("synced_at"))
 
 
@@ -137,7 +137,7 @@ async def verify_all(
     reports = []
     for meta in await lifecycle.synced(local):
         partition = await local.query_all(meta[PK])
-        if not any(i[SK] == layout.META for i in partition):
+        if not lifecycle.has_meta(partition):
             continue  # its local copy expired a moment ago: nothing left to check against
         report = _report(partition)
         report.action = "verify"
@@ -153,7 +153,7 @@ async def verify_all(
 async def verify(
     cloud: Store, partition: list[Item], report: GameReport, progress: Progress, retention: Retention
 ) -> str:
-    meta = next(i for i in partition if i[SK] == layout.META)
+    meta = lifecycle.meta_of(partition)
     if lifecycle.CLOUD_KEPT in meta:  # the admin kept the cloud's own copy: it must still be that one
         copy = await cloud.query_all(meta[PK])
         progress.items(len(partition))
@@ -181,10 +181,10 @@ async def resolve(
     the local game is marked synced with its checksum, which `--verify` then holds it to.
     """
     partition = await local.query_all(layout.game_pk(game_id))
-    if not any(i[SK] == layout.META for i in partition):
+    if not lifecycle.has_meta(partition):
         raise StoreError(f"no game {game_id} on this appliance")
     partition = await lifecycle.settle(local, partition)
-    meta = next(i for i in partition if i[SK] == layout.META)
+    meta = lifecycle.meta_of(partition)
     if meta["status"] != FINISHED:
         raise StoreError(f"game {game_id} is not finished: only finished games go to the cloud")
     report = _report(partition)
@@ -192,7 +192,7 @@ async def resolve(
     copy = await cloud.query_all(meta[PK])
     synced = lifecycle.is_synced(meta)
     if choice == KEEP_CLOUD:
-        if not any(i[SK] == layout.META for i in copy):
+        if not lifecycle.has_meta(copy):
             raise StoreError(f"the cloud has no copy of game {game_id} to keep")
         kept = checksum(copy)
         if synced:
