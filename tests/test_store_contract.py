@@ -733,11 +733,12 @@ async def test_a_transaction_canceled_by_a_conflict_is_sent_again(
     proxy: FaultProxy, proxied: DynamoStore
 ) -> None:
     proxy.inject("TransactWriteItems", conflict)
+    sent = proxy.actions.count("TransactWriteItems")  # the store's check at open, that it has them
     await proxied.transact_write(
         [Update("p", "n", add={"n": 1}), Put({PK: "p", SK: "s"}, absent())], token="t1"
     )
     assert await proxied.get("p", "n") == {PK: "p", SK: "n", "n": 1}
-    assert proxy.actions.count("TransactWriteItems") == 2
+    assert proxy.actions.count("TransactWriteItems") == sent + 2
 
 
 async def test_a_failed_condition_reads_the_item_back_where_the_endpoint_omits_it(
