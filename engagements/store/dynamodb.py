@@ -139,14 +139,15 @@ class Unsupported(StoreError):
     """The endpoint lacks an operation the store needs: no retry can help, only another endpoint."""
 
 
-def _unsupported(error: Exception) -> bool:
-    if not isinstance(error, ClientError):
-        return False
+def _unsupported(error: ClientError) -> bool:
+    """The endpoint says it lacks the operation, not that something about the request was wrong."""
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     message = str(error.response.get("Error", {}).get("Message", "")).lower()
     if _code(error) in UNKNOWN_OPERATION or status == 501:
         return True
-    return _code(error) == "ValidationException" and any(w in message for w in UNSUPPORTED_WORDS)
+    operation = str(error.operation_name).lower()
+    said = any(w in message for w in UNSUPPORTED_WORDS) and ("operation" in message or operation in message)
+    return _code(error) == "ValidationException" and said
 
 
 def _retryable(error: Exception) -> bool:
@@ -288,11 +289,11 @@ class DynamoStore(Store):
                 failure: Exception = error
             except (BotoCoreError, ResponseParserError) as error:
                 failure = error
-            if _unsupported(failure):
-                name = self._client.meta.method_to_api_mapping.get(operation, operation)
+            if isinstance(failure, ClientError) and _unsupported(failure):
+                url, name = self._client.meta.endpoint_url, failure.operation_name
                 unsupported = Unsupported(
-                    f"DynamoDB at {self._client.meta.endpoint_url} does not support {name}, which the "
-                    "store needs: use AWS, DynamoDB Local or another endpoint that has it"
+                    f"DynamoDB at {url} does not support {name}, which the store needs: "
+                    "use AWS, DynamoDB Local or another endpoint that has it"
                 )
                 if not probe:
                     log.error("%s", unsupported)
