@@ -102,6 +102,10 @@ def serve_command(settings, *args: str) -> list[str]:
             "--endpoint-url must be a URL",
         ),
         (["--auto-sync", "--table", "t", "--region", "moon base"], "--region must be a region name"),
+        (
+            ["--store", "dynamodb", "--stack", "prod", "--endpoint-url", "PROXY"],
+            "does not answer CloudFormation",
+        ),
     ],
 )
 def test_serve_refuses_a_bad_cloud_option_or_endpoint_in_one_line(
