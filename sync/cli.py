@@ -26,8 +26,12 @@ from sync.cloud import KEEP_CLOUD, KEEP_LOCAL, GameReport, Progress, Retention, 
 from sync.show import shown
 from sync.target import Target, open_cloud
 
-# botocore's own rule for a region: one DNS label. Checked here so a typo is named before any AWS call.
+# The services' own rules, checked here so that a typo is named before any AWS call: a region is one DNS
+# label (botocore), a table 3 to 255 of these characters (DynamoDB), a stack name starts with a letter
+# (CloudFormation, which also takes a stack's ARN).
 REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
+TABLE = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
+STACK = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,127}")
 
 
 class OptionError(click.ClickException):
@@ -67,13 +71,34 @@ def _region(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     return value or None
 
 
+def _table(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value and not TABLE.fullmatch(value):
+        raise OptionError(
+            f"--table must be a DynamoDB table name (3 to 255 letters, digits, _ . -), "
+            f"not {shown(repr(value))}"
+        )
+    return value or None
+
+
+def _stack(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value and not (STACK.fullmatch(value) or value.startswith("arn:")):
+        raise OptionError(
+            f"--stack must be a CloudFormation stack name (a letter, then letters, digits and -), "
+            f"not {shown(repr(value))}"
+        )
+    return value or None
+
+
 def cloud_options(command: Any) -> Any:
     """The options naming the cloud table, shared by `sync` and `serve --auto-sync`/`--store dynamodb`."""
     options = [
-        click.option("--table", envvar="ENGAGEMENTS_CLOUD_TABLE", help="The cloud DynamoDB table."),
+        click.option(
+            "--table", envvar="ENGAGEMENTS_CLOUD_TABLE", callback=_table, help="The cloud DynamoDB table."
+        ),
         click.option(
             "--stack",
             envvar="ENGAGEMENTS_CLOUD_STACK",
+            callback=_stack,
             help="Read the table name from this base stack's outputs.",
         ),
         click.option(
@@ -163,7 +188,7 @@ def sync(
     except StoreError as e:
         if as_json:
             click.echo(json.dumps({"error": str(e)}))
-        raise click.ClickException(shown(str(e))) from None
+        raise click.ClickException(shown(" ".join(str(e).split()))) from None  # one line, always
     failed = [r for r in reports if r.status == "failed"]
     if as_json:
         click.echo(json.dumps({"games": [dataclasses.asdict(r) for r in reports]}, indent=2))

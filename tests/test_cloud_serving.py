@@ -98,10 +98,10 @@ def serve_command(settings, *args: str) -> list[str]:
             "does not support TransactWriteItems",
         ),
         (
-            ["--store", "dynamodb", "--table", "t", "--endpoint-url", "localhost:8000"],
+            ["--store", "dynamodb", "--table", "tbl", "--endpoint-url", "localhost:8000"],
             "--endpoint-url must be a URL",
         ),
-        (["--auto-sync", "--table", "t", "--region", "moon base"], "--region must be a region name"),
+        (["--auto-sync", "--table", "tbl", "--region", "moon base"], "--region must be a region name"),
         (
             ["--store", "dynamodb", "--stack", "prod", "--endpoint-url", "PROXY"],
             "does not answer CloudFormation",

@@ -213,7 +213,7 @@ async def test_sync_errors_are_one_clear_line_and_leave_local_data_untouched(
     env = os.environ.copy()
     args = ["--endpoint-url", moto_endpoint, "--table", "missing-table"]
     if case == "offline":
-        args = ["--endpoint-url", "http://127.0.0.1:9", "--table", "t"]
+        args = ["--endpoint-url", "http://127.0.0.1:9", "--table", "tbl"]
     elif case == "no credentials":
         env.pop("AWS_ACCESS_KEY_ID")
         env.pop("AWS_SECRET_ACCESS_KEY")
@@ -421,20 +421,22 @@ async def test_titles_are_printed_with_their_control_characters_escaped(
     [
         (["--endpoint-url", "127.0.0.1:8000"], "--endpoint-url must be a URL such as http://"),
         (["--endpoint-url", "http://127.0.0.1:port"], "--endpoint-url must be a URL"),
+        (["--table", "my table"], "--table must be a DynamoDB table name"),
+        (["--stack", "prod/eu"], "--stack must be a CloudFormation stack name"),
         (["--region", "eu west 1"], "--region must be a region name such as eu-west-1"),
         (["--region", "eu-west-1/"], "--region must be a region name"),
         (["--stack", "prod", "--endpoint-url", "DYNAMODB_ONLY"], "does not answer CloudFormation"),
         (
-            ["--table", "t", "--resolve", "keep-both", "g1"],
+            ["--table", "tbl", "--resolve", "keep-both", "g1"],
             "'keep-both' is not one of 'keep-local', 'keep-cloud'",
         ),
-        (["--table", "t", "--resolve", "keep-local"], "--resolve"),
+        (["--table", "tbl", "--resolve", "keep-local"], "--resolve"),
         (["--table", "TABLE", "--resolve", "keep-local", "gnope"], "no game gnope on this appliance"),
         (["--table", "TABLE", "--resolve", "keep-local", "g\x1b[2J"], r"no game g\x1b[2J on this appliance"),
-        (["--table", "t", "--verify", "--dry-run"], "--dry-run contacts nothing"),
-        (["--table", "t", "--verify", "--resolve", "keep-local", "g1"], "--resolve settles one game"),
-        (["--table", "t", "--retention-days", "a week"], "'a week' is not a valid integer"),
-        (["--table", "t", "--cloud-retention-days", "0"], "--cloud-retention-days"),
+        (["--table", "tbl", "--verify", "--dry-run"], "--dry-run contacts nothing"),
+        (["--table", "tbl", "--verify", "--resolve", "keep-local", "g1"], "--resolve settles one game"),
+        (["--table", "tbl", "--retention-days", "a week"], "'a week' is not a valid integer"),
+        (["--table", "tbl", "--cloud-retention-days", "0"], "--cloud-retention-days"),
     ],
 )
 async def test_every_bad_option_is_one_clear_line_and_a_non_zero_exit(

@@ -252,7 +252,10 @@ class DynamoStore(Store):
             raise StoreError(f"cannot use DynamoDB at {endpoint_url or 'AWS'}: {e}") from None
         store = cls(client, table)
         try:
-            description = (await store._call("describe_table", TableName=table))["Table"]
+            try:
+                description = (await store._call("describe_table", TableName=table))["Table"]
+            except ValueError as e:  # DynamoDB's ValidationException: a malformed table name, say
+                raise StoreError(f"DynamoDB refused table {table!r}: {e}") from None
             problems = schema_problems(description)
             if problems:
                 raise StoreError(f"table {table} has the wrong schema: {'; '.join(problems)}")
