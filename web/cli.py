@@ -14,6 +14,7 @@ import click
 from engagements import __version__
 from engagements.store.base import StoreError
 from sync.cli import cloud_options, data_dir_option, retention_option, sync
+from sync.show import shown
 from sync.target import Target
 from web.mdns import discover as discover_servers
 from web.mdns import parse_interfaces
@@ -162,7 +163,7 @@ def serve(
     try:
         asyncio.run(run_server(settings))
     except StoreError as e:
-        raise click.ClickException(str(e)) from None
+        raise click.ClickException(shown(" ".join(str(e).split()))) from None  # one line, always
 
 
 @main.command()
