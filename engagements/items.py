@@ -12,9 +12,8 @@ META carries GSI1PK = "GAMES#live", "GAMES#finished" (not yet in the cloud) or "
 GSI1SK = "<created or finished ms>#<id>": the live games (resumed after a restart) and the finished
 ones waiting for the cloud sync are queries, never scans.
 
-Every item of a live game carries the game's `ttl`, so abandoned games expire. A finished game's items
-lose it (a game nobody has synced yet must never expire) and get it back once the cloud copy is
-verified, counted from that moment.
+Every item of a live game carries the game's `ttl`, so abandoned games expire; what happens to it once
+the game is finished (kept, synced, expiring again) is engagements.lifecycle's.
 """
 
 from __future__ import annotations
@@ -160,18 +159,6 @@ def item_keys(game: Game) -> list[tuple[str, str]]:
     return keys
 
 
-def keep_forever(game: Game, ttl: int) -> list[Update]:
-    """Drop the expiry of a finished game's items: an unsynced game must not vanish.
-
-    Each update holds only while the item still has the game's own `ttl`: once the sync has given the
-    items their post-sync expiry, a late one changes nothing. Written a moment after the game finishes,
-    not with it (see Games.execute); whoever finds a finished, unsynced game with expiring items (a
-    restart, the sync) finishes the job, so no crash can lose it.
-    """
-    keys = [(game_pk(game.id), META), *item_keys(game)]
-    return [Update(pk, sk, remove=(TTL,), condition=equals(TTL, ttl)) for pk, sk in keys]
-
-
 def player_item(pk: str, p: Player, ttl: int) -> Item:
     return {
         PK: pk,
@@ -220,8 +207,8 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
         type=m["type"],
         prompts=prompts,
         settings=m["settings"],
-        host_token_hash=m["host_token_hash"],
-        secret=m["secret"],
+        host_token_hash=m.get("host_token_hash", ""),  # absent from a cloud copy: nobody signs in there
+        secret=m.get("secret", ""),  # absent from a cloud copy: it never leaves the appliance
         created_at=m["created_at"],
         status=m["status"],
         phase=m["phase"],
@@ -242,7 +229,7 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
             p = Player(
                 item["player_id"],
                 item["nickname"],
-                item["token_hash"],
+                item.get("token_hash", ""),
                 item["joined_at"],
                 kicked=item["kicked"],
             )
@@ -261,7 +248,3 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
             for pid, points in kind.score(game, r).items():
                 game.players[pid].score += points
     return game
-
-
-def ttl_for(created_ms: int, retention_days: int) -> int:
-    return created_ms // 1000 + retention_days * 86400

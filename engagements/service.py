@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from engagements import items, views
+from engagements import items, lifecycle, views
 from engagements.codes import (
     is_code,
     matches,
@@ -31,8 +31,6 @@ from engagements.commands import apply
 from engagements.model import FINISHED, HOST, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
-    TTL,
-    ConditionFailed,
     Store,
     StoreError,
     TransactionCanceled,
@@ -177,7 +175,7 @@ class Games:
                     return None
                 game = items.load_game(found, self.types[meta["type"]])
                 self._games[game_id] = game
-                if game.status == FINISHED and not game.synced_at and any(TTL in i for i in found):
+                if lifecycle.needs_keeping(meta, found):
                     self._keep(game)  # the server stopped before the finished game's items were kept
         self._loading.pop(game_id, None)
         return game
@@ -269,15 +267,10 @@ class Games:
         task.add_done_callback(self._settled)
 
     async def _keep_forever(self, game: Game) -> None:
-        """One conditional update per item, each free to find the sync got there first."""
-        writes = items.keep_forever(game, self._ttl(game))
-        results = await asyncio.gather(
-            *(self.store.update(w.pk, w.sk, remove=w.remove, condition=w.condition) for w in writes),
-            return_exceptions=True,
-        )
-        failed = [r for r in results if isinstance(r, BaseException) and not isinstance(r, ConditionFailed)]
-        if failed:
-            log.error("game %s may still expire: %s", game.id, failed[0])
+        try:
+            await lifecycle.keep(self.store, lifecycle.game_keep_writes(game, self._ttl(game)))
+        except Exception as e:  # logged, not raised: nobody awaits this task
+            log.error("game %s may still expire: %s", game.id, e)
             return
         self.on_finished()
 
@@ -330,8 +323,7 @@ class Games:
         """The sync verified this game's cloud copy and bumped its META version: mirror that here."""
         game = self._games.get(game_id)
         if game is not None:
-            game.synced_at = at
-            game.version += 1
+            lifecycle.mirror_synced(game, at)
         return game
 
     def evict(self, game_id: str) -> None:
@@ -340,7 +332,7 @@ class Games:
             self.on_evict(game_id)
 
     def _ttl(self, game: Game) -> int:
-        return items.ttl_for(game.created_at, self.retention_days)
+        return lifecycle.expiry(game.created_at, self.retention_days)
 
     async def close(self) -> None:
         """Wait for queued writes; the store is closed by its owner (a pending keep waits for a restart)."""

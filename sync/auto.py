@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from engagements.store.base import Store, StoreError
 from engagements.store.dynamodb import DynamoStore
-from sync.cloud import GameReport, sync_all
+from sync.cloud import GameReport, Retention, sync_all
 from sync.target import Target, open_cloud
 
 log = logging.getLogger(__name__)
@@ -69,11 +69,12 @@ class AutoSync:
         if self._cloud is None:
             self._cloud = await open_cloud(self.target)
         now = self.clock()
-        reports = await sync_all(self.local, self._cloud, now_ms=now, retention_days=self.retention_days)
+        retention = Retention(self.retention_days, self.target.cloud_retention_days)
+        reports = await sync_all(self.local, self._cloud, now_ms=now, retention=retention)
         failed = [r for r in reports if r.status == "failed"]
         for report in reports:
-            if report.status == "synced":
-                self.on_synced(report, now)
+            if report.status == "synced" and report.synced_at is not None:
+                self.on_synced(report, report.synced_at)
         if failed:
             raise StoreError(f"{len(failed)} games could not be synced: {failed[0].error}")
         self.last_error = None

@@ -13,7 +13,9 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
 )
+from botocore.parsers import ResponseParserError
 
+from engagements.lifecycle import CLOUD_RETENTION_DAYS
 from engagements.store.base import StoreError
 from engagements.store.dynamodb import DynamoStore
 
@@ -26,6 +28,7 @@ class Target:
     stack: str | None = None
     endpoint_url: str | None = None  # DynamoDB Local, moto or another compatible server; AWS when unset
     region: str | None = None
+    cloud_retention_days: int = CLOUD_RETENTION_DAYS  # how long the cloud keeps a synced game
 
 
 async def open_cloud(target: Target) -> DynamoStore:
@@ -50,7 +53,15 @@ def stack_table(target: Target) -> str:
     except EndpointConnectionError:
         raise StoreError(f"cannot reach CloudFormation at {target.endpoint_url or 'AWS'}") from None
     except ClientError as e:
-        raise StoreError(f"no such stack {target.stack}: {e.response['Error'].get('Message', '')}") from None
+        error = e.response.get("Error", {})
+        message = error.get("Message", "")
+        if error.get("Code") == "ValidationError" and "does not exist" in message:
+            raise StoreError(f"no such stack {target.stack}: {message}") from None
+        if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
+            raise StoreError(f"not allowed to read stack {target.stack}: {message}") from None
+        raise _no_cloudformation(target) from None
+    except ResponseParserError:  # an endpoint that answers, but not in CloudFormation's language
+        raise _no_cloudformation(target) from None
     except BotoCoreError as e:
         raise StoreError(f"CloudFormation: {e}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
@@ -59,3 +70,10 @@ def stack_table(target: Target) -> str:
             f"stack {target.stack} has no {TABLE_OUTPUT} output: is it the Engagements base stack?"
         )
     return outputs[TABLE_OUTPUT]
+
+
+def _no_cloudformation(target: Target) -> StoreError:
+    return StoreError(
+        f"{target.endpoint_url or 'the endpoint'} does not answer CloudFormation, so --stack cannot "
+        "name the table there: pass --table instead"
+    )

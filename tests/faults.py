@@ -66,6 +66,9 @@ Fault = Callable[[dict[str, Any], Callable[[dict[str, Any]], Reply]], Reply]
 class FaultProxy:
     """An HTTP proxy on 127.0.0.1 in front of moto that misbehaves when told to, as AWS sometimes does.
 
+    It passes on DynamoDB requests only: anything else (CloudFormation) gets the answer of a server
+    that speaks nothing but DynamoDB.
+
     `inject(action, fault)` sends the next request for `action` ("BatchWriteItem") through
     `fault(request, forward)`, which may change the request, change the reply or answer by itself.
     """
@@ -118,8 +121,12 @@ class FaultProxy:
                 headers = {
                     k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
                 }
-                fault = proxy._next_fault(self.headers["X-Amz-Target"].removeprefix(f"{DYNAMODB}."))
-                if fault is None:
+                target = self.headers.get("X-Amz-Target", "")
+                fault = proxy._next_fault(target.removeprefix(f"{DYNAMODB}."))
+                if not target.startswith(DYNAMODB):  # CloudFormation, say: a DynamoDB-only server's answer
+                    status, answer = unknown_operation({}, lambda request: (0, {}))
+                    reply, content_type = json.dumps(answer).encode(), "application/x-amz-json-1.0"
+                elif fault is None:
                     status, reply_headers, reply = proxy._send(body, headers)
                     content_type = reply_headers.get("Content-Type", "application/x-amz-json-1.0")
                 else:
@@ -174,6 +181,11 @@ def omit_old_item(request: dict[str, Any], forward: Callable[[dict[str, Any]], R
     status, reply = forward({k: v for k, v in request.items() if k != "ReturnValuesOnConditionCheckFailure"})
     reply.pop("Item", None)
     return status, reply
+
+
+def unknown_operation(request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
+    """As a DynamoDB-compatible server answers an operation it does not have (transactions, say)."""
+    return aws_error("UnknownOperationException", "")
 
 
 def slowly(request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:

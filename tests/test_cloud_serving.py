@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import subprocess
+import sys
 from urllib.parse import urlparse
 
 import aiohttp
@@ -12,8 +15,8 @@ import pytest
 from engagements.store.dynamodb import DynamoStore
 from sync.target import Target
 from tests.conftest import create_game
-from tests.faults import TcpProxy
-from tests.test_sync import finished_game, partition
+from tests.faults import FaultProxy, TcpProxy, unknown_operation
+from tests.test_sync import HOME_ONLY, finished_game, partition
 from web.app import create_app
 from web.keys import STORE
 
@@ -43,7 +46,7 @@ async def test_auto_sync_uploads_finished_games_and_retries_until_the_network_is
 ):
     proxy = TcpProxy(urlparse(moto_endpoint).port)
     port = await proxy.start()
-    target = Target(table=cloud_table, endpoint_url=f"http://127.0.0.1:{port}")
+    target = Target(table=cloud_table, endpoint_url=f"http://127.0.0.1:{port}", cloud_retention_days=3)
     app = create_app(dataclasses.replace(settings, auto_sync=True, cloud=target, sync_interval=0.2))
     server = await aiohttp_server(app, host="127.0.0.1", port=settings.port)
     async with aiohttp.ClientSession(base_url=str(server.make_url("/"))) as http:
@@ -61,7 +64,11 @@ async def test_auto_sync_uploads_finished_games_and_retries_until_the_network_is
         else:
             pytest.fail("the game was not synced after the network came back")
         cloud = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
-        assert len(await partition(cloud, game_id)) == len(await partition(local, game_id))
+        in_cloud = await partition(cloud, game_id)
+        assert len(in_cloud) == len(await partition(local, game_id))
+        synced_at = (await local.get(f"GAME#{game_id}", "META"))["synced_at"]
+        assert {i["ttl"] for i in in_cloud} == {synced_at // 1000 + 3 * 86400}, "the setting's retention"
+        assert not any(a in i for i in in_cloud for a in HOME_ONLY)
         await cloud.close()
 
         # The host console of a finished game learns it is in the cloud without reloading.
@@ -76,3 +83,64 @@ async def test_auto_sync_uploads_finished_games_and_retries_until_the_network_is
         assert refreshed["game"]["synced_at"] is not None
         await table.close()
     proxy.cut()
+
+
+def serve_command(settings, *args: str) -> list[str]:
+    command = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(settings.port)]
+    return [*command, "--no-mdns", "--data-dir", str(settings.data_dir), *args]
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            ["--store", "dynamodb", "--table", "TABLE", "--endpoint-url", "PROXY"],
+            "does not support TransactWriteItems",
+        ),
+        (
+            ["--store", "dynamodb", "--table", "tbl", "--endpoint-url", "localhost:8000"],
+            "--endpoint-url must be a URL",
+        ),
+        (["--auto-sync", "--table", "tbl", "--region", "moon base"], "--region must be a region name"),
+        (
+            ["--store", "dynamodb", "--stack", "prod", "--endpoint-url", "PROXY"],
+            "does not answer CloudFormation",
+        ),
+    ],
+)
+def test_serve_refuses_a_bad_cloud_option_or_endpoint_in_one_line(
+    args, expected, settings, cloud_table, moto_endpoint
+):
+    proxy = FaultProxy(moto_endpoint)
+    proxy.inject("TransactWriteItems", unknown_operation, times=10)
+    args = [{"PROXY": proxy.url, "TABLE": cloud_table}.get(a, a) for a in args]
+    try:
+        out = subprocess.run(serve_command(settings, *args), capture_output=True, text=True, timeout=60)
+    finally:
+        proxy.stop()
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], out.stderr
+
+
+async def test_an_operation_the_endpoint_lacks_is_logged_and_not_retried(
+    aiohttp_server, settings, cloud_table, moto_endpoint, caplog
+):
+    proxy = FaultProxy(moto_endpoint)
+    cloud = Target(table=cloud_table, endpoint_url=proxy.url)
+    server = await aiohttp_server(
+        create_app(dataclasses.replace(settings, store="dynamodb", cloud=cloud)),
+        host="127.0.0.1",
+        port=settings.port,
+    )
+    proxy.inject("TransactWriteItems", unknown_operation, times=10)  # the endpoint changed under us
+    try:
+        async with aiohttp.ClientSession(base_url=str(server.make_url("/"))) as http:
+            with caplog.at_level(logging.ERROR):
+                async with http.post("/api/games", json={"title": "T", "prompts": ["P"]}) as r:
+                    assert r.status == 503
+    finally:
+        proxy.stop()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(f"DynamoDB at {proxy.url} does not support TransactWriteItems" in e for e in errors), errors
+    assert proxy.actions.count("TransactWriteItems") == 2, "the probe at start, then one try: no retries"

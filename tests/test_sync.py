@@ -7,18 +7,23 @@ import json
 import os
 import subprocess
 import sys
+import time
 from urllib.parse import urlparse
 
 import boto3
 import pytest
 
+from engagements import lifecycle
+from engagements.service import now_ms
 from engagements.store.base import GSI1, TTL
 from engagements.store.dynamodb import DynamoStore
-from sync.cloud import Progress, sync_all
+from sync.cloud import Progress, Retention, sync_all
 from tests.conftest import create_game
 from tests.faults import FaultProxy, TcpProxy, leave_unprocessed, throttle
 from tests.test_game import play_round
 from web.keys import GAMES, STORE
+
+HOME_ONLY = ("secret", "host_token_hash", "token_hash")  # what docs/architecture.md says stays home
 
 
 async def finished_game(http, nicks=("Ann", "Bob", "Cy")) -> str:
@@ -39,6 +44,16 @@ async def partition(store, game_id: str) -> list[dict]:
     return await store.query_all(f"GAME#{game_id}")
 
 
+async def expected_copy(local, game_id: str, cloud_days: int = lifecycle.CLOUD_RETENTION_DAYS) -> list[dict]:
+    """What the cloud should hold of a game synced from `local`, by key."""
+    copy = lifecycle.cloud_copy(await partition(local, game_id), cloud_days)
+    return sorted(copy, key=lambda i: i["SK"])
+
+
+async def cloud_items(cloud, game_id: str) -> list[dict]:
+    return sorted(await partition(cloud, game_id), key=lambda i: i["SK"])
+
+
 def run_sync(settings, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "web.cli", "sync", "--data-dir", str(settings.data_dir), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env or os.environ.copy())
@@ -51,25 +66,40 @@ async def cloud(cloud_table, moto_endpoint):
     await store.close()
 
 
-async def test_finished_game_goes_up_item_for_item_and_is_marked_synced(
+async def test_finished_game_goes_up_without_what_stays_home_synced_and_expiring(
     server, http, settings, cloud, cloud_table, moto_endpoint
 ):
     local = server.app[STORE]
     game_id = await finished_game(http)
     before = await partition(local, game_id)
     assert not any(TTL in item for item in before)
+    assert {"secret", "host_token_hash"} <= set(next(i for i in before if i["SK"] == "META"))
 
-    out = run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint)
+    args = ("--table", cloud_table, "--endpoint-url", moto_endpoint, "--cloud-retention-days", "30")
+    out = run_sync(settings, *args)
     assert out.returncode == 0, out.stderr + out.stdout
     assert f"Synced 1 of 1 games ({len(before)} items uploaded)." in out.stdout
 
-    in_cloud = {(i["PK"], i["SK"]): i for i in await partition(cloud, game_id)}
-    assert in_cloud == {(i["PK"], i["SK"]): i for i in before}, "the cloud holds exactly the local items"
     after = {i["SK"]: i for i in await partition(local, game_id)}
-    assert after["META"]["synced_at"] and after["META"]["GSI1PK"] == "GAMES#synced"
+    synced_at = after["META"]["synced_at"]
+    assert synced_at and after["META"]["GSI1PK"] == "GAMES#synced"
     assert all(TTL in item for item in after.values()), "a synced game may now expire here"
     assert await local.query_all("GAMES#finished", index=GSI1) == []
-    assert [i["id"] for i in await cloud.query_all("GAMES#finished", index=GSI1)] == [game_id]
+
+    in_cloud = {i["SK"]: i for i in await partition(cloud, game_id)}
+    assert set(in_cloud) == set(after), "every item of the game, and no other"
+    assert not [(sk, a) for sk, i in in_cloud.items() for a in HOME_ONLY if a in i], "nothing that stays home"
+    assert {i[TTL] for i in in_cloud.values()} == {synced_at // 1000 + 30 * 86400}, "the cloud's retention"
+    meta = in_cloud["META"]
+    assert meta["GSI1PK"] == "GAMES#synced" and meta["synced_at"] == synced_at
+    assert meta["version"] == after["META"]["version"]
+    for sk, item in in_cloud.items():  # the rest exactly as played
+        local_item = {
+            k: v for k, v in after[sk].items() if k not in (*HOME_ONLY, TTL, "sync_at", "cloud_ttl")
+        }
+        assert {k: v for k, v in item.items() if k != TTL} == local_item
+    assert [i["id"] for i in await cloud.query_all("GAMES#synced", index=GSI1)] == [game_id]
+    assert await cloud.query_all("GAMES#finished", index=GSI1) == []
 
 
 async def test_second_sync_changes_nothing_in_the_cloud(
@@ -101,7 +131,9 @@ async def test_sync_cut_off_mid_run_is_completed_by_the_next_run(
         if sent >= 30:  # the network drops part way through the second game
             proxy.cut()
 
-    reports = await sync_all(local, cloud, now_ms=1, retention_days=7, progress=Progress(items=count))
+    reports = await sync_all(
+        local, cloud, now_ms=now_ms(), retention=Retention(7), progress=Progress(items=count)
+    )
     await cloud.close()
     assert reports[0].status == "synced"
     assert {r.status for r in reports[1:]} == {"failed"}
@@ -113,7 +145,8 @@ async def test_sync_cut_off_mid_run_is_completed_by_the_next_run(
     assert "Synced 2 of 2 games" in resumed.stdout
     direct = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
     for game_id, items in before.items():
-        assert sorted(await partition(direct, game_id), key=str) == sorted(items, key=str), (
+        assert len(await partition(local, game_id)) == len(items)
+        assert await cloud_items(direct, game_id) == await expected_copy(local, game_id), (
             "nothing lost or doubled"
         )
     await direct.close()
@@ -180,7 +213,7 @@ async def test_sync_errors_are_one_clear_line_and_leave_local_data_untouched(
     env = os.environ.copy()
     args = ["--endpoint-url", moto_endpoint, "--table", "missing-table"]
     if case == "offline":
-        args = ["--endpoint-url", "http://127.0.0.1:9", "--table", "t"]
+        args = ["--endpoint-url", "http://127.0.0.1:9", "--table", "tbl"]
     elif case == "no credentials":
         env.pop("AWS_ACCESS_KEY_ID")
         env.pop("AWS_SECRET_ACCESS_KEY")
@@ -212,7 +245,7 @@ async def test_throttling_and_unprocessed_items_are_retried_until_the_game_is_wh
     proxy.inject("BatchWriteItem", throttle, times=2)
     cloud = await DynamoStore.open(cloud_table, endpoint_url=proxy.url)
     try:
-        reports = await sync_all(local, cloud, now_ms=1, retention_days=7)
+        reports = await sync_all(local, cloud, now_ms=now_ms(), retention=Retention(7))
     finally:
         await cloud.close()
         proxy.stop()
@@ -271,3 +304,201 @@ async def test_a_sync_right_after_the_podium_is_not_undone_by_the_finished_game_
     await asyncio.sleep(2)  # the server's own settling has run by now
     items = await partition(local, table.game_id)
     assert items and all(TTL in item for item in items), "a synced game expires after its retention"
+
+
+def sync_to(settings, cloud_table, moto_endpoint, *args: str) -> subprocess.CompletedProcess:
+    return run_sync(settings, "--table", cloud_table, "--endpoint-url", moto_endpoint, *args)
+
+
+async def test_verify_puts_back_what_the_cloud_lost_while_the_local_copy_exists(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 0
+    whole = await cloud_items(cloud, game_id)
+    assert whole == await expected_copy(local, game_id)
+    lost = [i for i in whole if i["SK"] == "META" or i["SK"].startswith("PLAYER#")][:3]
+    await cloud.batch_write(deletes=[{"PK": i["PK"], "SK": i["SK"]} for i in lost])
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Nothing to sync" in out.stdout
+    assert f"Verified 1 synced games: 0 whole, 1 repaired ({len(lost)} items uploaded)" in out.stdout
+    assert await cloud_items(cloud, game_id) == whole, "put back exactly as it was"
+
+    again = sync_to(settings, cloud_table, moto_endpoint, "--verify", "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)["games"]
+    assert [(r["game_id"], r["action"], r["status"], r["uploaded"]) for r in report] == [
+        (game_id, "verify", "verified", 0)
+    ]
+
+
+async def test_a_changed_cloud_copy_is_reported_by_verify_and_keep_local_puts_it_right(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 0
+    whole = await cloud_items(cloud, game_id)
+    player = next(i for i in whole if i["SK"].startswith("PLAYER#"))
+    await cloud.put({**player, "nickname": "Changed"})
+    await cloud.put({"PK": f"GAME#{game_id}", "SK": "PLAYER#stranger", "nickname": "Stranger"})
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 1
+    assert (
+        f"failed: {game_id}" in out.stdout and f"--resolve keep-local or keep-cloud {game_id}" in out.stdout
+    )
+    assert await cloud.get(f"GAME#{game_id}", player["SK"]) == {**player, "nickname": "Changed"}, (
+        "verify never overwrites"
+    )
+
+    fixed = sync_to(settings, cloud_table, moto_endpoint, "--resolve", "keep-local", game_id)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "1 items uploaded, 1 removed from the cloud" in fixed.stdout
+    assert await cloud_items(cloud, game_id) == whole == await expected_copy(local, game_id)
+    assert sync_to(settings, cloud_table, moto_endpoint, "--verify").returncode == 0
+
+
+async def test_a_game_in_conflict_is_resolved_either_way_and_later_syncs_succeed(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    kept_cloud = await finished_game(http)
+    kept_local = await finished_game(http, ("Dee", "Eve"))
+    for game_id in (kept_cloud, kept_local):
+        meta = await local.get(f"GAME#{game_id}", "META")
+        await cloud.put({"PK": meta["PK"], "SK": "META", "id": game_id, "title": "Edited in the cloud"})
+    sizes = [len(await partition(local, g)) for g in (kept_cloud, kept_local)]
+    out = sync_to(settings, cloud_table, moto_endpoint)
+    assert out.returncode == 1 and out.stdout.count("does not match") == 2
+    # Every item but META went up before the read-back found the conflict: they count.
+    assert f"Synced 0 of 2 games ({sum(sizes) - 2} items uploaded)." in out.stdout
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 1, "a conflict stays until resolved"
+
+    theirs = await cloud_items(cloud, kept_cloud)
+    out = sync_to(settings, cloud_table, moto_endpoint, "--resolve", "keep-cloud", kept_cloud)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 items uploaded" in out.stdout
+    assert await cloud_items(cloud, kept_cloud) == theirs, "the cloud copy is left as it is"
+    assert (await local.get(f"GAME#{kept_cloud}", "META"))["GSI1PK"] == "GAMES#synced"
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--resolve", "keep-local", kept_local)
+    assert out.returncode == 0, out.stdout + out.stderr
+    # The first run put up every item but META, which the cloud had: only META differed.
+    assert "1 items uploaded, 0 removed from the cloud" in out.stdout
+    assert await cloud_items(cloud, kept_local) == await expected_copy(local, kept_local)
+    assert (await local.get(f"GAME#{kept_local}", "META"))["GSI1PK"] == "GAMES#synced"
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 0, out.stdout
+    assert "Verified 2 synced games: 2 whole, 0 repaired (0 items uploaded)" in out.stdout
+    await cloud.put({**theirs[0], "title": "Edited again"})
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 1 and f"cloud copy of game {kept_cloud} changed since it was kept" in out.stdout
+
+
+async def test_titles_are_printed_with_their_control_characters_escaped(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    hostile = "Quiz\x1b]0;owned\x07\x1b[31m night\nSynced 9 of 9 games"
+    await local.update(f"GAME#{game_id}", "META", set={"title": hostile})
+    dry = sync_to(settings, cloud_table, moto_endpoint, "--dry-run")
+    out = sync_to(settings, cloud_table, moto_endpoint)
+    for text in (dry.stdout, out.stdout):
+        assert "\x1b" not in text and "\x07" not in text, text
+        assert r"Quiz\x1b]0;owned\x07\x1b[31m night\nSynced 9 of 9 games" in text
+    assert out.returncode == 0 and out.stdout.count("\n") == 2, "one line per game, then the summary"
+    assert (await cloud.get(f"GAME#{game_id}", "META"))["title"] == hostile, "stored as it was"
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--endpoint-url", "127.0.0.1:8000"], "--endpoint-url must be a URL such as http://"),
+        (["--endpoint-url", "http://127.0.0.1:port"], "--endpoint-url must be a URL"),
+        (["--table", "my table"], "--table must be a DynamoDB table name"),
+        (["--stack", "prod/eu"], "--stack must be a CloudFormation stack name"),
+        (["--region", "eu west 1"], "--region must be a region name such as eu-west-1"),
+        (["--region", "eu-west-1/"], "--region must be a region name"),
+        (["--stack", "prod", "--endpoint-url", "DYNAMODB_ONLY"], "does not answer CloudFormation"),
+        (
+            ["--table", "tbl", "--resolve", "keep-both", "g1"],
+            "'keep-both' is not one of 'keep-local', 'keep-cloud'",
+        ),
+        (["--table", "tbl", "--resolve", "keep-local"], "--resolve"),
+        (["--table", "TABLE", "--resolve", "keep-local", "gnope"], "no game gnope on this appliance"),
+        (["--table", "TABLE", "--resolve", "keep-local", "g\x1b[2J"], r"no game g\x1b[2J on this appliance"),
+        (["--table", "tbl", "--verify", "--dry-run"], "--dry-run contacts nothing"),
+        (["--table", "tbl", "--verify", "--resolve", "keep-local", "g1"], "--resolve settles one game"),
+        (["--table", "tbl", "--retention-days", "a week"], "'a week' is not a valid integer"),
+        (["--table", "tbl", "--cloud-retention-days", "0"], "--cloud-retention-days"),
+    ],
+)
+async def test_every_bad_option_is_one_clear_line_and_a_non_zero_exit(
+    args, expected, server, http, settings, cloud_table, moto_endpoint, aws_env
+):
+    game_id = await finished_game(http)
+    proxy = FaultProxy(moto_endpoint)
+    substitutes = {"DYNAMODB_ONLY": proxy.url, "TABLE": cloud_table}
+    args = [substitutes.get(a, a) for a in args]
+    if "--endpoint-url" not in args:
+        args = ["--endpoint-url", moto_endpoint, *args]
+    try:
+        out = run_sync(settings, *args)
+    finally:
+        proxy.stop()
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], out.stderr
+    assert "\x1b" not in out.stderr
+    meta = await server.app[STORE].get(f"GAME#{game_id}", "META")
+    assert meta["GSI1PK"] == "GAMES#finished"
+
+
+async def test_a_copy_uploaded_before_the_cloud_copy_was_trimmed_is_found_by_verify_and_replaced(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    """Earlier versions uploaded the partition as it was: with the secret, without expiry, not synced."""
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    as_played = await partition(local, game_id)
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 0
+    for item in await partition(cloud, game_id):
+        await cloud.delete(item["PK"], item["SK"])
+    for item in as_played:
+        await cloud.put(item)
+    await local.update(
+        f"GAME#{game_id}", "META", remove=("sync_at", "cloud_ttl")
+    )  # as those versions left it
+
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 1 and f"failed: {game_id}" in out.stdout
+    out = sync_to(settings, cloud_table, moto_endpoint, "--resolve", "keep-local", game_id)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{len(as_played)} items uploaded, 0 removed" in out.stdout
+    in_cloud = await cloud_items(cloud, game_id)
+    assert not any(a in i for i in in_cloud for a in HOME_ONLY)
+    synced_at = (await local.get(f"GAME#{game_id}", "META"))["synced_at"]
+    assert {i[TTL] for i in in_cloud} == {synced_at // 1000 + lifecycle.CLOUD_RETENTION_DAYS * 86400}
+    assert sync_to(settings, cloud_table, moto_endpoint, "--verify").returncode == 0
+
+
+async def test_verify_leaves_a_game_past_its_cloud_retention_alone(
+    server, http, settings, cloud, cloud_table, moto_endpoint
+):
+    local = server.app[STORE]
+    game_id = await finished_game(http)
+    assert sync_to(settings, cloud_table, moto_endpoint).returncode == 0
+    past = int(time.time()) - 60
+    await local.update(f"GAME#{game_id}", "META", set={"cloud_ttl": past})  # as if 90 days had gone by
+    for item in await partition(cloud, game_id):
+        await cloud.put({**item, TTL: past})  # expired: reads no longer see it, as in DynamoDB
+    out = sync_to(settings, cloud_table, moto_endpoint, "--verify")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 repaired (0 items uploaded), 1 expired from the cloud" in out.stdout
+    assert await partition(cloud, game_id) == [], "nothing put back"

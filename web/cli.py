@@ -14,6 +14,7 @@ import click
 from engagements import __version__
 from engagements.store.base import StoreError
 from sync.cli import cloud_options, data_dir_option, retention_option, sync
+from sync.show import shown
 from sync.target import Target
 from web.admin import AdminSecretError
 from web.mdns import discover as discover_servers
@@ -154,6 +155,7 @@ def serve(
     stack: str | None,
     endpoint_url: str | None,
     region: str | None,
+    cloud_retention_days: int,
     auto_sync: bool,
     admin_secret: str | None,
     certfile: Path | None,
@@ -164,9 +166,7 @@ def serve(
         raise click.UsageError("--certfile and --keyfile go together")
     if certfile is not None and public_url is not None and not public_url.startswith("https://"):
         raise click.UsageError("with --certfile the appliance speaks HTTPS: --public-url must be https://")
-    cloud = (
-        Target(table=table, stack=stack, endpoint_url=endpoint_url, region=region) if table or stack else None
-    )
+    cloud = Target(table, stack, endpoint_url, region, cloud_retention_days) if table or stack else None
     if (store == "dynamodb" or auto_sync) and cloud is None:
         raise click.UsageError("--store dynamodb and --auto-sync need the cloud table: --table or --stack")
     if store == "dynamodb" and auto_sync:
@@ -192,7 +192,7 @@ def serve(
     try:
         asyncio.run(run_server(settings))
     except (StoreError, AdminSecretError, TLSError) as e:
-        raise click.ClickException(str(e)) from None
+        raise click.ClickException(shown(" ".join(str(e).split()))) from None  # one line, always
 
 
 @main.command()

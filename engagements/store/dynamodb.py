@@ -8,11 +8,17 @@ boto3 blocks, so every call runs on the store's own threads. botocore's retries 
 mode backs off from about a second, too slow for a live game, so throttling is retried here from 50 ms
 with full jitter. Only failures that cannot have written anything are retried (throttling, a refused
 connection, a transaction canceled by a conflict), plus the 500s that DynamoDB asks clients to retry.
+
+Not every DynamoDB-compatible server has every operation (some have no transactions). `open` checks that
+the endpoint has the ones the store cannot do without, and an operation an endpoint lacks later on is
+logged as such and raised as `Unsupported`, never retried or passed off as a passing fault.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import random
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +37,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
 )
+from botocore.parsers import ResponseParserError
 
 from .base import (
     GSI1,
@@ -58,6 +65,8 @@ from .base import (
 from .rules import check_value, distinct, holds, transaction, validate
 from .schema import schema_problems
 
+log = logging.getLogger(__name__)
+
 THREADS = 16
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 0.05  # seconds before the first retry, at most; doubled each time up to BACKOFF_CAP
@@ -81,6 +90,12 @@ RETRIED = frozenset(
 # A transaction canceled only for these reasons wrote nothing and may simply be sent again.
 RETRIED_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 CHECK_FAILED = "ConditionalCheckFailed"
+# How servers without an operation say so: AWS's own code for it, a 501, or a validation error saying so.
+UNKNOWN_OPERATION = frozenset(
+    {"UnknownOperationException", "UnknownOperation", "InvalidAction", "NotImplemented"}
+)
+UNSUPPORTED_WORDS = ("unsupported", "not supported", "not implemented", "unknown operation")
+PROBE_KEY = {PK: {"S": "PROBE#engagements"}, SK: {"S": "PROBE"}}  # never written: a condition check only
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -118,6 +133,21 @@ def _code(error: ClientError) -> str:
 def _reasons(error: ClientError) -> list[str | None]:
     codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
     return [None if code in (None, "None") else code for code in codes]
+
+
+class Unsupported(StoreError):
+    """The endpoint lacks an operation the store needs: no retry can help, only another endpoint."""
+
+
+def _unsupported(error: ClientError) -> bool:
+    """The endpoint says it lacks the operation, not that something about the request was wrong."""
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    message = str(error.response.get("Error", {}).get("Message", "")).lower()
+    if _code(error) in UNKNOWN_OPERATION or status == 501:
+        return True
+    operation = str(error.operation_name).lower()
+    said = any(w in message for w in UNSUPPORTED_WORDS) and ("operation" in message or operation in message)
+    return _code(error) == "ValidationException" and said
 
 
 def _retryable(error: Exception) -> bool:
@@ -218,19 +248,36 @@ class DynamoStore(Store):
             client = await asyncio.to_thread(connect)
         except NoRegionError:
             raise StoreError("no AWS region configured: pass a region or set AWS_REGION") from None
+        except (BotoCoreError, ValueError) as e:  # a malformed region or endpoint URL
+            raise StoreError(f"cannot use DynamoDB at {endpoint_url or 'AWS'}: {e}") from None
         store = cls(client, table)
         try:
-            description = (await store._call("describe_table", TableName=table))["Table"]
+            try:
+                description = (await store._call("describe_table", TableName=table))["Table"]
+            except ValueError as e:  # DynamoDB's ValidationException: a malformed table name, say
+                raise StoreError(f"DynamoDB refused table {table!r}: {e}") from None
             problems = schema_problems(description)
             if problems:
                 raise StoreError(f"table {table} has the wrong schema: {'; '.join(problems)}")
+            await store._probe_transactions()
         except BaseException:
             await store.close()
             raise
         return store
 
-    async def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """One API call on the store's threads, retried while DynamoDB says to, errors translated."""
+    async def _probe_transactions(self) -> None:
+        """Games are written in transactions: an endpoint without them is refused at once, not per game."""
+        check = {"TableName": self.table, "Key": PROBE_KEY, "ConditionExpression": "attribute_not_exists(#k)"}
+        check["ExpressionAttributeNames"] = {"#k": PK}
+        with contextlib.suppress(TransactionCanceled):  # the probe's key exists: so does the operation
+            await self._call("transact_write_items", TransactItems=[{"ConditionCheck": check}], probe=True)
+
+    async def _call(self, operation: str, *, probe: bool = False, **params: Any) -> dict[str, Any]:
+        """One API call on the store's threads, retried while DynamoDB says to, errors translated.
+
+        An operation the endpoint lacks is logged, except by the probe in `open`, whose error is the
+        command's own one-line message.
+        """
         loop = asyncio.get_running_loop()
         attempt = 0
         while True:
@@ -243,8 +290,17 @@ class DynamoStore(Store):
                 if _code(error) == "ConditionalCheckFailedException":
                     raise ConditionFailed(await self._stored(error, params)) from None
                 failure: Exception = error
-            except BotoCoreError as error:
+            except (BotoCoreError, ResponseParserError) as error:
                 failure = error
+            if isinstance(failure, ClientError) and _unsupported(failure):
+                url, name = self._client.meta.endpoint_url, failure.operation_name
+                unsupported = Unsupported(
+                    f"DynamoDB at {url} does not support {name}, which the store needs: "
+                    "use AWS, DynamoDB Local or another endpoint that has it"
+                )
+                if not probe:
+                    log.error("%s", unsupported)
+                raise unsupported from failure
             attempt += 1
             if attempt == MAX_ATTEMPTS or not _retryable(failure):
                 raise self._translate(failure) from failure
@@ -264,6 +320,8 @@ class DynamoStore(Store):
             return StoreError("no AWS credentials found")
         if isinstance(error, EndpointConnectionError | HTTPClientError):  # refused, cut off, timed out
             return StoreError(f"cannot reach DynamoDB at {url}")
+        if isinstance(error, ResponseParserError):
+            return StoreError(f"DynamoDB at {url} gave an answer that is not DynamoDB's")
         if not isinstance(error, ClientError):
             return StoreError(f"DynamoDB at {url}: {error}")
         code, message = _code(error), error.response.get("Error", {}).get("Message", "")
