@@ -14,7 +14,7 @@ import pytest
 
 from engagements.store.dynamodb import DynamoStore
 from sync.target import Target
-from tests.conftest import create_game
+from tests.conftest import ADMIN, create_game
 from tests.faults import FaultProxy, TcpProxy, unknown_operation
 from tests.test_sync import HOME_ONLY, finished_game, partition
 from web.app import create_app
@@ -137,7 +137,7 @@ async def test_an_operation_the_endpoint_lacks_is_logged_and_not_retried(
     try:
         async with aiohttp.ClientSession(base_url=str(server.make_url("/"))) as http:
             with caplog.at_level(logging.ERROR):
-                async with http.post("/api/games", json={"title": "T", "prompts": ["P"]}) as r:
+                async with http.post("/api/games", json={"title": "T", "prompts": ["P"]}, headers=ADMIN) as r:
                     assert r.status == 503
     finally:
         proxy.stop()
