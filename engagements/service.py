@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from engagements import items, views
+from engagements import items, text, views
 from engagements.codes import (
     is_code,
+    is_id,
     matches,
     new_code,
     new_id,
@@ -42,7 +43,6 @@ from engagements.types import EngagementType
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 80
 MAX_PROMPTS = 100
 SECONDS_RANGE = (5, 600)
 VIEWS = ("host", "screen", "player")
@@ -109,10 +109,8 @@ class Games:
     ) -> Created:
         kind = self.types.get(type_slug) if isinstance(type_slug, str) else None
         if kind is None:
-            raise Rejected("invalid", f"Unknown game type {type_slug!r}.")
-        if not isinstance(title, str) or not title.strip():
-            title = "Game night"
-        title = " ".join(title.split())[:TITLE_MAX]
+            raise Rejected("invalid", f"Unknown game type: the types are {', '.join(sorted(self.types))}.")
+        title = text.title(title, "Game night")
         if not isinstance(prompts, list) or not prompts:
             raise Rejected("invalid", "Add at least one prompt.")
         if len(prompts) > MAX_PROMPTS:
@@ -163,6 +161,8 @@ class Games:
         game = self._games.get(game_id)
         if game is not None:
             return game
+        if not is_id(game_id):
+            return None
         lock = self._loading.setdefault(game_id, asyncio.Lock())
         async with lock:
             game = self._games.get(game_id)

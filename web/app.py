@@ -24,7 +24,8 @@ from web.collector import Collector
 from web.connection import Outbox
 from web.deadlines import Deadlines
 from web.dispatch import Dispatcher
-from web.keys import GAMES, ROOMS, SETTINGS, SOCKETS, STORE, THROTTLE
+from web.faults import Faults
+from web.keys import FAULTS, GAMES, ROOMS, SETTINGS, SOCKETS, STORE, THROTTLE
 from web.network import join_base_url
 from web.rooms import Rooms
 from web.routes import errors_and_headers, setup_routes
@@ -42,6 +43,7 @@ def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...]
     app = web.Application(middlewares=[errors_and_headers], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[THROTTLE] = Throttle()
+    app[FAULTS] = Faults()
     types = load_types(extra_types)
     aiohttp_jinja2.setup(
         app,
