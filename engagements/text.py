@@ -19,7 +19,7 @@ from engagements.model import Rejected
 _ALLOWED_FORMAT = frozenset({"\u200c", "\u200d"})
 # A subdivision flag (Scotland, Wales) is a black flag, tag letters and a cancel tag: all format characters.
 _FLAG = re.compile("\U0001f3f4[\U000e0020-\U000e007e]{1,7}\U000e007f")
-_CUT_FLAG = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+$")  # a flag that a cut left without its end
+_CUT_FLAG = re.compile("\U0001f3f4[\U000e0020-\U000e007e]*$")
 _REFUSED = frozenset({"Cc", "Cf", "Co", "Cs"})  # controls, format, private use, surrogates
 MAX_MARKS = 8  # combining marks on one letter: enough for any script, too few for text that spills upward
 TITLE_MAX = 80
@@ -43,7 +43,10 @@ def one_line(raw: Any, limit: int, what: str, *, cut: bool = False) -> str:
     if len(text) > limit:
         if not cut:
             raise Rejected("invalid", f"The {what} is over {limit} characters.")
-        text = _CUT_FLAG.sub("", text[:limit]).rstrip()
+        head = text[:limit]
+        if "\U000e0020" <= text[limit] <= "\U000e007f":  # the cut splits a flag: drop all of it
+            head = _CUT_FLAG.sub("", head)
+        text = head.rstrip()
     return text
 
 

@@ -46,9 +46,14 @@ def error(code: str, message: str, status: int | None = None, **headers: str) ->
 
 def http_error(e: web.HTTPException) -> web.Response:
     """aiohttp's own refusals (no such path, no such method) as the API's JSON errors."""
-    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(e.status, "invalid")
-    headers = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else {}
-    return error(code, e.reason, e.status, **headers)
+    if e.status == 404:
+        return error("not_found", "There is no such API path.")
+    if e.status == 405:
+        allow = e.headers.get("Allow", "")
+        return error("method_not_allowed", f"That path takes {allow or 'other methods'}.", Allow=allow)
+    if e.status == 413:
+        return error("too_large", "That upload is too big.")
+    return error("invalid", e.reason, e.status)
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
