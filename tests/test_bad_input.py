@@ -71,6 +71,14 @@ async def test_a_frame_over_the_hard_limit_closes_the_socket_with_1009_as_docume
     assert table.host.ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
 
 
+async def test_a_text_frame_that_is_not_utf8_closes_the_socket_with_1007_as_documented(table_factory):
+    table = await table_factory()
+    await table.host.ws._writer.send_frame(b'{"type": "\xff"}', aiohttp.WSMsgType.TEXT)
+    msg = await table.host.ws.receive(timeout=5)
+    assert msg.type == aiohttp.WSMsgType.CLOSE
+    assert table.host.ws.close_code == aiohttp.WSCloseCode.INVALID_TEXT
+
+
 async def test_a_frame_just_under_the_hard_limit_is_refused_and_the_socket_stays_open(table_factory):
     table = await table_factory()
     assert (await refused(table.host, "x" * (MAX_FRAME_IN - 1)))["code"] == "too_large"
