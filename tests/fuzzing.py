@@ -95,10 +95,11 @@ def log_faults(text: str) -> list[str]:
 # -- the games -------------------------------------------------------------------------------------
 
 
-async def trusted_session(url: str) -> aiohttp.ClientSession:
-    """The session of the test's own host and players. Creating games goes through `new_game` with it:
-    when creating a game needs the admin secret, this is the one place to give it."""
-    return aiohttp.ClientSession(base_url=url)
+async def trusted_session(url: str, source: str = "127.0.0.1") -> aiohttp.ClientSession:
+    """The session of the test's own hosts and players, from `source`. Every game the harness makes
+    is made through one of these (see `new_game`): when creating a game needs the admin secret, this
+    is the one place to give it."""
+    return aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(local_addr=(source, 0)))
 
 
 async def new_game(http: aiohttp.ClientSession, prompts: list[str], **extra: Any) -> Table:
@@ -115,7 +116,13 @@ class Games:
     b: Table
     marker: str
     nora: str = ""  # P's player token, for after the fuzz
-    rounds: int = 0  # how many A games have been made
+    made: int = 1  # how many games A have been made
+
+    async def replace_a(self, url: str) -> None:
+        """A new A: the fuzzer's host commands end (or lock) an A sooner or later."""
+        await self.a.http.close()
+        self.a = await new_a(url, self.made)
+        self.made += 1
 
     def tokens(self) -> list[str]:
         return [self.a.created["host_token"], *self.a.tokens.values(), *self.p.tokens.values()]
@@ -136,38 +143,47 @@ class Games:
         valid += [(p.game_id, t, "player") for t in p.tokens.values()]
         crossed = [(b.game_id, host, "host"), (b.game_id, host, "screen"), (p.game_id, host, "host")]
         crossed += [(b.game_id, t, "player") for t in [*a.tokens.values(), *p.tokens.values()]]
-        return valid * 2 + crossed
+        return valid * 4 + crossed
 
     def codes(self) -> list[str]:
         return [self.a.created["code"], self.p.created["code"]]
 
 
-async def set_up_games(http: aiohttp.ClientSession) -> Games:
+async def set_up_games(url: str) -> Games:
     marker = f"SECRET{uuid.uuid4().hex}"
-    b = await new_game(http, [f"{marker} prompt"], title="The other game")
+    b = await new_game(await trusted_session(url, "127.254.0.1"), [f"{marker} prompt"], title="The other")
     for nick in ("Bea", "Bob"):
         await b.join(f"{nick}{marker[6:14]}")
     await b.host.ok("start")
     for nick, player in b.players.items():
         await player.ok("answer", round=0, text=f"{marker} from {nick}")
     await b.host.phase("voting")
-    p = await new_game(http, ["First prompt", "Second prompt", "Third prompt"], title="Played")
+    p = await new_game(
+        await trusted_session(url, "127.254.0.2"), ["First", "Second", "Third"], title="Played"
+    )
     for nick in ("Pam", "Pip", "Nora"):
         await p.join(nick)
     await p.host.ok("start")
-    games = Games(a=await new_a(http), p=p, b=b, marker=marker, nora=p.tokens["Nora"])
+    games = Games(a=await new_a(url, 0), p=p, b=b, marker=marker, nora=p.tokens["Nora"])
     p.tokens.pop("Nora")  # the fuzzer never gets Nora's token
     for table in (b, p):
         await table.close()
     return games
 
 
-async def new_a(http: aiohttp.ClientSession) -> Table:
+async def new_a(url: str, n: int) -> Table:
+    """The n-th game A, made from an address of its own (so no per-address limit is met)."""
+    http = await trusted_session(url, f"127.255.{n // 250 % 250}.{1 + n % 250}")
     a = await new_game(http, ["One", "Two"], title="Fuzzed")
     for nick in ("Ann", "Abe", "Ada"):
         await a.join(nick)
     await a.close()
     return a
+
+
+async def close_games(games: Games) -> None:
+    for table in (games.a, games.b, games.p):
+        await table.http.close()
 
 
 # -- strategies ------------------------------------------------------------------------------------
@@ -197,23 +213,43 @@ def current(pool: Callable[[], list[Any]]) -> st.SearchStrategy[Any]:
     return st.integers(0, 999).map(lambda i: (lambda values: values[i % len(values)])(pool()))
 
 
+def plausible_values(games: Games) -> dict[str, st.SearchStrategy]:
+    """Each field of the protocol, as a client that means well would fill it."""
+    return {
+        "token": current(games.tokens),
+        "view": st.sampled_from(["host", "screen", "player"]),
+        "t": st.integers(0, 2**53),
+        "round": st.integers(0, 2),
+        "phase": st.sampled_from(["question", "voting", "results"]),
+        "text": st.text(min_size=1, max_size=150),
+        "option": st.from_regex(r"o[a-z2-7]{16}", fullmatch=True),
+        "player": current(games.player_ids),
+        "locked": st.booleans(),
+        "query": st.text(max_size=5),
+        "offset": st.integers(0, 30),
+        "id": st.text(string.ascii_letters, min_size=1, max_size=8),
+    }
+
+
 def field_values(games: Games) -> dict[str, st.SearchStrategy]:
     """Each field of the protocol: its plausible values, its edge values, and any JSON at all."""
-    tokens = current(games.tokens) | st.builds(lambda t, n: t[:n], current(games.tokens), SMALL_INTS)
-    return {
-        "token": one_of_or_json(tokens, TEXT),
-        "view": one_of_or_json(st.sampled_from(["host", "screen", "player", "HOST", ""])),
-        "t": one_of_or_json(st.integers(), st.floats(allow_nan=False, allow_infinity=False)),
-        "round": one_of_or_json(SMALL_INTS, st.integers()),
-        "phase": one_of_or_json(st.sampled_from(["question", "voting", "results", "lobby", "finished"])),
-        "text": one_of_or_json(TEXT, st.text(max_size=200), st.just("")),
-        "option": one_of_or_json(st.from_regex(r"o[a-z2-7]{16}", fullmatch=True), TEXT),
-        "player": one_of_or_json(current(games.player_ids), TEXT),
-        "locked": one_of_or_json(st.booleans()),
-        "query": one_of_or_json(TEXT, st.text(max_size=60)),
-        "offset": one_of_or_json(st.integers(-5, 100), st.integers()),
-        "id": one_of_or_json(st.text(string.ascii_letters, min_size=1, max_size=8), st.text(max_size=70)),
+    plausible = plausible_values(games)
+    tokens = st.builds(lambda t, n: t[:n], current(games.tokens), SMALL_INTS)
+    edges = {
+        "token": tokens | TEXT,
+        "view": st.sampled_from(["HOST", "", "admin"]),
+        "t": st.integers() | st.floats(allow_nan=False, allow_infinity=False),
+        "round": st.integers(),
+        "phase": st.sampled_from(["lobby", "finished", "Question"]),
+        "text": st.text(max_size=200) | st.just("") | st.just(" \t\n"),
+        "option": TEXT,
+        "player": TEXT,
+        "locked": st.integers(0, 1),
+        "query": st.text(max_size=60),
+        "offset": st.integers(),
+        "id": st.text(max_size=70),
     }
+    return {name: st.one_of(plausible[name], edges[name], JSON) for name in plausible}
 
 
 MESSAGE_FIELDS = {  # every client message of protocol.md, with its fields
@@ -235,14 +271,15 @@ MESSAGE_FIELDS = {  # every client message of protocol.md, with its fields
 
 
 def typed_message(games: Games) -> st.SearchStrategy[dict[str, Any]]:
-    values = field_values(games)
+    """Each client message of protocol.md: as meant, with odd values, or with fields left out."""
+    values, plausible = field_values(games), plausible_values(games)
 
     def of(type_: str) -> st.SearchStrategy[dict[str, Any]]:
         fields = MESSAGE_FIELDS[type_]
-        return st.fixed_dictionaries(
-            {"type": st.just(type_)},
-            optional={f: values[f] for f in fields},
-        ) | st.fixed_dictionaries({"type": st.just(type_), **{f: values[f] for f in fields}})
+        meant = st.fixed_dictionaries({"type": st.just(type_), **{f: plausible[f] for f in fields}})
+        odd = st.fixed_dictionaries({"type": st.just(type_), **{f: values[f] for f in fields}})
+        partial = st.fixed_dictionaries({"type": st.just(type_)}, optional={f: values[f] for f in fields})
+        return st.one_of(meant, meant, odd, partial)
 
     return st.one_of(*(of(t) for t in MESSAGE_FIELDS))
 
@@ -303,14 +340,17 @@ def ws_visits(games: Games) -> st.SearchStrategy[WsVisit]:
         string.ascii_letters + string.digits, min_size=1, max_size=20
     )
 
+    identity = current(games.identities)
+    other_hello = st.none() | fuzzed
+    frame_lists = st.lists(frames(games), min_size=8, max_size=28)
+
     @st.composite
     def visit(draw: st.DrawFn) -> WsVisit:
-        game_id, token, view = draw(current(games.identities))
+        game_id, token, view = draw(identity)
         hello = {"type": "hello", "token": token, "view": view}
-        choice = draw(st.integers(0, 9))
-        if choice >= 8:  # a hello of any shape, to any game, or none at all
-            game_id, hello = draw(any_game), draw(st.none() | fuzzed)
-        return WsVisit(game_id, hello, draw(st.lists(frames(games), min_size=8, max_size=28)))
+        if draw(st.integers(0, 9)) >= 8:  # a hello of any shape, to any game, or none at all
+            game_id, hello = draw(any_game), draw(other_hello)
+        return WsVisit(game_id, hello, draw(frame_lists))
 
     return visit()
 
@@ -431,14 +471,20 @@ def requests(games: Games) -> st.SearchStrategy[Request]:
         },
     )
 
+    route = st.sampled_from(ROUTES)
+    part = path_part(games)
+    extension = st.sampled_from([".json", ".csv", ""])
+    body = {template: bodies(games, template) for _, template in ROUTES}
+    other_method = {m: st.sampled_from([m, m, m, *METHODS]) for m in METHODS}
+
     @st.composite
     def request(draw: st.DrawFn) -> Request:
-        method, template = draw(st.sampled_from(ROUTES))
-        method = draw(st.sampled_from([method, method, method, *METHODS]))
-        path = template.format(draw(path_part(games))) if "{}" in template else template
+        method, template = draw(route)
+        method = draw(other_method[method])
+        path = template.format(draw(part)) if "{}" in template else template
         if template == "/api/packs/parse":
-            path += "?filename=" + draw(path_part(games)) + draw(st.sampled_from([".json", ".csv", ""]))
-        return Request(method, path, draw(headers), draw(bodies(games, template)))
+            path += "?filename=" + draw(part) + draw(extension)
+        return Request(method, path, draw(headers), draw(body[template]))
 
     return request()
 
@@ -523,6 +569,7 @@ class Fuzzer:
         self.games = games
         self.figures = figures
         self.visits = 0
+        self.a_over = False  # the fuzzer ended game A: time for a new one
 
     def source(self) -> str:
         """A loopback address of its own for each visit: a room of phones, not one client."""
@@ -586,6 +633,11 @@ class Fuzzer:
                 assert msg.type == aiohttp.WSMsgType.TEXT, msg
                 self.check_private(msg.data)
                 reply = json.loads(msg.data)
+                if visit.game_id == self.games.a.game_id and "finished" in (
+                    reply.get("code"),
+                    reply.get("status"),
+                ):
+                    self.a_over = True
                 if reply["type"] not in REPLIES:
                     continue
                 got += 1
@@ -605,12 +657,11 @@ class Fuzzer:
             assert r.status < 500, f"{r.status} for {req}: {body[:300]!r}"
             self.check_private(body.decode(errors="replace"))
             path = URL(req.path, encoded=True).path
-            if req.method != "HEAD" and path.startswith(("/api/", "/healthz")):
+            if r.status >= 400 and req.method != "HEAD" and path.startswith(("/api/", "/healthz")):
                 assert r.content_type == "application/json", f"{r.content_type} for {req}: {body[:200]!r}"
                 doc = json.loads(body)
-                if r.status >= 400:
-                    assert set(doc) == {"error"} and set(doc["error"]) == {"code", "message"}, doc
-                    self.figures.statuses[doc["error"]["code"]] += 1
+                assert set(doc) == {"error"} and set(doc["error"]) == {"code", "message"}, doc
+                self.figures.statuses[doc["error"]["code"]] += 1
 
     async def raw(self, raw: RawHttp) -> None:
         self.figures.raw_connections += 1
@@ -638,7 +689,7 @@ class Fuzzer:
 # -- after the fuzz --------------------------------------------------------------------------------
 
 
-async def play_on(http: aiohttp.ClientSession, games: Games) -> dict[str, Any]:
+async def play_on(games: Games) -> dict[str, Any]:
     """P's host and Nora, who joined before the fuzz, play a round to its results: her result row."""
     p = games.p
     host, snapshot = await p.connect(p.created["host_token"], "host")

@@ -17,19 +17,18 @@ from tests.fuzzing import (
     Figures,
     Fuzzer,
     LoggedServer,
+    close_games,
     log_faults,
-    new_a,
     other_game_untouched,
     play_on,
     set_up_games,
     still_served,
-    trusted_session,
     visits,
 )
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))  # visits per hypothesis run
 MESSAGES = int(os.environ.get("FUZZ_MESSAGES", "0"))  # runs again until this many were sent
-NEW_A_EVERY = 400  # visits; the fuzzer's host commands end game A sooner or later
+NEW_A_EVERY = 100  # visits; besides a new A as soon as the fuzzer has ended the last one
 
 
 def test_fuzzed_messages_and_requests_leave_no_traceback_no_leak_and_a_game_that_plays_on(
@@ -40,24 +39,24 @@ def test_fuzzed_messages_and_requests_leave_no_traceback_no_leak_and_a_game_that
     figures = Figures()
     try:
         loop.run_until_complete(server.start())
-        trusted = loop.run_until_complete(trusted_session(server.url))
-        games = loop.run_until_complete(set_up_games(trusted))
+        games = loop.run_until_complete(set_up_games(server.url))
         fuzzer = Fuzzer(server, games, figures)
 
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
         @given(visit=visits(games))
         def visit_once(visit):
-            if fuzzer.visits and fuzzer.visits % NEW_A_EVERY == 0:
-                games.a = loop.run_until_complete(new_a(trusted))
+            if fuzzer.a_over or (fuzzer.visits and fuzzer.visits % NEW_A_EVERY == 0):
+                loop.run_until_complete(games.replace_a(server.url))
+                fuzzer.a_over = False
             loop.run_until_complete(fuzzer.run(visit))
 
         visit_once()
         while figures.sent() < MESSAGES:
             visit_once()
-        result = loop.run_until_complete(play_on(trusted, games))
+        result = loop.run_until_complete(play_on(games))
         loop.run_until_complete(other_game_untouched(games))
         loop.run_until_complete(still_served(games))
-        loop.run_until_complete(trusted.close())
+        loop.run_until_complete(close_games(games))
     finally:
         server.stop()
         loop.close()
