@@ -37,7 +37,7 @@ from tests.conftest import Client, Table, create_game
 from web.websocket import MAX_FRAME_IN
 
 REPLIES = frozenset({"ack", "error", "pong", "snapshot", "players", "results"})  # one per message sent
-LOG_FAULTS = ("Traceback", "Unexpected", "Error handling request")
+LOG_FAULTS = ("Traceback", "engagements.faults", "Error handling request")
 REPLY_TIMEOUT = 10.0
 
 # -- the server ------------------------------------------------------------------------------------
@@ -301,24 +301,40 @@ class Frame:
 
 def frames(games: Games) -> st.SearchStrategy[Frame]:
     encoded = typed_message(games).map(lambda m: Frame(json.dumps(m, ensure_ascii=False)))
-    malformed = st.one_of(
-        JSON.map(lambda v: Frame(json.dumps(v))),  # well-formed JSON of any shape
-        st.text(max_size=80).map(Frame),  # not JSON at all
-        encoded.map(lambda f: Frame(f.data[: len(f.data) // 2])),  # cut short
-        st.integers(1, 3000).map(lambda n: Frame("[" * n + "]" * n)),  # deep
-        st.integers(1, 3000).map(lambda n: Frame('{"type":' * n)),
-        st.sampled_from(NOT_JSON_NUMBERS + LONE_SURROGATES).map(Frame),
-        st.integers(4097, 60_000).map(lambda n: Frame('{"type":"ping","t":1}' + " " * n)),  # too large
-        st.binary(max_size=60).map(lambda b: Frame(b, as_text=False)),
+    malformed = weighted(
+        *(
+            (kind, 1)
+            for kind in (
+                JSON.map(lambda v: Frame(json.dumps(v))),  # well-formed JSON of any shape
+                st.text(max_size=80).map(Frame),  # not JSON at all
+                encoded.map(lambda f: Frame(f.data[: len(f.data) // 2])),  # cut short
+                DEPTHS.map(lambda n: Frame("[" * n + "]" * n)),  # deep (up to what fits in 4 KB)
+                DEPTHS.map(lambda n: Frame("[" * 2 * n)),  # deep and never closed
+                DEPTHS.map(lambda n: Frame('{"a":' * (n // 3) + "1" + "}" * (n // 3))),
+                st.sampled_from(NOT_JSON_NUMBERS + LONE_SURROGATES).map(Frame),
+                st.integers(4097, 60_000).map(
+                    lambda n: Frame('{"type":"ping","t":1}' + " " * n)
+                ),  # too large
+                st.binary(max_size=60).map(lambda b: Frame(b, as_text=False)),
+            )
+        )
     )
     closing = st.one_of(
         st.binary(max_size=40).map(lambda b: Frame(b + b"\xff", as_text=True)),  # not UTF-8
         st.integers(MAX_FRAME_IN + 1, MAX_FRAME_IN + 4000).map(lambda n: Frame(" " * n)),  # over the limit
     )
     # A frame that closes the socket ends the visit, so it comes rarely: about one visit in ten.
-    return st.one_of(*[encoded] * 12, *[malformed] * 4, closing)
+    return weighted((encoded, 60), (malformed, 36), (closing, 1))
 
 
+def weighted(*choices: tuple[st.SearchStrategy, int]) -> st.SearchStrategy:
+    """One of the strategies, about as often as its weight says (`one_of` favours the first ones)."""
+    return st.sampled_from([strategy for strategy, weight in choices for _ in range(weight)]).flatmap(
+        lambda strategy: strategy
+    )
+
+
+DEPTHS = st.integers(1, 2048) | st.sampled_from([16, 17, 999, 1000, 1001, 2000, 2048])
 NOT_JSON_NUMBERS = ['{"type":"ping","t":NaN}', '{"type":"ping","t":-Infinity}', '{"type":"ping","t":1e999}']
 LONE_SURROGATES = ['{"type":"ping","id":"\\ud800"}', '{"\\udfff":1}', '{"type":"players","query":"\\ud83d"}']
 
@@ -427,16 +443,18 @@ def bodies(games: Games, path: str) -> st.SearchStrategy[bytes | None]:
             lambda rows: "\n".join(rows).encode("utf-8", "surrogatepass")
         )
         shaped = st.fixed_dictionaries({}, optional={"title": one_of_or_json(TEXT), "prompts": JSON})
-        return st.one_of(
-            shaped.map(lambda v: json.dumps(v).encode()),
-            json_body,
-            csv_body,
-            st.binary(max_size=200),
-            st.none(),
+        deep_pack = DEPTHS.map(lambda n: b'{"prompts":' + b"[" * n + b"]" * n + b"}")
+        return weighted(
+            (shaped.map(lambda v: json.dumps(v).encode()), 3),
+            (json_body, 1),
+            (csv_body, 3),
+            (deep_pack, 1),
+            (st.binary(max_size=200), 1),
+            (st.none(), 1),
         )
     else:
         return st.none() | json_body | st.binary(max_size=60)
-    deep = st.integers(1, 5000).map(lambda n: b"[" * n + b"]" * n)
+    deep = (DEPTHS | st.integers(2049, 5000)).map(lambda n: b"[" * n + b"]" * n)
     escapes = st.sampled_from(
         [
             b'{"title":"\\ud800","prompts":["a"]}',
@@ -444,14 +462,13 @@ def bodies(games: Games, path: str) -> st.SearchStrategy[bytes | None]:
             b'{"vote_seconds":NaN}',
         ]
     )
-    return st.one_of(
-        shaped.map(lambda v: json.dumps(v).encode()),
-        shaped.map(lambda v: json.dumps(v).encode()),
-        json_body,
-        deep,
-        escapes,
-        st.binary(max_size=80),
-        st.none(),
+    return weighted(
+        (shaped.map(lambda v: json.dumps(v).encode()), 6),
+        (json_body, 1),
+        (deep, 1),
+        (escapes, 1),
+        (st.binary(max_size=80), 1),
+        (st.none(), 1),
     )
 
 
@@ -471,11 +488,11 @@ def requests(games: Games) -> st.SearchStrategy[Request]:
         },
     )
 
-    route = st.sampled_from(ROUTES)
+    route = st.sampled_from(ROUTES + [r for r in ROUTES if r[0] == "POST"] * 4)  # the API that reads bodies
     part = path_part(games)
     extension = st.sampled_from([".json", ".csv", ""])
     body = {template: bodies(games, template) for _, template in ROUTES}
-    other_method = {m: st.sampled_from([m, m, m, *METHODS]) for m in METHODS}
+    other_method = {m: st.sampled_from([m] * 10 + METHODS) for m in METHODS}
 
     @st.composite
     def request(draw: st.DrawFn) -> Request:
@@ -526,7 +543,9 @@ def raw_http() -> st.SearchStrategy[RawHttp]:
 
 def visits(games: Games) -> st.SearchStrategy[WsVisit | list[Request] | RawHttp]:
     """A socket with its frames, a keep-alive connection with its requests, or raw bytes."""
-    return st.one_of(ws_visits(games), st.lists(requests(games), min_size=2, max_size=16), raw_http())
+    return weighted(
+        (ws_visits(games), 5), (st.lists(requests(games), min_size=2, max_size=16), 4), (raw_http(), 1)
+    )
 
 
 # -- running them ----------------------------------------------------------------------------------
@@ -654,11 +673,11 @@ class Fuzzer:
         async with http.request(req.method, url, headers=req.headers, data=req.body) as r:
             body = await r.read()
             self.figures.statuses[str(r.status)] += 1
-            assert r.status < 500, f"{r.status} for {req}: {body[:300]!r}"
+            assert r.status < 500, f"{r.status} for {req.method} {req.path[:200]}: {body[:300]!r}"
             self.check_private(body.decode(errors="replace"))
             path = URL(req.path, encoded=True).path
             if r.status >= 400 and req.method != "HEAD" and path.startswith(("/api/", "/healthz")):
-                assert r.content_type == "application/json", f"{r.content_type} for {req}: {body[:200]!r}"
+                assert r.content_type == "application/json", f"{r.content_type} for {req.path[:200]}"
                 doc = json.loads(body)
                 assert set(doc) == {"error"} and set(doc["error"]) == {"code", "message"}, doc
                 self.figures.statuses[doc["error"]["code"]] += 1
