@@ -115,10 +115,14 @@ class Games:
             raise Rejected("invalid", "Add at least one prompt.")
         if len(prompts) > MAX_PROMPTS:
             raise Rejected("invalid", f"A game holds at most {MAX_PROMPTS} prompts.")
-        try:
-            parsed = [kind.parse_prompt(p) for p in prompts]
-        except ValueError as e:
-            raise Rejected("invalid", str(e).capitalize() + ".") from e
+        parsed = []
+        for n, prompt in enumerate(prompts, 1):  # the host is told which of a hundred prompts to fix
+            try:
+                parsed.append(kind.parse_prompt(prompt))
+            except Rejected as e:
+                raise Rejected(e.code, f"Prompt {n}: {e.message}") from e
+            except ValueError as e:
+                raise Rejected("invalid", f"Prompt {n}: {e}.") from e
         game_settings = dict(kind.defaults)
         for key, value in (settings or {}).items():
             if key not in game_settings or value is None:
