@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync bench bench-full
+.PHONY: run test lint venv chromium clean cloud-sync bench bench-full fuzz
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -54,3 +54,9 @@ bench: venv
 
 bench-full: venv
 	$(PY) -m bench.run --full
+
+# Hypothesis-generated WebSocket messages and HTTP requests against a real server (tests/fuzzing.py):
+# at least FUZZ_MESSAGES of them, then the figures. The normal test run fuzzes a bounded sample.
+FUZZ_MESSAGES ?= 100000
+fuzz: $(TEST_STAMP)
+	FUZZ_MESSAGES=$(FUZZ_MESSAGES) FUZZ_EXAMPLES=1000 $(PY) -m pytest tests/test_fuzz.py -q -s -p no:cacheprovider

@@ -25,6 +25,11 @@ def is_code(code: str) -> bool:
     return len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code)
 
 
+def is_id(value: str) -> bool:
+    """Could be one of our ids: short ASCII letters and digits (a path may carry anything)."""
+    return 0 < len(value) <= 40 and value.isascii() and value.isalnum()
+
+
 def new_id(prefix: str, length: int = 12) -> str:
     return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
 
@@ -44,6 +49,8 @@ def hash_secret(secret: str) -> str:
 
 
 def split_token(token: str) -> tuple[str, str] | None:
+    if not token.isascii():  # ours are; other text may not even be encodable for hashing
+        return None
     owner, dot, secret = token.partition(".")
     return (owner, secret) if dot and owner and secret else None
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
+
+from engagements import jsondoc, text
+from engagements.model import Rejected
+from engagements.types.answer_vote import PROMPT_MAX
 
 PACKS_DIR = Path(__file__).parent / "packs"
 MAX_PROMPTS = 100
@@ -22,28 +25,40 @@ def parse_pack(data: bytes, filename: str = "") -> dict[str, Any]:
     if len(data) > MAX_PACK_BYTES:
         raise PackError("That file is too big for a question pack (256 KB at most).")
     try:
-        text = data.decode("utf-8-sig")
+        body = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise PackError("Question packs must be UTF-8 text.") from e
-    stem = Path(filename).stem.replace("-", " ").replace("_", " ").strip().title()
-    if filename.lower().endswith(".json") or text.lstrip()[:1] in ("{", "["):
-        title, raw = _from_json(text)
+    if filename.lower().endswith(".json") or body.lstrip()[:1] in ("{", "["):
+        title, raw = _from_json(body)
     else:
-        title, raw = None, _from_csv(text)
-    prompts = [" ".join(str(p).split()) for p in raw]
-    prompts = [p for p in prompts if p]
-    if not prompts:
+        title, raw = None, _from_csv(body)
+    raw = [p for p in raw if p.strip()]
+    if not raw:
         raise PackError("No prompts found in that file.")
-    if len(prompts) > MAX_PROMPTS:
-        raise PackError(f"A game holds at most {MAX_PROMPTS} prompts; that file has {len(prompts)}.")
-    return {"title": title or stem or "Imported pack", "prompts": prompts}
-
-
-def _from_json(text: str) -> tuple[str | None, list[Any]]:
+    if len(raw) > MAX_PROMPTS:
+        raise PackError(f"A game holds at most {MAX_PROMPTS} prompts; that file has {len(raw)}.")
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise PackError(f"That JSON does not parse (line {e.lineno}: {e.msg}).") from e
+        prompts = [text.one_line(p, PROMPT_MAX, f"prompt number {n}") for n, p in enumerate(raw, 1)]
+        title = text.title(title, "")
+    except Rejected as e:
+        raise PackError(e.message) from e
+    return {"title": title or _stem_title(filename), "prompts": prompts}
+
+
+def _stem_title(filename: str) -> str:
+    """A CSV pack is titled by its file name, which the browser sends as it is on the host's disk."""
+    stem = Path(filename).stem.replace("-", " ").replace("_", " ").strip().title()
+    try:
+        return text.title(stem, "Imported pack")
+    except Rejected:
+        return "Imported pack"
+
+
+def _from_json(body: str) -> tuple[str | None, list[Any]]:
+    try:
+        doc = jsondoc.loads(body)
+    except jsondoc.BadJson as e:
+        raise PackError(f"That JSON does not parse: {e}") from e
     title = None
     if isinstance(doc, dict):
         title = doc.get("title") if isinstance(doc.get("title"), str) else None
@@ -60,8 +75,11 @@ def _from_json(text: str) -> tuple[str | None, list[Any]]:
     return title, out
 
 
-def _from_csv(text: str) -> list[str]:
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+def _from_csv(body: str) -> list[str]:
+    try:
+        rows = [row for row in csv.reader(io.StringIO(body)) if any(cell.strip() for cell in row)]
+    except csv.Error as e:  # a field over csv's size limit, say
+        raise PackError(f"That CSV does not parse: {e}.") from e
     if not rows:
         return []
     header = [cell.strip().lower() for cell in rows[0]]

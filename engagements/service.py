@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from engagements import items, lifecycle, views
+from engagements import items, lifecycle, text, views
 from engagements.codes import (
     is_code,
+    is_id,
     matches,
     new_code,
     new_id,
@@ -40,7 +41,6 @@ from engagements.types import EngagementType
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 80
 MAX_PROMPTS = 100
 SECONDS_RANGE = (5, 600)
 VIEWS = ("host", "screen", "player")
@@ -111,18 +111,20 @@ class Games:
     ) -> Created:
         kind = self.types.get(type_slug) if isinstance(type_slug, str) else None
         if kind is None:
-            raise Rejected("invalid", f"Unknown game type {type_slug!r}.")
-        if not isinstance(title, str) or not title.strip():
-            title = "Game night"
-        title = " ".join(title.split())[:TITLE_MAX]
+            raise Rejected("invalid", f"Unknown game type: the types are {', '.join(sorted(self.types))}.")
+        title = text.title(title, "Game night")
         if not isinstance(prompts, list) or not prompts:
             raise Rejected("invalid", "Add at least one prompt.")
         if len(prompts) > MAX_PROMPTS:
             raise Rejected("invalid", f"A game holds at most {MAX_PROMPTS} prompts.")
-        try:
-            parsed = [kind.parse_prompt(p) for p in prompts]
-        except ValueError as e:
-            raise Rejected("invalid", str(e).capitalize() + ".") from e
+        parsed = []
+        for n, prompt in enumerate(prompts, 1):  # the host is told which of a hundred prompts to fix
+            try:
+                parsed.append(kind.parse_prompt(prompt))
+            except Rejected as e:
+                raise Rejected(e.code, f"Prompt {n}: {e.message}") from e
+            except ValueError as e:
+                raise Rejected("invalid", f"Prompt {n}: {e}.") from e
         game_settings = dict(kind.defaults)
         for key, value in (settings or {}).items():
             if key not in game_settings or value is None:
@@ -165,6 +167,8 @@ class Games:
         game = self._games.get(game_id)
         if game is not None:
             return game
+        if not is_id(game_id):
+            return None
         lock = self._loading.setdefault(game_id, asyncio.Lock())
         async with lock:
             game = self._games.get(game_id)

@@ -345,3 +345,26 @@ def test_numbered_names_fit_one_dns_label() -> None:
     numbered = mdns._numbered(long, 2)
     assert numbered.endswith("-2") and len(numbered.encode()) <= 63
     numbered.encode().decode()  # no half character left at the cut
+
+
+async def test_discover_escapes_a_name_heard_on_the_network(name: str) -> None:
+    """A name announced by anyone on the Wi-Fi is printed escaped: it cannot drive the terminal."""
+    # zeroconf refuses ASCII controls in names; C1 controls (\x9b is CSI to many terminals) and bidi
+    # overrides it lets through.
+    hostile = make_advertiser(f"{name} \x9b31m\u202e", port=8125)
+    await hostile.start()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "web.cli", "discover", "--interfaces", "127.0.0.1", "--timeout", str(DISCOVER_TIMEOUT)),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    finally:
+        await hostile.stop()
+    out = stdout.decode()
+    assert process.returncode == 0, stderr.decode()
+    assert f"{name} \\x9b31m\\u202e" in out, out
+    assert "\x9b" not in out and "\u202e" not in out

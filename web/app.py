@@ -25,7 +25,8 @@ from web.collector import Collector
 from web.connection import Outbox
 from web.deadlines import Deadlines
 from web.dispatch import Dispatcher
-from web.keys import ADMIN, GAMES, ORIGINS, ROOMS, SETTINGS, SOCKETS, STORE, THROTTLE
+from web.faults import Faults
+from web.keys import ADMIN, FAULTS, GAMES, ORIGINS, ROOMS, SETTINGS, SOCKETS, STORE, THROTTLE
 from web.network import join_base_url
 from web.origin import Origins, same_origin
 from web.rooms import Rooms
@@ -47,6 +48,7 @@ def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...]
     app[THROTTLE] = Throttle()
     app[ADMIN] = Admin(load_secret(settings.data_dir, settings.admin_secret))
     app[ORIGINS] = Origins(settings.public_url)
+    app[FAULTS] = Faults()
     types = load_types(extra_types)
     aiohttp_jinja2.setup(
         app,

@@ -13,10 +13,12 @@ import click
 
 from engagements import __version__
 from engagements.store.base import StoreError
+from engagements.text import printable
 from sync.cli import cloud_options, data_dir_option, retention_option, sync
 from sync.show import shown
 from sync.target import Target
 from web.admin import AdminSecretError
+from web.logs import setup_logging
 from web.mdns import discover as discover_servers
 from web.mdns import parse_interfaces
 from web.network import join_base_url
@@ -189,6 +191,7 @@ def serve(
         certfile=certfile,
         keyfile=keyfile,
     )
+    setup_logging()
     try:
         asyncio.run(run_server(settings))
     except (StoreError, AdminSecretError, TLSError) as e:
@@ -213,7 +216,9 @@ def discover(interfaces: list[str] | None, timeout: float, as_json: bool) -> Non
     elif not found:
         click.echo("No Engagements servers found on the network.")
     else:
-        rows = [("NAME", "URL", "VERSION"), *((item.name, item.url, item.version) for item in found)]
+        # Names and versions come from anyone on the network: escaped, they cannot drive the terminal.
+        heard = ((printable(item.name), printable(item.url), printable(item.version)) for item in found)
+        rows = [("NAME", "URL", "VERSION"), *heard]
         name_width = max(len(row[0]) for row in rows)
         url_width = max(len(row[1]) for row in rows)
         for name, url, version in rows:

@@ -7,10 +7,9 @@ until what they changed is durable.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from engagements import views
+from engagements import jsondoc, views
 from engagements.model import Game, Rejected
 from engagements.service import Games
 from engagements.store.base import StoreError
@@ -36,9 +35,9 @@ class Dispatcher:
             return error(conn, "too_large", f"Messages are at most {MAX_MESSAGE} bytes.")
         allowed = conn.allow()
         try:
-            msg = json.loads(text)
-        except ValueError:
-            return error(conn, "bad_json", "That message is not JSON.")
+            msg = jsondoc.loads(text)
+        except jsondoc.BadJson as e:
+            return error(conn, "bad_json", f"That message is not JSON we read: {e}")
         if not isinstance(msg, dict):
             return error(conn, "bad_json", "A message is a JSON object.")
         type_ = msg.pop("type", None)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from engagements import __version__
+from engagements import __version__, jsondoc
 from engagements.model import Rejected
 from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
 from engagements.service import Games
 from engagements.store.base import StoreError
 from engagements.types import EngagementType
 from web.admin import admin_only, whoami
-from web.keys import GAMES, ROOMS, SOCKETS, THROTTLE
+from web.keys import FAULTS, GAMES, ROOMS, SOCKETS, THROTTLE
 from web.qr import qr_png, qr_svg
 
 STATUS = {
@@ -33,7 +32,12 @@ STATUS = {
     "unauthorized": 401,
     "not_json": 415,
     "rate_limited": 429,
+    "method_not_allowed": 405,
+    "internal": 500,
 }
+
+
+JSON_PATHS = ("/api/", "/healthz")  # where every answer, errors included, is JSON
 
 
 def error(code: str, message: str, status: int | None = None, **headers: str) -> web.Response:
@@ -42,14 +46,26 @@ def error(code: str, message: str, status: int | None = None, **headers: str) ->
     )
 
 
+def http_error(e: web.HTTPException) -> web.Response:
+    """aiohttp's own refusals (no such path, no such method) as the API's JSON errors."""
+    if e.status == 404:
+        return error("not_found", "There is no such API path.")
+    if e.status == 405:
+        allow = e.headers.get("Allow", "")
+        return error("method_not_allowed", f"That path takes {allow or 'other methods'}.", Allow=allow)
+    if e.status == 413:
+        return error("too_large", "That upload is too big.")
+    return error("invalid", e.reason, e.status)
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object. Only JSON: a form or text/plain post is what another site can forge."""
     if request.content_type != "application/json":
         raise Rejected("not_json", "Send the body as JSON (Content-Type: application/json).")
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError) as e:
-        raise Rejected("bad_message", "The body is not JSON.") from e
+        body = jsondoc.loads(await request.read())
+    except jsondoc.BadJson as e:
+        raise Rejected("bad_message", f"The body is not JSON we read: {e}") from e
     if not isinstance(body, dict):
         raise Rejected("bad_message", "The body must be a JSON object.")
     return body
@@ -154,7 +170,7 @@ async def qr(request: web.Request) -> web.Response:
     games: Games = request.app[GAMES]
     game = await games.get(request.match_info["game_id"])
     if game is None:
-        raise web.HTTPNotFound(text="No such game on this appliance.")
+        return error("not_found", "No such game on this appliance.")
     url = games.join_url(game)
     if request.match_info["fmt"] == "svg":
         return web.Response(body=qr_svg(url), content_type="image/svg+xml")
@@ -187,17 +203,26 @@ async def healthz(request: web.Request) -> web.Response:
 
 @web.middleware
 async def errors_and_headers(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Refusals become JSON errors; every answer carries headers that keep pages to our own origin."""
+    """Refusals become JSON errors; every answer carries headers that keep pages to our own origin.
+
+    An API client always gets JSON, even for a path or method we do not have, and a bug is answered
+    `500 internal` and logged once, without the traceback reaching the client.
+    """
     try:
         response = await handler(request)
     except Rejected as e:
         response = error(e.code, e.message)
     except web.HTTPRequestEntityTooLarge:
         response = error("too_large", "That upload is too big.")
-    except json.JSONDecodeError:
-        response = error("bad_message", "The body is not JSON.")
     except StoreError:
         response = error("internal", "That could not be saved: please try again.", 503)
+    except web.HTTPException as e:
+        if e.status < 400 or not request.path.startswith(JSON_PATHS):
+            raise
+        response = http_error(e)
+    except Exception as e:
+        request.app[FAULTS].unexpected(f"{request.method} {request.match_info.route.name or '?'}", e)
+        response = error("internal", "That went wrong on the appliance; it has been logged.", 500)
     if not response.prepared:
         response.headers.setdefault(
             "Content-Security-Policy",

@@ -9,8 +9,12 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from web.connection import Conn, Outbox
 from web.dispatch import Dispatcher, error
+from web.keys import FAULTS
 
 CLOSE_TIMEOUT = 2.0  # seconds a phone gets to answer the closing handshake at shutdown
+# Messages up to this size are read and refused with `too_large` (the limit is 4 KB), the socket kept
+# open; a larger one is not even read into memory: the socket is closed with 1009 (protocol.md).
+MAX_FRAME_IN = 64 * 1024
 
 
 class Sockets:
@@ -21,16 +25,21 @@ class Sockets:
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(
-            heartbeat=25, compress=False, max_msg_size=64 * 1024, timeout=CLOSE_TIMEOUT
+            heartbeat=25, compress=False, max_msg_size=MAX_FRAME_IN, timeout=CLOSE_TIMEOUT
         )
         await ws.prepare(request)
+        faults = request.app[FAULTS]
         conn = Conn(ws, request.match_info["game_id"], request.transport, self.outbox)
         self.open.add(ws)
         writer = asyncio.create_task(conn.drain())
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    await self.dispatcher.receive(conn, msg.data)
+                    try:
+                        await self.dispatcher.receive(conn, msg.data)
+                    except Exception as e:  # a bug: answered and logged, and the socket stays open
+                        faults.unexpected("a WebSocket message", e)
+                        error(conn, "internal", "That went wrong on the appliance; it has been logged.")
                 elif msg.type == WSMsgType.BINARY:
                     error(conn, "bad_json", "Messages are JSON text.")
         finally:

@@ -52,12 +52,7 @@ class AnswerVote(EngagementType):
     def parse_prompt(self, raw: Any) -> dict[str, Any]:
         if isinstance(raw, dict):
             raw = raw.get("prompt", raw.get("text"))
-        if not isinstance(raw, str) or not raw.strip():
-            raise ValueError("each prompt must be a non-empty text")
-        text = " ".join(raw.split())
-        if len(text) > PROMPT_MAX:
-            raise ValueError(f"prompts are at most {PROMPT_MAX} characters: {text[:40]}…")
-        return {"text": text}
+        return {"text": one_line(raw, PROMPT_MAX, "prompt")}
 
     # -- commands ------------------------------------------------------------------------------
 
