@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,6 +12,7 @@ from engagements import views
 from engagements.engine import handle
 from engagements.model import HOST, SYSTEM, Actor, Command, Game, Rejected
 from engagements.types.answer_vote import AnswerVote, round_points
+from engagements.types.answer_vote.ballots import BALLOT_SIZE
 
 KIND = AnswerVote()
 
@@ -213,8 +216,9 @@ def test_scoring_rule_votes_top_bonus_and_sweep():
 
 @st.composite
 def rounds(draw):
-    """A round: how many players, who answers, and for each voter a choice among the others' answers."""
-    n = draw(st.integers(min_value=1, max_value=9))
+    """A round: how many players, who answers, and for each voter a choice among the answers they are
+    shown (every other answer, or past BALLOT_SIZE answers their ballot)."""
+    n = draw(st.integers(min_value=1, max_value=14))
     answered = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     picks = draw(st.lists(st.integers(min_value=0, max_value=100), min_size=n, max_size=n))
     abstain = draw(st.lists(st.booleans(), min_size=n, max_size=n))
@@ -232,14 +236,19 @@ def test_points_awarded_equal_the_rule_applied_to_the_votes_cast_and_nobody_vote
             t.answer(pid)
     if t.game.phase == "question":
         t.run(HOST, "end_phase", round=0, phase="question")
+    with_ballots = len(t.options) > BALLOT_SIZE
+    author_of = {option: pid for pid, option in t.options.items()}
+    shown: Counter[str] = Counter()  # per author: the ballots of the voters who voted it was on
     for i, voter in enumerate(t.players):
         if t.game.phase != "voting" or abstain[i]:
             continue
-        choices = sorted(p for p in t.options if p != voter)
+        choices = [author_of[o["id"]] for o in KIND.you_view(t.game, voter)["ballot"]]
+        assert voter not in choices and len(choices) <= BALLOT_SIZE
+        if voter in t.options:
+            refused("own_answer", t.vote, voter, voter)
         if choices:
-            if voter in t.options:
-                refused("own_answer", t.vote, voter, voter)
             t.vote(voter, choices[picks[i] % len(choices)])
+            shown.update(choices)
     if t.game.phase == "voting":
         t.run(HOST, "end_phase", round=0, phase="voting")
     assert t.game.phase == "results"
@@ -249,7 +258,7 @@ def test_points_awarded_equal_the_rule_applied_to_the_votes_cast_and_nobody_vote
     tally = dict.fromkeys(authors.values(), 0)
     for v in votes:
         tally[authors[v.value["for"]]] += 1
-    expected = round_points(tally)
+    expected = round_points(tally, dict(shown) if with_ballots else None)
     assert {pid: t.score(pid) for pid in tally} == expected
     assert sum(p.score for p in t.game.players.values()) == sum(expected.values())
 
