@@ -17,8 +17,11 @@ from tests.guard import DEPLOY, RULE_FILES, TEMPLATES, evaluate, load
 
 REALTIME, HTTP = DEPLOY / "realtime.yaml", DEPLOY / "http.yaml"
 
-# The contract's environment (shared/contracts/issue9.md); ADMIN_SECRET and AWS_ENDPOINT_URL_* are local only.
+# The contract's environment (shared/contracts/issue9.md), ADMIN_SECRET and AWS_ENDPOINT_URL_* aside (local
+# runs only), plus PUBLIC_URL and RETENTION_DAYS, which cloud/config.py reads too.
 ENVIRONMENT = {
+    "PUBLIC_URL",
+    "RETENTION_DAYS",
     "TABLE_NAME",
     "WEBSOCKET_ENDPOINT",
     "FANOUT_FUNCTION",
