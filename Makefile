@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync bench bench-full
+.PHONY: run test lint venv chromium clean cloud-sync cloud-package bench bench-full
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -40,6 +40,13 @@ test: $(TEST_STAMP) chromium
 
 cloud-sync: venv
 	$(VENV)/bin/engagements sync
+
+# The Lambda package of deploy/realtime.yaml and deploy/http.yaml (see deploy/README.md). Its dependencies
+# come from PyPI, built for Lambda's CPU: arm64 (Graviton) unless CLOUD_ARCH=x86_64, which must match the
+# stacks' Architecture parameter.
+CLOUD_ARCH ?= arm64
+cloud-package: venv
+	$(PY) deploy/package.py --arch $(CLOUD_ARCH) --output artifacts/cloud-lambda.zip
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
