@@ -165,6 +165,11 @@ BREAKS = [
     ),
     ("lambda_timeout_within_api_gateway", "15 min on $connect", set_prop("ConnectFunction", "Timeout", 900)),
     (
+        "lambda_timeout_within_api_gateway",
+        "a permission naming its function by ARN",
+        set_prop("DisconnectPermission", "FunctionName", {"Fn::GetAtt": ["DisconnectFunction", "Arn"]}),
+    ),
+    (
         "lambda_no_plain_admin_secret",
         "ADMIN_SECRET in the environment",
         lambda t: props(t, "DefaultFunction")["Environment"]["Variables"].update(

@@ -242,3 +242,22 @@ def test_every_handler_the_templates_name_exists_in_the_package(handler: str) ->
     pytest.importorskip("cloud.handlers", reason="the cloud package is not in this tree yet")
     module, _, function = handler.rpartition(".")
     assert callable(getattr(importlib.import_module(module), function))
+
+
+# Types of these stacks that take no tags (AWS::ApiGateway::Account is an account setting).
+UNTAGGABLE = {
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Deployment",
+    "AWS::Lambda::Permission",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::ApiGateway::Account",
+    "AWS::CloudFormation::WaitConditionHandle",
+}
+
+
+def test_the_tag_rule_knows_every_taggable_type_the_templates_use() -> None:
+    """A resource of a new type must be added to deploy/rules/tags.guard, or here when it takes no tags."""
+    rule = (DEPLOY / "rules" / "tags.guard").read_text()
+    used = {r["Type"] for path in TEMPLATES for r in load(path)["Resources"].values()}
+    assert {kind for kind in used - UNTAGGABLE if f"'{kind}'" not in rule} == set()
