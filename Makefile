@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync bench bench-full fuzz
+.PHONY: run test lint venv chromium clean cloud-sync cloud-package bench bench-full fuzz kills
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -41,6 +41,13 @@ test: $(TEST_STAMP) chromium
 cloud-sync: venv
 	$(VENV)/bin/engagements sync
 
+# The Lambda package of deploy/realtime.yaml and deploy/http.yaml (see deploy/README.md). Its dependencies
+# come from PyPI, built for Lambda's CPU: arm64 (Graviton) unless CLOUD_ARCH=x86_64, which must match the
+# stacks' Architecture parameter.
+CLOUD_ARCH ?= arm64
+cloud-package: venv
+	$(PY) deploy/package.py --arch $(CLOUD_ARCH) --output artifacts/cloud-lambda.zip
+
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -54,6 +61,12 @@ bench: venv
 
 bench-full: venv
 	$(PY) -m bench.run --full
+
+# The kill -9 campaign (bench/kills.py): kills during joins, answers, votes, phase changes and results;
+# prints the lost acknowledged commands, ghost seats and visible rollbacks (all must be 0).
+KILLS ?= 30
+kills: venv
+	$(PY) -m bench.kills --kills $(KILLS)
 
 # Hypothesis-generated WebSocket messages and HTTP requests against a real server (tests/fuzzing.py):
 # at least FUZZ_MESSAGES of them, then the figures. The normal test run fuzzes a bounded sample.
