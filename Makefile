@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync bench bench-full
+.PHONY: run test lint venv chromium clean cloud-sync cloud-local bench bench-full
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -40,6 +40,12 @@ test: $(TEST_STAMP) chromium
 
 cloud-sync: venv
 	$(VENV)/bin/engagements sync
+
+# The serverless stack on this machine: moto (DynamoDB, SQS), the table of deploy/base.yaml and a local API
+# Gateway running the handlers of the templates present (a test double of AWS: see docs/cloud-local.md).
+CLOUD_TEMPLATES := $(wildcard deploy/realtime.yaml deploy/http.yaml)
+cloud-local: $(TEST_STAMP)
+	$(PY) -m tests.cloudlocal $(addprefix --template ,$(CLOUD_TEMPLATES))
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .

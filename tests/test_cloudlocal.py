@@ -11,7 +11,9 @@ import asyncio
 import base64
 import json
 import os
+import signal
 import struct
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -544,3 +546,42 @@ async def test_a_broadcast_reaches_1000_connections_with_some_gone_and_some_thro
     counts = gateway.state.runtime.counts.by_function
     assert counts["engagements-dev-fanout"] == 1 and counts["engagements-dev-connect"] == total
     print(f"fan-out to {total - gone} live of {total} ({gone} gone, {throttled} throttled): {elapsed:.2f} s")
+
+
+# -- make cloud-local -------------------------------------------------------------------------------------
+
+
+async def test_the_command_starts_moto_the_table_and_the_gateway(unused_tcp_port_factory) -> None:
+    port, http_port = unused_tcp_port_factory(), unused_tcp_port_factory()
+    templates = [arg for t in TEMPLATES for arg in ("--template", str(t.relative_to(ROOT)))]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ENGAGEMENTS_"))}
+    ports = ["--port", str(port), "--http-port", str(http_port)]
+    process = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "tests.cloudlocal", *templates, *ports],
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    try:
+        lines = []
+        async with asyncio.timeout(60):
+            while not lines or not lines[-1].startswith("Press Ctrl+C"):
+                line = await process.stdout.readline()
+                assert line, "\n".join(lines)
+                lines.append(line.decode().rstrip())
+        printed = "\n".join(lines)
+        assert f"WebSocket API:   ws://127.0.0.1:{port}/dev?game=<id>" in printed
+        assert f"HTTP API:        http://127.0.0.1:{http_port}" in printed
+        assert "DynamoDB table engagements-dev" in printed
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"ws://127.0.0.1:{port}/?game=g1") as ws:
+                await ws.send_str(json.dumps({"action": "echo", "n": 1}))
+                assert json.loads((await ws.receive(timeout=10)).data) == {"action": "echo", "n": 1}
+            async with session.get(f"http://127.0.0.1:{http_port}/api/packs/classic") as r:
+                assert await r.json() == {"name": "classic"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+    assert process.returncode == 0

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import boto3
 from aiohttp import web
@@ -159,6 +158,3 @@ class Gateway:
         if self.state.tasks:
             await asyncio.wait(list(self.state.tasks), timeout=10)
         await self.state.runtime.close()
-
-    def invocations(self) -> dict[str, Any]:
-        return dict(self.state.runtime.counts.by_function)
