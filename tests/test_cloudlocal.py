@@ -32,13 +32,15 @@ from aws_lambda_powertools.utilities.parser.models import (
 from botocore.config import Config
 
 from engagements.store.schema import schema_problems
+from tests.cloudlocal.__main__ import parser
 from tests.cloudlocal.connections import Limits
 from tests.cloudlocal.fixtures.handlers import RECORDER
 from tests.cloudlocal.gateway import Gateway, Settings
 from tests.cloudlocal.http_api import match
 from tests.cloudlocal.intrinsics import TemplateError
+from tests.cloudlocal.lambdas import shared_environment
 from tests.cloudlocal.stack import deploy_base
-from tests.cloudlocal.template import Locale, read
+from tests.cloudlocal.template import Function, Locale, read
 from tests.cloudlocal.websocket import select_route
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -585,3 +587,21 @@ async def test_the_command_starts_moto_the_table_and_the_gateway(unused_tcp_port
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 30)
     assert process.returncode == 0
+
+
+def test_every_option_of_the_command_is_documented() -> None:
+    documented = (ROOT / "docs" / "cloud-local.md").read_text()
+    for action in parser()._actions:
+        for option in action.option_strings:
+            if option.startswith("--") and option != "--help":
+                assert f"`{option}" in documented, option
+                variable = "ENGAGEMENTS_CLOUD_LOCAL_" + option[2:].upper().replace("-", "_")
+                assert variable in documented or variable + "S" in documented, variable
+
+
+def test_functions_that_disagree_on_a_variable_are_refused_unless_overridden() -> None:
+    one = Function(name="one", handler="m.f", environment={"TABLE_NAME": "a", "SHARED": "x"})
+    two = Function(name="two", handler="m.g", environment={"TABLE_NAME": "b", "SHARED": "x"})
+    with pytest.raises(TemplateError, match="TABLE_NAME"):
+        shared_environment([one, two], {})
+    assert shared_environment([one, two], {"TABLE_NAME": "c"}) == {"TABLE_NAME": "c", "SHARED": "x"}

@@ -37,6 +37,11 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(PREFIX + name, default)
 
 
+def _list(name: str) -> list[str]:
+    """A comma-separated environment variable, for the options that repeat."""
+    return [item.strip() for item in (_env(name) or "").split(",") if item.strip()]
+
+
 def _pairs(values: Sequence[str]) -> dict[str, str]:
     pairs = {}
     for value in values:
@@ -52,12 +57,11 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m tests.cloudlocal",
         description="A local API Gateway and Lambda for the serverless stack: a test double of AWS.",
     )
-    templates = [t for t in (_env("TEMPLATES") or "").split(",") if t]
     p.add_argument(
         "--template",
         action="append",
         type=Path,
-        default=[Path(t) for t in templates],
+        default=[Path(t) for t in _list("TEMPLATES")],
         help="a CloudFormation template to serve (repeat; read in order)",
     )
     p.add_argument(
@@ -91,12 +95,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--http-port", type=int, default=int(_env("HTTP_PORT", "8788")), help="HTTP API")
     p.add_argument("--region", default=_env("REGION", "us-east-1"))
     p.add_argument(
-        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="a template parameter (repeat)"
+        "--parameter",
+        action="append",
+        default=_list("PARAMETERS"),
+        metavar="NAME=VALUE",
+        help="a template parameter (repeat)",
     )
     p.add_argument(
         "--env",
         action="append",
-        default=[],
+        default=_list("ENV"),
         metavar="NAME=VALUE",
         help="an environment variable for every function, over the templates' (repeat)",
     )
