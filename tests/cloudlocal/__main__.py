@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -50,6 +51,30 @@ def _pairs(values: Sequence[str]) -> dict[str, str]:
             raise argparse.ArgumentTypeError(f"{value!r} is not NAME=VALUE")
         pairs[key] = val
     return pairs
+
+
+def local_parameters(base_stack: str) -> dict[str, str]:
+    """Values for the parameters the contract's templates declare without a default (docs/cloud-local.md).
+
+    The code location is unused (handlers are imported from this repository); the realtime stack's name is
+    the one the gateway gives deploy/realtime.yaml, so the HTTP stack's imports of its exports resolve.
+    """
+    return {
+        "BaseStack": base_stack,
+        "RealtimeStack": "local-realtime",
+        "CodeBucket": "cloud-local",
+        "CodeKey": "cloud-lambda.zip",
+        "AllowedOrigins": "http://127.0.0.1",
+    }
+
+
+def store_admin_secret(gateway: Gateway, secret: str) -> None:
+    """Puts the secret in moto's SSM under every ADMIN_SECRET_PARAMETER, for handlers that read it there."""
+    names = {f.environment["ADMIN_SECRET_PARAMETER"] for f in gateway.wiring.functions.values()
+             if "ADMIN_SECRET_PARAMETER" in f.environment}  # fmt: skip
+    ssm = boto3.client("ssm", endpoint_url=gateway.settings.aws_endpoint, region_name=gateway.settings.region)
+    for name in names:
+        ssm.put_parameter(Name=name, Value=secret, Type="SecureString", Overwrite=True)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -133,6 +158,11 @@ def parser() -> argparse.ArgumentParser:
         default=float(_env("POLL_INTERVAL", "0.05")),
         help="seconds between polls of an empty SQS queue: how late a deadline may fire",
     )
+    p.add_argument(
+        "--admin-secret",
+        default=_env("ADMIN_SECRET"),
+        help="the admin secret the handlers accept (default: a new one, printed)",
+    )
     return p
 
 
@@ -155,14 +185,17 @@ def moto_server(endpoint: str | None, port: int) -> Iterator[str]:
 
 
 async def serve(args: argparse.Namespace, aws_endpoint: str) -> None:
+    chosen_secret = args.admin_secret  # a chosen secret is never printed, as the appliance does
+    if chosen_secret is None:
+        args.admin_secret = secrets.token_urlsafe(18)
     settings = Settings(
         templates=args.template,
         aws_endpoint=aws_endpoint,
         port=args.port,
         http_port=args.http_port,
         region=args.region,
-        parameters=_pairs(args.parameter),
-        environment=_pairs(args.env),
+        parameters={**local_parameters(args.base_stack), **_pairs(args.parameter)},
+        environment={"ADMIN_SECRET": args.admin_secret, **_pairs(args.env)},
         limits=Limits(idle_seconds=args.idle_timeout, max_age_seconds=args.max_connection_age),
         post_rate=args.post_rate,
         poll_interval=args.poll_interval,
@@ -174,6 +207,7 @@ async def serve(args: argparse.Namespace, aws_endpoint: str) -> None:
     )
     gateway = Gateway(settings)
     await gateway.start()
+    await asyncio.to_thread(store_admin_secret, gateway, args.admin_secret)
     ws_api, http_api = gateway.state.websocket_api, gateway.state.http_api
     table = settings.exports.get(f"{args.base_stack}-TableName", "?")
     print("cloud-local is running: a test double of AWS for development and tests (docs/cloud-local.md).")
@@ -184,6 +218,8 @@ async def serve(args: argparse.Namespace, aws_endpoint: str) -> None:
     print(f"  Management API:  {settings.url}/@connections/<id>")
     print(f"  Lambda:          {settings.url} ({len(gateway.wiring.functions)} functions)")
     print(f"  moto:            {aws_endpoint} (DynamoDB table {table}, SQS, SSM)")
+    if chosen_secret is None:
+        print(f"  Admin secret:    {args.admin_secret}")
     if not args.template:
         print("  No templates given: only the table and the management API are served.")
     print("Press Ctrl+C to stop.", flush=True)

@@ -80,7 +80,8 @@ class Gateway:
             read, settings.templates, locale, parameters=settings.parameters, exports=settings.exports
         )
         sqs = boto3.client("sqs", endpoint_url=settings.aws_endpoint, region_name=settings.region)
-        for queue in self.wiring.queues:
+        # dead-letter queues first: a queue's RedrivePolicy names one that must exist
+        for queue in sorted(self.wiring.queues, key=lambda q: "RedrivePolicy" in q.attributes):
             await asyncio.to_thread(sqs.create_queue, QueueName=queue.name, Attributes=queue.attributes)
         runtime = LambdaRuntime(
             self.wiring.functions,

@@ -9,6 +9,7 @@ resolvable by `Ref`/`GetAtt` (so templates that mention them still load) but oth
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class Wiring:
     event_sources: list[EventSource] = field(default_factory=list)
     tables: list[dict[str, Any]] = field(default_factory=list)
     exports: dict[str, str] = field(default_factory=dict)
+    api_ids: dict[str, str] = field(default_factory=dict)  # made-up API id → protocol, for execute-api URLs
 
     def api(self, protocol: str) -> Api | None:
         """The one API of that protocol (the gateway serves one WebSocket and one HTTP API)."""
@@ -108,7 +110,10 @@ def read(
     """
     wiring = Wiring(exports=dict(exports))
     for path in paths:
-        _Stack(path, locale, parameters, wiring, stack_name or f"local-{path.stem}").load()
+        try:
+            _Stack(path, locale, parameters, wiring, stack_name or f"local-{path.stem}").load()
+        except TemplateError as exc:
+            raise TemplateError(f"{path}: {exc}") from None
     return wiring
 
 
@@ -125,7 +130,7 @@ class _Stack:
     def __init__(
         self, path: Path, locale: Locale, parameters: Mapping[str, str], wiring: Wiring, name: str
     ) -> None:
-        self.path, self.locale, self.wiring = path, locale, wiring
+        self.locale, self.wiring = locale, wiring
         self.template = decode(path)
         self.resources: dict[str, Any] = self.template.get("Resources") or {}
         self.name = name
@@ -139,7 +144,6 @@ class _Stack:
             refs=self.ref,
             attributes=self.attribute,
         )
-        self.api_ids: dict[str, str] = {}  # api id → protocol, for execute-api URLs
 
     # -- Ref and GetAtt, by resource type ------------------------------------------------------------
 
@@ -173,7 +177,7 @@ class _Stack:
 
     def api_id(self, logical: str) -> str:
         api_id = hashlib.sha256(f"{self.name}/{logical}".encode()).hexdigest()[:10]
-        self.api_ids[api_id] = str(self._prop(logical, "ProtocolType"))
+        self.wiring.api_ids[api_id] = str(self._prop(logical, "ProtocolType"))
         return api_id
 
     def attribute(self, logical: str, name: str) -> str:
@@ -201,7 +205,7 @@ class _Stack:
         """An execute-api URL of one of our APIs, pointed at the gateway instead (the stage path stays)."""
 
         def replace(match: re.Match[str]) -> str:
-            protocol = self.api_ids.get(match.group(2))
+            protocol = self.wiring.api_ids.get(match.group(2))
             if protocol is None:
                 return match.group(0)
             url = self.locale.api_urls[protocol]
@@ -231,21 +235,19 @@ class _Stack:
             elif kind == "AWS::Lambda::EventSourceMapping":
                 self._event_source(logical)
             elif kind.startswith("AWS::Serverless::"):
-                raise TemplateError(
-                    f"{self.path}: {logical} is a SAM resource; the gateway reads plain CloudFormation"
-                )
+                raise TemplateError(f"{logical} is a SAM resource; the gateway reads plain CloudFormation")
         for logical, resource in active.items():
             if resource["Type"] == "AWS::ApiGatewayV2::Api":
                 self.wiring.apis.append(self._api(logical, active))
         for output in (self.template.get("Outputs") or {}).values():
             if "Export" in output:
                 name = self.resolver.resolve(output["Export"]["Name"])
-                self.wiring.exports[str(name)] = str(self.resolver.resolve(output["Value"]))
+                self.wiring.exports[str(name)] = self.local_url(str(self.resolver.resolve(output["Value"])))
 
     def _function(self, logical: str) -> None:
         handler = self._prop(logical, "Handler")
         if not handler:
-            raise TemplateError(f"{self.path}: function {logical} has no Handler")
+            raise TemplateError(f"function {logical} has no Handler")
         variables = (self._prop(logical, "Environment") or {}).get("Variables") or {}
         name = self.ref(logical)
         self.wiring.functions[name] = Function(
@@ -258,17 +260,15 @@ class _Stack:
 
     def _queue(self, logical: str) -> None:
         properties = self.resolver.resolve(self.resources[logical].get("Properties") or {})
-        attributes = {
-            k: str(v)
-            for k, v in properties.items()
-            if k
-            in (
-                "DelaySeconds",
-                "VisibilityTimeout",
-                "MessageRetentionPeriod",
-                "ReceiveMessageWaitTimeSeconds",
-            )
-        }
+        wanted = (
+            "DelaySeconds",
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "ReceiveMessageWaitTimeSeconds",
+        )
+        attributes = {k: str(v) for k, v in properties.items() if k in wanted}
+        if "RedrivePolicy" in properties:  # moto moves messages to the dead-letter queue as SQS does
+            attributes["RedrivePolicy"] = json.dumps(properties["RedrivePolicy"])
         self.wiring.queues.append(
             Queue(
                 name=self._physical(logical, "QueueName"),
@@ -298,7 +298,7 @@ class _Stack:
     def _event_source(self, logical: str) -> None:
         source = str(self._prop(logical, "EventSourceArn"))
         if not source.startswith("arn:aws:sqs:"):
-            raise TemplateError(f"{self.path}: {logical}: only SQS event sources run locally, not {source}")
+            raise TemplateError(f"{logical}: only SQS event sources run locally, not {source}")
         function = str(self._prop(logical, "FunctionName"))
         self.wiring.event_sources.append(
             EventSource(
@@ -322,12 +322,12 @@ class _Stack:
             if resource["Type"] == "AWS::ApiGatewayV2::Route" and self._prop(other, "ApiId") == api_id:
                 target = str(self._prop(other, "Target") or "")
                 if not target.startswith("integrations/"):
-                    raise TemplateError(f"{self.path}: route {other} has no integrations/… Target")
+                    raise TemplateError(f"route {other} has no integrations/… Target")
                 routes[str(self._prop(other, "RouteKey"))] = self._integration(
                     target.split("/", 1)[1], protocol
                 )
         if not routes:
-            raise TemplateError(f"{self.path}: API {logical} has no routes")
+            raise TemplateError(f"API {logical} has no routes")
         selection = self._prop(logical, "RouteSelectionExpression")
         return Api(
             api_id=api_id,
@@ -339,14 +339,12 @@ class _Stack:
 
     def _integration(self, logical: str, protocol: str) -> str:
         if logical not in self.resources or self._type(logical) != "AWS::ApiGatewayV2::Integration":
-            raise TemplateError(f"{self.path}: no integration {logical}")
+            raise TemplateError(f"no integration {logical}")
         if self._prop(logical, "IntegrationType") != "AWS_PROXY":
-            raise TemplateError(
-                f"{self.path}: integration {logical}: only AWS_PROXY (Lambda proxy) runs locally"
-            )
+            raise TemplateError(f"integration {logical}: only AWS_PROXY (Lambda proxy) runs locally")
         if protocol == "HTTP" and str(self._prop(logical, "PayloadFormatVersion")) != "2.0":
-            raise TemplateError(f"{self.path}: integration {logical}: only payload format 2.0 runs locally")
+            raise TemplateError(f"integration {logical}: only payload format 2.0 runs locally")
         match = _FUNCTION_IN_URI.search(str(self._prop(logical, "IntegrationUri")))
         if match is None or match.group(1) not in self.wiring.functions:
-            raise TemplateError(f"{self.path}: integration {logical} names no function of the templates")
+            raise TemplateError(f"integration {logical} names no function of the templates")
         return match.group(1)
