@@ -32,7 +32,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 from botocore.config import Config
 
 from engagements.store.schema import schema_problems
-from tests.cloudlocal.__main__ import parser
+from tests.cloudlocal.__main__ import local_parameters, parser
 from tests.cloudlocal.connections import Limits
 from tests.cloudlocal.fixtures.handlers import RECORDER
 from tests.cloudlocal.gateway import Gateway, Settings
@@ -142,6 +142,37 @@ def test_routes_functions_and_environment_come_from_the_templates(moto_endpoint)
     assert source.report_item_failures
 
 
+@pytest.mark.skipif(
+    not all((ROOT / "deploy" / name).exists() for name in ("realtime.yaml", "http.yaml")),
+    reason="the stacks' templates are not in this tree yet",
+)
+def test_the_real_templates_wire_the_contracts_handlers(moto_endpoint) -> None:
+    """Pointing the gateway at deploy/ takes nothing but the paths: the contract's handlers and routes."""
+    locale = Locale(
+        "us-east-1", moto_endpoint, {"WEBSOCKET": "http://127.0.0.1:1", "HTTP": "http://127.0.0.1:2"}
+    )
+    exports = {f"{BASE_STACK}-TableName": "t", f"{BASE_STACK}-TableArn": "arn:aws:dynamodb:::table/t"}
+    templates = [ROOT / "deploy" / "realtime.yaml", ROOT / "deploy" / "http.yaml"]
+    wiring = read(templates, locale, parameters=local_parameters(BASE_STACK), exports=exports)
+    ws, http = wiring.api("WEBSOCKET"), wiring.api("HTTP")
+    assert ws is not None and http is not None
+    handlers = {key: wiring.functions[name].handler for key, name in ws.routes.items()}
+    assert handlers == {
+        "$connect": "cloud.handlers.websocket.connect",
+        "$default": "cloud.handlers.websocket.default",
+        "$disconnect": "cloud.handlers.websocket.disconnect",
+    }
+    assert {wiring.functions[name].handler for name in http.routes.values()} == {
+        "cloud.handlers.http.handler"
+    }
+    assert {"POST /api/games", "POST /api/join", "GET /api/packs"} <= set(http.routes)
+    [source] = wiring.event_sources
+    assert wiring.functions[source.function].handler == "cloud.handlers.deadline.handler"
+    environment = shared_environment(wiring.functions.values(), {})
+    assert environment["WEBSOCKET_ENDPOINT"].startswith("http://127.0.0.1:1/")
+    assert wiring.functions[environment["FANOUT_FUNCTION"]].handler == "cloud.handlers.fanout.handler"
+
+
 def test_a_missing_export_is_named(moto_endpoint) -> None:
     locale = Locale(
         "us-east-1", moto_endpoint, {"WEBSOCKET": "http://127.0.0.1:1", "HTTP": "http://127.0.0.1:2"}
@@ -196,6 +227,11 @@ async def test_echo_round_trip_and_events_shaped_like_api_gateways(gateway: Gate
     assert (text["body"], text["isBase64Encoded"]) == ('{"action": "echo", "text": "hello"}', False)
     assert binary["isBase64Encoded"] and base64.b64decode(binary["body"]) == b'{"action": "none"}'
     assert disconnect["requestContext"]["disconnectStatusCode"] == 1000
+    [context] = RECORDER.get("context")
+    assert context["function_name"] == "engagements-dev-connect"
+    assert context["invoked_function_arn"].endswith(":function:engagements-dev-connect")
+    assert context["memory_limit_in_mb"] == 128 and 0 < context["remaining_ms"] <= 10_000
+    assert context["aws_request_id"] != connect["requestContext"]["requestId"]
     assert gateway.state.runtime.counts.by_function == {
         "engagements-dev-connect": 1,
         "engagements-dev-default": 2,
