@@ -74,13 +74,25 @@ class Connections:
         return self.open.get(connection_id)
 
     async def sweep(self) -> None:
-        """Closes connections past the idle or age limit, forever (cancelled at shutdown)."""
+        """Closes connections past the idle or age limit, forever (cancelled at shutdown).
+
+        Each close runs as a task of its own: it waits for the client's close frame, and one unresponsive
+        client must not hold up the others.
+        """
         period = min(max(min(self.limits.idle_seconds, self.limits.max_age_seconds) / 10, 0.01), 1.0)
+        closing: set[asyncio.Task[None]] = set()
         while True:
             await asyncio.sleep(period)
             now = time.monotonic()
             for connection in list(self.open.values()):
+                if connection.closed_by_gateway is not None or connection.ws.closed:
+                    continue
                 if now - connection.opened >= self.limits.max_age_seconds:
-                    await connection.close(WSCloseCode.GOING_AWAY, "Connection max duration reached")
+                    why = "Connection max duration reached"
                 elif now - connection.last_active >= self.limits.idle_seconds:
-                    await connection.close(WSCloseCode.GOING_AWAY, "Going away (idle timeout)")
+                    why = "Going away (idle timeout)"
+                else:
+                    continue
+                task = asyncio.create_task(connection.close(WSCloseCode.GOING_AWAY, why))
+                closing.add(task)
+                task.add_done_callback(closing.discard)

@@ -99,7 +99,7 @@ class Gateway:
         )
         await self._serve(self._websocket_app(), settings.port)
         if self.state.http_api is not None:
-            app = web.Application()
+            app = web.Application(client_max_size=10 * 1024 * 1024)  # the HTTP API's payload limit
             app[GATEWAY] = self.state
             http_api.add_routes(app)
             await self._serve(app, settings.http_port)

@@ -38,9 +38,11 @@ async def post(request: web.Request) -> web.Response:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        await connection.ws.send_bytes(data)
-    else:
-        await connection.ws.send_str(text)
+        text = None
+    try:
+        await (connection.ws.send_bytes(data) if text is None else connection.ws.send_str(text))
+    except ConnectionError:  # the client went away between the lookup and the send
+        return aws_error(410, "GoneException", "Connection is gone")
     connection.touch()
     return web.Response(status=200)
 

@@ -37,18 +37,23 @@ class QueuePoller:
 
     async def run(self) -> None:
         while True:
-            messages = await asyncio.to_thread(self._receive)
-            if not messages:
-                await asyncio.sleep(self.interval)
-                continue
-            outcome = await self.runtime.invoke(self.source.function, self.event(messages))
-            done = self._succeeded(messages, outcome.result) if outcome.ok else []
-            if not outcome.ok:
-                log.warning(
-                    "%s failed; the batch returns to the queue: %s", self.source.function, outcome.error
-                )
-            if done:
-                await asyncio.to_thread(self._delete, done)
+            try:
+                await self.poll_once()
+            except Exception:  # moto restarting, a network blip: deadlines must not stop for good
+                log.exception("polling %s failed; trying again", self.queue_url)
+                await asyncio.sleep(1)
+
+    async def poll_once(self) -> None:
+        messages = await asyncio.to_thread(self._receive)
+        if not messages:
+            await asyncio.sleep(self.interval)
+            return
+        outcome = await self.runtime.invoke(self.source.function, self.event(messages))
+        done = self._succeeded(messages, outcome.result) if outcome.ok else []
+        if not outcome.ok:
+            log.warning("%s failed; the batch returns to the queue: %s", self.source.function, outcome.error)
+        if done:
+            await asyncio.to_thread(self._delete, done)
 
     def _receive(self) -> list[dict[str, Any]]:
         reply = self.client.receive_message(
