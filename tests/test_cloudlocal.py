@@ -641,3 +641,59 @@ def test_functions_that_disagree_on_a_variable_are_refused_unless_overridden() -
     with pytest.raises(TemplateError, match="TABLE_NAME"):
         shared_environment([one, two], {})
     assert shared_environment([one, two], {"TABLE_NAME": "c"}) == {"TABLE_NAME": "c", "SHARED": "x"}
+
+
+def test_intrinsic_functions_and_conditions_resolve_to_local_values(tmp_path, moto_endpoint) -> None:
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Environment: {Type: String, Default: prod}
+  Zones: {Type: CommaDelimitedList, Default: "a, b"}
+Mappings:
+  Sizes: {prod: {Memory: 1024}}
+Conditions:
+  IsProd: !Equals [!Ref Environment, prod]
+  IsNotProd: !Not [!Condition IsProd]
+  Both: !And [!Condition IsProd, !Or [!Condition IsNotProd, !Equals [x, x]]]
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+  OnlyInDev:
+    Type: AWS::SQS::Queue
+    Condition: IsNotProd
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      Handler: m.f
+      MemorySize: !FindInMap [Sizes, !Ref Environment, Memory]
+      Timeout: !If [Both, 7, 3]
+      Environment:
+        Variables:
+          JOINED: !Join ["-", [!Ref Environment, !Select [1, !Ref Zones]]]
+          SPLIT: !Select [0, !Split [",", "p,q"]]
+          QUEUE_NAME: !GetAtt Queue.QueueName
+          ESCAPED: !Sub "${!Literal}-${AWS::AccountId}"
+          WITH_VARIABLES: !Sub ["${Name}.${AWS::Region}", {Name: !Ref Environment}]
+          GONE: !If [IsNotProd, here, !Ref AWS::NoValue]
+"""
+    )
+    locale = Locale("eu-west-1", moto_endpoint, {})
+    wiring = read([template], locale)
+    [function] = wiring.functions.values()
+    assert (function.name, function.memory_mb, function.timeout) == ("local-t-Function", 1024, 7)
+    assert function.environment == {
+        "JOINED": "prod-b",
+        "SPLIT": "p",
+        "QUEUE_NAME": "local-t-Queue",
+        "ESCAPED": "${Literal}-123456789012",
+        "WITH_VARIABLES": "prod.eu-west-1",
+    }
+    assert [queue.name for queue in wiring.queues] == ["local-t-Queue"]
+    unsupported = (
+        "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Cidr [a, 1, 2]\n"
+    )
+    template.write_text(unsupported)
+    with pytest.raises(TemplateError, match="Fn::Cidr"):
+        read([template], locale)
