@@ -43,14 +43,12 @@ def _list(name: str) -> list[str]:
     return [item.strip() for item in (_env(name) or "").split(",") if item.strip()]
 
 
-def _pairs(values: Sequence[str]) -> dict[str, str]:
-    pairs = {}
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep:
-            raise argparse.ArgumentTypeError(f"{value!r} is not NAME=VALUE")
-        pairs[key] = val
-    return pairs
+def _pair(value: str) -> tuple[str, str]:
+    """NAME=VALUE, refused by argparse (with the usage) when there is no `=`."""
+    name, sep, rest = value.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{value!r} is not NAME=VALUE")
+    return name, rest
 
 
 def local_parameters(base_stack: str) -> dict[str, str]:
@@ -122,14 +120,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--parameter",
         action="append",
-        default=_list("PARAMETERS"),
+        type=_pair,
+        default=[_pair(item) for item in _list("PARAMETERS")],
         metavar="NAME=VALUE",
         help="a template parameter (repeat)",
     )
     p.add_argument(
         "--env",
         action="append",
-        default=_list("ENV"),
+        type=_pair,
+        default=[_pair(item) for item in _list("ENV")],
         metavar="NAME=VALUE",
         help="an environment variable for every function, over the templates' (repeat)",
     )
@@ -194,8 +194,8 @@ async def serve(args: argparse.Namespace, aws_endpoint: str) -> None:
         port=args.port,
         http_port=args.http_port,
         region=args.region,
-        parameters={**local_parameters(args.base_stack), **_pairs(args.parameter)},
-        environment={"ADMIN_SECRET": args.admin_secret, **_pairs(args.env)},
+        parameters={**local_parameters(args.base_stack), **dict(args.parameter)},
+        environment={"ADMIN_SECRET": args.admin_secret, **dict(args.env)},
         limits=Limits(idle_seconds=args.idle_timeout, max_age_seconds=args.max_connection_age),
         post_rate=args.post_rate,
         poll_interval=args.poll_interval,
