@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 from botocore.config import Config
+from cfnlint.api import ManualArgs, lint
 
 from engagements.store.schema import schema_problems
 from tests.cloudlocal.__main__ import local_parameters, parser
@@ -171,6 +172,12 @@ def test_the_real_templates_wire_the_contracts_handlers(moto_endpoint) -> None:
     environment = shared_environment(wiring.functions.values(), {})
     assert environment["WEBSOCKET_ENDPOINT"].startswith("http://127.0.0.1:1/")
     assert wiring.functions[environment["FANOUT_FUNCTION"]].handler == "cloud.handlers.fanout.handler"
+
+
+def test_the_fixture_templates_are_valid_cloudformation() -> None:
+    """So what the gateway is tested on could be deployed: the fixtures are no easier than the real thing."""
+    for template in TEMPLATES:
+        assert [str(m) for m in lint(template.read_text(), config=ManualArgs(regions=["us-east-1"]))] == []
 
 
 def test_a_missing_export_is_named(moto_endpoint) -> None:
@@ -526,6 +533,27 @@ async def test_http_api_events_and_responses_are_payload_format_2(gateway: Gatew
     assert (json.loads(created["body"]), created["isBase64Encoded"]) == ({"title": "Quiz"}, False)
     assert upload["isBase64Encoded"] and base64.b64decode(upload["body"]) == b"\xff\x00binary"
     assert upload["requestContext"]["http"]["method"] == "PUT"
+
+
+async def test_the_http_apis_cors_configuration_is_applied_as_api_gateway_does(gateway: Gateway) -> None:
+    preflight = {"Origin": "http://pages.test", "Access-Control-Request-Method": "POST"}
+    async with aiohttp.ClientSession(base_url=gateway.settings.http_url) as http:
+        async with http.options("/api/games", headers=preflight) as r:
+            assert r.status == 204
+            assert r.headers["Access-Control-Allow-Origin"] == "http://pages.test"
+            assert r.headers["Access-Control-Allow-Methods"] == "GET,POST,OPTIONS"
+            assert r.headers["Access-Control-Allow-Headers"] == "authorization,content-type"
+            assert r.headers["Access-Control-Max-Age"] == "600"
+        async with http.options("/api/games", headers={**preflight, "Origin": "http://elsewhere.test"}) as r:
+            assert r.status == 204 and "Access-Control-Allow-Origin" not in r.headers
+        async with http.post("/api/games", json={}, headers={"Origin": "http://pages.test"}) as r:
+            assert r.headers.getall("Access-Control-Allow-Origin") == ["http://pages.test"]
+            assert r.headers["Access-Control-Expose-Headers"] == "retry-after"
+        async with http.post("/api/games", json={}, headers={"Origin": "http://elsewhere.test"}) as r:
+            assert r.status == 201 and "Access-Control-Allow-Origin" not in r.headers
+    assert [e["routeKey"] for e in RECORDER.get("http")] == [
+        "POST /api/games"
+    ] * 2  # preflights never reach it
 
 
 def test_message_routes_follow_the_route_selection_expression(moto_endpoint) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from urllib.parse import unquote
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from .events import INTERNAL_ERROR, NOT_FOUND, HttpRequest, http_event, http_response
 from .state import GATEWAY
@@ -61,6 +62,8 @@ async def handle(request: web.Request) -> web.Response:
     state = request.app[GATEWAY]
     api = state.http_api
     assert api is not None
+    if api.cors is not None and api.cors.is_preflight(request.method, request.headers):
+        return web.Response(status=204, headers=api.cors.preflight(request.headers))
     found = match(api.routes, request.method, request.raw_path.split("?", 1)[0])
     if found is None:
         response = NOT_FOUND
@@ -78,10 +81,10 @@ async def handle(request: web.Request) -> web.Response:
         event = http_event(incoming, route_key, parameters, api.api_id, api.stage)
         outcome = await state.runtime.invoke(api.routes[route_key], event)
         response = http_response(outcome.result) if outcome.ok else INTERNAL_ERROR
-    reply = web.Response(status=response.status, body=response.body)
-    for name, value in response.headers:
-        reply.headers.add(name, value)
-    return reply
+    headers: CIMultiDict[str] = CIMultiDict(response.headers)
+    if api.cors is not None:
+        api.cors.apply(request.headers, headers)
+    return web.Response(status=response.status, body=response.body, headers=headers)
 
 
 def add_routes(app: web.Application) -> None:

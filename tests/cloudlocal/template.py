@@ -18,6 +18,7 @@ from typing import Any
 
 from cfnlint.decode.decode import decode_str
 
+from .cors import Cors
 from .intrinsics import PSEUDO_ACCOUNT, Resolver, TemplateError
 
 
@@ -41,6 +42,7 @@ class Api:
     stage: str
     routes: dict[str, str]  # route key → function name
     route_selection: str | None = None
+    cors: Cors | None = None
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,7 @@ class _Stack:
             stage=stages[0] if stages else "$default",
             routes=routes,
             route_selection=str(selection) if selection else None,
+            cors=Cors.from_properties(self._prop(logical, "CorsConfiguration")),
         )
 
     def _integration(self, logical: str, protocol: str) -> str:
