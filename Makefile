@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync cloud-package bench bench-full fuzz kills
+.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local bench bench-full fuzz kills
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -47,6 +47,12 @@ cloud-sync: venv
 CLOUD_ARCH ?= arm64
 cloud-package: venv
 	$(PY) deploy/package.py --arch $(CLOUD_ARCH) --output artifacts/cloud-lambda.zip
+
+# The serverless stack on this machine: moto (DynamoDB, SQS), the table of deploy/base.yaml and a local API
+# Gateway running the handlers of the templates present (a test double of AWS: see docs/cloud-local.md).
+CLOUD_TEMPLATES := $(wildcard deploy/realtime.yaml deploy/http.yaml)
+cloud-local: $(TEST_STAMP)
+	$(PY) -m tests.cloudlocal $(addprefix --template ,$(CLOUD_TEMPLATES))
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
