@@ -26,6 +26,7 @@ class Table:
         self.options: dict[str, str] = {}
         for i in range(players):
             self.run(SYSTEM, "join", player_id=f"p{i}", nickname=f"Player {i}", token_hash="x")
+            self.run(SYSTEM, "presence", player=f"p{i}", connected=True)  # the phone connects
 
     def run(self, actor: Actor, type_: str, *, cmd_id: str | None = None, **fields):
         self.t += 1
