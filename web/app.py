@@ -24,12 +24,14 @@ from web.collector import Collector
 from web.connection import Outbox
 from web.deadlines import Deadlines
 from web.dispatch import Dispatcher
-from web.keys import GAMES, ROOMS, SETTINGS, SOCKETS, STORE, THROTTLE
+from web.gate import Gate, body_deadline, connection_cap, file_limit
+from web.joins import Joins
+from web.keys import GAMES, GATE, JOINS, REFUSALS, ROOMS, SETTINGS, SOCKETS, STORE
 from web.network import join_base_url
+from web.refusals import Refusals
 from web.rooms import Rooms
 from web.routes import errors_and_headers, setup_routes
 from web.settings import Settings
-from web.throttle import Throttle
 from web.websocket import Sockets
 
 log = logging.getLogger(__name__)
@@ -39,9 +41,15 @@ MAX_BODY = 512 * 1024
 
 
 def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...] = ()) -> web.Application:
-    app = web.Application(middlewares=[errors_and_headers], client_max_size=MAX_BODY)
+    limits = settings.limits
+    app = web.Application(
+        middlewares=[errors_and_headers, body_deadline(limits.body_timeout)], client_max_size=MAX_BODY
+    )
     app[SETTINGS] = settings
-    app[THROTTLE] = Throttle()
+    app[REFUSALS] = refusals = Refusals(limits.log_every)
+    app[JOINS] = Joins(limits, refusals)
+    cap = connection_cap(limits.connections, file_limit())
+    app[GATE] = Gate(cap, limits.connections_per_address, refusals)
     types = load_types(extra_types)
     aiohttp_jinja2.setup(
         app,
@@ -68,9 +76,9 @@ def _storage(types: dict[str, EngagementType]):
             on_evict=rooms.evicted,
         )
         deadlines = Deadlines(games, rooms)
-        dispatcher = Dispatcher(games, rooms, deadlines)
+        dispatcher = Dispatcher(games, rooms, deadlines, app[REFUSALS])
         app[STORE], app[GAMES], app[ROOMS] = store, games, rooms
-        app[SOCKETS] = Sockets(dispatcher, outbox)
+        app[SOCKETS] = Sockets(dispatcher, outbox, settings.limits)
         await deadlines.resume()
         tasks = []
         if isinstance(store, SQLiteStore):

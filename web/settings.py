@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sync.target import Target
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Admission control: every limit a client can run into, in one place (docs/operations.md).
+
+    Each is sized so that a venue's honest traffic never meets it (a whole room behind one router
+    included) while one client cannot take the appliance from everyone else.
+    """
+
+    header_timeout: float = 10.0  # seconds to send a request's headers (and an idle keep-alive's life)
+    body_timeout: float = 10.0  # seconds to send a request's body
+    connections: int = 20_000  # open connections in all; lowered to fit under the open-file limit
+    connections_per_address: int = 256  # open connections from one address (a venue's NAT included)
+    joins_per_minute: float = 300.0  # join attempts from one address, after a burst of...
+    join_burst: int = 100
+    wrong_codes_per_minute: float = 10.0  # wrong join codes from one device (or one address without)
+    wrong_code_burst: int = 10
+    messages_per_second: float = 10.0  # WebSocket messages from one socket, after a burst of...
+    message_burst: int = 30
+    syncs_per_minute: float = 20.0  # `sync` requests from one socket, after a burst of...
+    sync_burst: int = 3
+    owed_bytes: int = 256 * 1024  # bytes queued for a socket that does not read, past its transport's
+    log_every: float = 60.0  # seconds between two log lines about one client's refusals
 
 
 @dataclass(frozen=True)
@@ -23,6 +47,7 @@ class Settings:
     cloud: Target | None = None  # the cloud table, for --store dynamodb and --auto-sync
     auto_sync: bool = False
     sync_interval: float = 30.0  # seconds between background syncs while all is well
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def instance_name(self) -> str:

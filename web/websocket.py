@@ -9,14 +9,16 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from web.connection import Conn, Outbox
 from web.dispatch import Dispatcher, error
+from web.settings import Limits
 
 CLOSE_TIMEOUT = 2.0  # seconds a phone gets to answer the closing handshake at shutdown
 
 
 class Sockets:
-    def __init__(self, dispatcher: Dispatcher, outbox: Outbox) -> None:
+    def __init__(self, dispatcher: Dispatcher, outbox: Outbox, limits: Limits) -> None:
         self.dispatcher = dispatcher
         self.outbox = outbox
+        self.limits = limits
         self.open: set[web.WebSocketResponse] = set()
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -24,7 +26,14 @@ class Sockets:
             heartbeat=25, compress=False, max_msg_size=64 * 1024, timeout=CLOSE_TIMEOUT
         )
         await ws.prepare(request)
-        conn = Conn(ws, request.match_info["game_id"], request.transport, self.outbox)
+        conn = Conn(
+            ws,
+            request.match_info["game_id"],
+            request.transport,
+            self.outbox,
+            limits=self.limits,
+            client=request.remote or "?",
+        )
         self.open.add(ws)
         writer = asyncio.create_task(conn.drain())
         try:
