@@ -69,7 +69,7 @@ def page(template: str, *, game: bool = False):
 async def create_game(request: web.Request) -> web.Response:
     body = await read_json(request)
     games: Games = request.app[GAMES]
-    settings = {k: body.get(k) for k in ("question_seconds", "vote_seconds")}
+    settings = {k: body.get(k) for k in ("question_seconds", "vote_seconds", "max_players", "late_join")}
     created = await games.create(
         body.get("title"), body.get("prompts"), body.get("type", "answer-vote"), settings
     )
