@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync bench bench-full
+.PHONY: run test lint venv chromium clean cloud-sync bench bench-full harden
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -54,3 +54,8 @@ bench: venv
 
 bench-full: venv
 	$(PY) -m bench.run --full
+
+# A hostile room (half-open connections, join spam, sockets that ask for snapshots and never read)
+# against a real server on loopback, while a normal room plays; see docs/performance.md.
+harden: venv
+	$(PY) -m bench.harden

@@ -84,30 +84,34 @@ class Gate:
 
     def factory(self, inner: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
         """A protocol factory for `loop.create_server`: aiohttp's, behind the gate."""
-        return lambda: _Gated(self, inner())
+        return lambda: _Gated(self, inner)
 
 
 class _Gated(asyncio.Protocol):
-    """aiohttp's protocol for one connection, once the gate admitted it (else a 429 and goodbye)."""
+    """aiohttp's protocol for one connection, once the gate admitted it (else a 429 and goodbye).
 
-    __slots__ = ("address", "gate", "inner")
+    aiohttp's protocol is made only for an admitted connection: a flood of refused ones costs an
+    accept, a write and a close each, nothing more.
+    """
 
-    def __init__(self, gate: Gate, inner: asyncio.Protocol) -> None:
+    __slots__ = ("address", "gate", "inner", "make")
+
+    def __init__(self, gate: Gate, make: Callable[[], asyncio.Protocol]) -> None:
         self.gate = gate
-        self.inner: asyncio.Protocol | None = inner
+        self.make = make
+        self.inner: asyncio.Protocol | None = None
         self.address = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
         address = peer[0] if isinstance(peer, tuple) and peer else "?"
         if not self.gate.admit(address):
-            self.inner = None
             if isinstance(transport, asyncio.WriteTransport):
                 transport.write(REFUSED)
             transport.close()
             return
         self.address = address
-        assert self.inner is not None
+        self.inner = self.make()
         self.inner.connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -48,7 +48,8 @@ class Refusals:
         counts = seen.counts if seen is not None else Counter()
         counts[limit] += 1
         what = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
-        self.log.warning("refused %s (%s in the last %d s)", client, what, self.interval)
+        since = "since its last line" if seen is not None else "first"
+        self.log.warning("refused %s: %s (%s; at most one line per %d s)", client, what, since, self.interval)
         self._clients[client] = _Client(now)
 
     def _forget(self, now: float) -> None:
