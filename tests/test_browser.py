@@ -18,6 +18,9 @@ import pytest
 import zxingcpp
 from playwright.async_api import async_playwright, expect
 
+from tests.conftest import create_game
+from web.keys import GAMES
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -275,3 +278,42 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
     await host.screenshot(path=str(ARTIFACTS / "host-podium.png"))
 
     assert watch.problems == []
+
+
+async def test_a_kicked_phone_cannot_join_again_under_another_nickname(server, http, browser) -> None:
+    """The join page keeps a device id: once kicked, the same browser is refused under any nickname."""
+    base = str(server.make_url("/")).rstrip("/")
+    table = await create_game(http)
+    code = table.created["code"]
+    watch = Watch()
+    ctx = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    await local_only(ctx, base)
+    phone = watch.page(await ctx.new_page(), "phone")
+    await phone.goto(f"{base}/j/{code}")
+    await phone.fill("#nickname", "Troll")
+    await phone.get_by_role("button", name="Join game").click()
+    await phone.wait_for_url(f"{base}/play/{table.game_id}")
+    device = await phone.evaluate("localStorage.getItem('engagements:device')")
+    assert device and len(device) == 32, device
+    await table.host.send("players", query="troll", offset=0)
+    found = await table.host.expect("players")
+    troll = found["items"][0]["id"]
+    game = server.app[GAMES].loaded(table.game_id)
+    assert game.players[troll].device and game.players[troll].client, (
+        "the page sent its device and client ids"
+    )
+    await table.host.ok("kick", player=troll)
+    await expect(phone.locator(".notice h2")).to_have_text("You've been removed")
+    # Forget the seat, keep the device (a private tab would lose both: the address fallback then).
+    await phone.evaluate(
+        f"localStorage.removeItem('engagements:player:{table.game_id}');"
+        f"localStorage.removeItem('engagements:code:{code}')"
+    )
+    await phone.goto(f"{base}/j/{code}")
+    await phone.fill("#nickname", "Angel")
+    await phone.get_by_role("button", name="Join game").click()
+    await expect(phone.locator(".form-error")).to_contain_text("removed you")
+    assert await phone.evaluate("localStorage.getItem('engagements:device')") == device
+    await table.close()
+    problems = [p for p in watch.problems if "403 (Forbidden)" not in p and "4003" not in p]
+    assert problems == []
