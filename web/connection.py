@@ -57,6 +57,7 @@ class Conn:
     view: str = ""
     resync: Callable[[], bytes | None] | None = None  # a fresh snapshot frame, once authenticated
     pending: list[bytes] = field(default_factory=list)  # sent this turn, written at its end
+    pending_bytes: int = 0
     queue: deque[bytes] = field(default_factory=deque)  # frames waiting for a backed-up socket
     queued: int = 0  # bytes in `queue`
     behind: bool = False  # the queue overflowed: the writer sends a snapshot instead of the backlog
@@ -75,10 +76,11 @@ class Conn:
         if not self.pending:
             self.outbox.add(self)
         self.pending.append(data)
+        self.pending_bytes += len(data)
 
     def flush(self) -> None:
         """Straight to the socket while it keeps up; else onto its queue, which its writer drains."""
-        frames, self.pending = self.pending, []
+        frames, self.pending, self.pending_bytes = self.pending, [], 0
         transport = self.transport
         if not frames or self.behind or transport is None or transport.is_closing() or self.ws.closed:
             return
@@ -94,10 +96,12 @@ class Conn:
         self.wake.set()
 
     def backed_up(self) -> bool:
-        """The phone is not reading what it was sent: anything more would only wait in memory."""
+        """The phone is not reading what it was sent (or this turn sent it plenty already): anything
+        more would only wait in memory."""
         if self.behind or self.queue:
             return True
-        return self.transport is not None and self.transport.get_write_buffer_size() > HIGH_WATER
+        buffered = self.transport.get_write_buffer_size() if self.transport is not None else 0
+        return buffered + self.pending_bytes > HIGH_WATER
 
     def fall_behind(self) -> None:
         """Drop the backlog: once the phone reads again, one fresh snapshot replaces all of it."""
