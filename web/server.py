@@ -17,8 +17,6 @@ from web.mdns import Advertiser
 from web.network import join_base_url, lan_addresses
 from web.settings import Settings
 
-LINGER = 1.0  # seconds a refused request's unread body is still read (and dropped) before closing
-
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     stop = asyncio.Event()
@@ -31,13 +29,13 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     # aiohttp closes a connection that has not sent a whole request's headers within its keep-alive
     # timeout, counted from the moment it opens: that is our header timeout. After an answer to a
     # request whose body did not all arrive (a 408, a 413) it reads on for `lingering_time` so the
-    # client sees the answer: a second, not aiohttp's ten, for a client that sends slowly on purpose.
+    # client sees the answer: `linger`, not aiohttp's ten seconds, for a client slow on purpose.
     runner = web.AppRunner(
         app,
         handle_signals=False,
         access_log=None,
         keepalive_timeout=settings.limits.header_timeout,
-        lingering_time=LINGER,
+        lingering_time=settings.limits.linger,
     )
     await runner.setup()
     site = GatedSite(runner, gate, settings.host, settings.port)

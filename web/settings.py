@@ -19,6 +19,7 @@ class Limits:
 
     header_timeout: float = 10.0  # seconds to send a request's headers (and an idle keep-alive's life)
     body_timeout: float = 10.0  # seconds to send a request's body
+    linger: float = 1.0  # seconds the unread rest of a refused request's body is read before closing
     connections: int = 20_000  # open connections in all; lowered to fit under the open-file limit
     connections_per_address: int = 256  # open connections from one address (a venue's NAT included)
     joins_per_minute: float = 300.0  # join attempts from one address, after a burst of...
