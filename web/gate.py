@@ -5,8 +5,9 @@ everyone else out (newcomers, `/healthz`), while the failing `accept()` logged a
 time. So: the server raises its own open-file limit at start; the gate caps the connections in all
 below it (so `accept()` never fails for want of a file) and per address (so one client cannot take
 them all); a connection over a cap is answered `429` at once and closed. How long a connection may
-take over its request's headers is aiohttp's `keepalive_timeout` (which, since 3.10, also runs from
-the moment a connection opens); over its body, `body_deadline` below.
+take over its request's headers is aiohttp's `keepalive_timeout`, whose timer aiohttp (3.14 here)
+also starts the moment a connection opens (tests/test_admission.py fails on an aiohttp that does not);
+over its body, `body_deadline` below.
 """
 
 from __future__ import annotations
