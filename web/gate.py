@@ -144,14 +144,18 @@ class GatedSite(web.TCPSite):
     between; this is the same start with the factory wrapped (its attributes are aiohttp's own).
     """
 
-    def __init__(self, runner: web.BaseRunner, gate: Gate, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, runner: web.BaseRunner, gate: Gate, *args: Any, handshake_timeout: float = 10.0, **kwargs: Any
+    ) -> None:
         super().__init__(runner, *args, **kwargs)
         self.gate = gate
+        self.handshake_timeout = handshake_timeout  # with TLS: the gate sees a connection only after it
 
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with its runner
         server = self._runner.server
         assert server is not None
+        tls = {"ssl_handshake_timeout": self.handshake_timeout} if self._ssl_context is not None else {}
         self._server = await asyncio.get_running_loop().create_server(
             self.gate.factory(server),
             self._host,
@@ -160,6 +164,7 @@ class GatedSite(web.TCPSite):
             backlog=self._backlog,
             reuse_address=self._reuse_address,
             reuse_port=self._reuse_port,
+            **tls,
         )
         self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
 

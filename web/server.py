@@ -38,7 +38,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         lingering_time=settings.limits.linger,
     )
     await runner.setup()
-    site = GatedSite(runner, gate, settings.host, settings.port)
+    site = GatedSite(
+        runner, gate, settings.host, settings.port, handshake_timeout=settings.limits.header_timeout
+    )
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the real one when 0
     games = app[GAMES]
