@@ -131,11 +131,15 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
     await host.fill("#title", "Browser night")
     await host.fill("#question_seconds", "60")
     await host.fill("#vote_seconds", "45")
+    await host.fill("#max_players", "50")
+    await host.uncheck("#late_join")
     await host.screenshot(path=str(ARTIFACTS / "host-new.png"), full_page=True)
     await host.get_by_role("button", name="Create game").click()
     await host.wait_for_url(re.compile(r"/host/[^/]+$"))
     game_id = host.url.rsplit("/", 1)[1]
     assert await host.evaluate(f"localStorage.getItem('engagements:host:{game_id}')")
+    settings = server.app[GAMES].loaded(game_id).settings
+    assert (settings["max_players"], settings["late_join"]) == (50, False)
     await expect(host.locator("#title")).to_have_text("Browser night")
     await expect(host.locator("#phase")).to_have_text("Lobby")
     code = (await host.locator("#code").text_content()).strip()
