@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local bench bench-full fuzz kills
+.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local bench bench-full fuzz kills harden
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -79,3 +79,8 @@ kills: venv
 FUZZ_MESSAGES ?= 100000
 fuzz: $(TEST_STAMP)
 	FUZZ_MESSAGES=$(FUZZ_MESSAGES) FUZZ_EXAMPLES=1000 $(PY) -m pytest tests/test_fuzz.py -q -s -p no:cacheprovider
+
+# A hostile room (half-open connections, join spam, sockets that ask for snapshots and never read)
+# against a real server on loopback, while a normal room plays; see docs/performance.md.
+harden: venv
+	$(PY) -m bench.harden

@@ -17,7 +17,9 @@ receives from a question's opening to the end of its results (the per-question b
 process keeps the largest message any of its players received. Times are wall-clock seconds
 (time.time()), comparable across the processes of one machine and with the server's deadlines.
 
-Joins are HTTP requests through aiohttp. The sockets are a small RFC 6455 client of our own
+Each player connects from an address of its own block of loopback (PLAYERS_PER_ADDRESS share one,
+as phones behind a small router would), so the appliance's per-address limits see a room, not one
+client. Joins are HTTP requests through aiohttp. The sockets are a small RFC 6455 client of our own
 (`Socket`): frames are parsed and handled as they arrive, with no task per message, and a broadcast
 that every player of the process receives is parsed once, so the client processes spend their two
 shared cores on receiving rather than on bookkeeping, and the server is what the figures measure.
@@ -37,6 +39,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+
+PLAYERS_PER_ADDRESS = 50
+
+
+def address_of(index: int) -> str:
+    """The loopback address player `index` connects from (all of 127.0.0.0/8 is loopback)."""
+    block = index // PLAYERS_PER_ADDRESS
+    return f"127.1.{block // 250}.{block % 250 + 1}"
+
 
 ANSWER_TIMEOUT = 60.0
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
@@ -191,7 +202,7 @@ class Player:
 class Client:
     def __init__(self) -> None:
         self.players: list[Player] = []
-        self.session: aiohttp.ClientSession | None = None
+        self.sessions: dict[str, aiohttp.ClientSession] = {}  # by the address they connect from
         self.recording = False
         # (game, seq) -> [type, [delivery times]] while recording
         self.deliveries: dict[tuple[int, int], list[Any]] = {}
@@ -306,10 +317,6 @@ class Client:
 
     async def join(self, cmd: dict[str, Any]) -> dict[str, Any]:
         url = cmd["url"]
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
-            timeout=aiohttp.ClientTimeout(total=None, connect=60),
-        )
         todo = [Player(g, gid, code, i) for g, gid, code, i in cmd["players"]]
         gate = asyncio.Semaphore(cmd.get("concurrency", 32))
         started = time.time()
@@ -336,9 +343,15 @@ class Client:
         }
 
     async def _join_one(self, url: str, p: Player) -> None:
-        assert self.session is not None
+        address = address_of(p.index)
+        session = self.sessions.get(address)
+        if session is None:
+            session = self.sessions[address] = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, local_addr=(address, 0)),
+                timeout=aiohttp.ClientTimeout(total=None, connect=60),
+            )
         for attempt in range(5):
-            async with self.session.post(
+            async with session.post(
                 f"{url}/api/join", json={"code": p.code, "nickname": f"Player {p.index}"}
             ) as r:
                 if r.status == 200:
@@ -352,7 +365,10 @@ class Client:
         where = urlsplit(url)
         loop = asyncio.get_running_loop()
         _, sock = await loop.create_connection(
-            lambda: Socket(self, p, where.netloc, f"/ws/{body['game_id']}"), where.hostname, where.port
+            lambda: Socket(self, p, where.netloc, f"/ws/{body['game_id']}"),
+            where.hostname,
+            where.port,
+            local_addr=(address, 0),
         )
         await asyncio.wait_for(sock.ready, 60)
         p.ws = sock
@@ -475,8 +491,8 @@ class Client:
         for p in self.players:
             if p.ws is not None:
                 p.ws.close()
-        if self.session is not None:
-            await self.session.close()
+        for session in self.sessions.values():
+            await session.close()
 
 
 async def main() -> None:

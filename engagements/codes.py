@@ -44,6 +44,21 @@ def token_for(owner: str) -> tuple[str, str]:
     return f"{owner}.{secret}", hash_secret(secret)
 
 
+def keyed(key: str, purpose: str, value: str) -> str:
+    """A keyed hash of something a client sends (a client or device id, an address): what the game
+    keeps of it, so the store never holds the ids (a client id opens its seat) or addresses."""
+    return hmac.new(key.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def is_client_id(value: object) -> bool:
+    """Client and device ids are random strings a browser makes: 16 to 64 URL-safe characters."""
+    return (
+        isinstance(value, str)
+        and 16 <= len(value) <= 64
+        and all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
+    )
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 

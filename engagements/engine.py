@@ -27,6 +27,11 @@ from engagements.text import one_line
 from engagements.types import EngagementType
 
 NICKNAME_MAX = 20
+# The join rules every game has, whatever its type: its settings, chosen when it is created.
+# `max_players`: seats in the game (kicked players' seats are given back); `late_join`: whether
+# players may still join once the game has started (an audience arriving late), else only the lobby.
+JOIN_SETTINGS: dict[str, int] = {"max_players": 10_000, "late_join": True}
+PLAYERS_RANGE = (1, 10_000)
 HOST_COMMANDS = frozenset({"start", "end_phase", "next", "skip", "kick", "lock", "end_game"})
 HOST_ACKS_KEPT = 16  # the host's acks a retry after a restart can still find
 SYSTEM_COMMANDS = frozenset({"join", "presence", "tick"})
@@ -96,7 +101,10 @@ def _system(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:
         player, connected = f["player"], bool(f["connected"])
         if player not in game.players or (player in game.connected) == connected:
             return []
-        return [Event("player_presence", {"player": player, "connected": connected})]
+        presence = Event("player_presence", {"player": player, "connected": connected})
+        if connected and not game.players[player].seen:  # the seat is used: from now on it counts
+            return [Event("player_seen", {"player": player}), presence]
+        return [presence]
     # tick: the deadline timer fired; it may fire late or twice, so check the clock here.
     if game.status == PLAYING and game.deadline is not None and cmd.at >= game.deadline:
         return kind.close_phase(game, cmd.at)
@@ -104,17 +112,46 @@ def _system(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:
 
 
 def _join(game: Game, f: dict[str, Any], at: int) -> Event:
+    """A new seat. `client`, `device` and `address` are keyed hashes the caller made (or empty)."""
     if game.status == FINISHED:
         raise Rejected("finished", "This game is over.")
+    device, address = f.get("device", ""), f.get("address", "")
+    if is_banned(game, device, address):
+        raise Rejected("kicked", "The host removed you from this game.")
     if game.locked:
         raise Rejected("locked", "The host has locked this game: no new players.")
+    if game.status == PLAYING and not setting(game, "late_join"):
+        raise Rejected("started", "This game has already started: new players join only in the lobby.")
+    if game.active >= setting(game, "max_players"):
+        raise Rejected("full", "This game is full.")
     nickname = clean_nickname(f["nickname"])
     if fold(nickname) in game.nicknames:
         raise Rejected("nickname_taken", f"Someone here is already called {nickname}.")
-    return Event(
-        "player_joined",
-        {"id": f["player_id"], "nickname": nickname, "token_hash": f["token_hash"], "joined_at": at},
-    )
+    data = {"id": f["player_id"], "nickname": nickname, "token_hash": f["token_hash"], "joined_at": at}
+    ids = {"client": f.get("client", ""), "device": device, "address": address}
+    return Event("player_joined", {**data, **ids})
+
+
+def is_banned(game: Game, device: str, address: str) -> bool:
+    """A kicked player's device may not join again; nor, as a fallback, may their address.
+
+    The address ban spares the devices that hold a seat in the game already (a neighbour behind the
+    same router who joined before the kick), but catches a join without a device id or with a new one:
+    the kicked phone that cleared its storage, and newcomers behind the same address alike.
+    """
+    if device and device in game.banned:
+        return True
+    return bool(address) and address in game.banned and device not in game.devices
+
+
+def seat_of(game: Game, client: str) -> str | None:
+    """The seat a join with this client id already took: its retry gets the same seat back."""
+    return game.clients.get(client) if client else None
+
+
+def setting(game: Game, name: str) -> int:
+    """A join setting, with its default for games created before it existed."""
+    return game.settings.get(name, JOIN_SETTINGS[name])
 
 
 def clean_nickname(raw: Any) -> str:
@@ -208,13 +245,20 @@ def evolve(game: Game, event: Event, kind: EngagementType) -> None:
     d = event.data
     match event.kind:
         case "player_joined":
-            game.players[d["id"]] = Player(d["id"], d["nickname"], d["token_hash"], d["joined_at"])
-            game.nicknames[fold(d["nickname"])] = d["id"]
-            game.active += 1
+            player = Player(d["id"], d["nickname"], d["token_hash"], d["joined_at"])
+            player.client, player.device, player.address = d["client"], d["device"], d["address"]
+            seat(game, player)
+        case "player_seen":
+            game.players[d["player"]].seen = True
+            game.seated += 1
         case "player_kicked":
-            game.players[d["player"]].kicked = True
+            kicked = game.players[d["player"]]
+            kicked.kicked = True
             game.active -= 1
+            game.seated -= kicked.seen
             game.connected.discard(d["player"])
+            game.devices.discard(kicked.device)
+            game.banned.update(h for h in (kicked.device, kicked.address) if h)
         case "player_presence":
             (game.connected.add if d["connected"] else game.connected.discard)(d["player"])
         case "lobby_locked":
@@ -243,6 +287,21 @@ def evolve(game: Game, event: Event, kind: EngagementType) -> None:
                 game.options[entry.round].pop(entry.value["option"], None)
         case _:
             raise ValueError(f"unknown event {event.kind}")
+
+
+def seat(game: Game, player: Player) -> None:
+    """Add a player, joined now or loaded from the store, to the game's indexes and counts."""
+    game.players[player.id] = player
+    game.nicknames[fold(player.nickname)] = player.id
+    if player.client:
+        game.clients[player.client] = player.id
+    if player.kicked:
+        game.banned.update(h for h in (player.device, player.address) if h)
+        return
+    game.active += 1
+    game.seated += player.seen
+    if player.device:
+        game.devices.add(player.device)
 
 
 def add_entry(game: Game, entry: Entry) -> None:

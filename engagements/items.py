@@ -18,7 +18,7 @@ the game is finished (kept, synced, expiring again) is engagements.lifecycle's.
 
 from __future__ import annotations
 
-from engagements.engine import add_entry, fold
+from engagements.engine import add_entry, fold, seat
 from engagements.model import FINISHED, HOST, Entry, Event, Game, Player
 from engagements.store.base import (
     GSI1PK,
@@ -120,6 +120,8 @@ def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write]
                 )
             case "player_kicked":
                 atomic.append(Update(pk, f"PLAYER#{d['player']}", set={"kicked": True}))
+            case "player_seen":
+                atomic.append(Update(pk, f"PLAYER#{d['player']}", set={"seen": True}))
             case "entry_added":
                 atomic.append(Put(entry_item(pk, d["entry"], ttl), absent()))
             case "entry_removed":
@@ -169,6 +171,10 @@ def player_item(pk: str, p: Player, ttl: int) -> Item:
         "joined_at": p.joined_at,
         "score": p.score,
         "kicked": p.kicked,
+        "seen": p.seen,
+        "client": p.client,
+        "device": p.device,
+        "address": p.address,
         TTL: ttl,
     }
 
@@ -232,10 +238,12 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
                 item.get("token_hash", ""),
                 item["joined_at"],
                 kicked=item["kicked"],
+                seen=item.get("seen", True),  # players saved before seats were counted were seen
+                client=item.get("client", ""),
+                device=item.get("device", ""),
+                address=item.get("address", ""),
             )
-            game.players[p.id] = p
-            game.nicknames[fold(p.nickname)] = p.id
-            game.active += not p.kicked
+            seat(game, p)
         elif sk.startswith("ENTRY#"):
             entry = Entry(
                 item["round"], item["kind"], item["player_id"], item["value"], item["at"], item["cmd"]

@@ -25,6 +25,10 @@ class Player:
     joined_at: int
     score: int = 0
     kicked: bool = False
+    seen: bool = False  # has ever had a socket open: only then does the seat count as eligible
+    client: str = ""  # the keyed hash of the join's client id: a retried join finds this seat again
+    device: str = ""  # the keyed hash of the browser's device id: a kick bans it from the game
+    address: str = ""  # the keyed hash of the address it joined from: a kick's fallback ban
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ class Game:
     host_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     connected: set[str] = field(default_factory=set)  # player ids with an open socket; not stored
     active: int = 0  # players not kicked, kept by evolve: every answer asks, so it is never counted
+    seated: int = 0  # players not kicked who have ever connected: the ones a phase waits for
+    clients: dict[str, str] = field(default_factory=dict)  # client id hash -> player id
+    devices: set[str] = field(default_factory=set)  # device hashes of the players not kicked
+    banned: set[str] = field(default_factory=set)  # device and address hashes of kicked players
     seq: int = 0
     version: int = 0
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # what types derive; not stored

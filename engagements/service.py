@@ -18,8 +18,11 @@ from typing import Any
 
 from engagements import items, lifecycle, text, views
 from engagements.codes import (
+    hash_secret,
+    is_client_id,
     is_code,
     is_id,
+    keyed,
     matches,
     new_code,
     new_id,
@@ -29,6 +32,7 @@ from engagements.codes import (
     token_for,
 )
 from engagements.commands import apply
+from engagements.engine import JOIN_SETTINGS, PLAYERS_RANGE, is_banned, seat_of
 from engagements.model import FINISHED, HOST, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
@@ -44,6 +48,19 @@ log = logging.getLogger(__name__)
 MAX_PROMPTS = 100
 SECONDS_RANGE = (5, 600)
 VIEWS = ("host", "screen", "player")
+
+
+def _setting(key: str, value: Any) -> int:
+    """A game setting checked against its range: whole seconds, a number of players, or a yes/no."""
+    if key == "late_join":
+        if not isinstance(value, bool):
+            raise Rejected("invalid", "late_join must be true or false.")
+        return value
+    low, high = PLAYERS_RANGE if key == "max_players" else SECONDS_RANGE
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        unit = "players" if key == "max_players" else "seconds"
+        raise Rejected("invalid", f"{key} must be a whole number of {unit} from {low} to {high}.")
+    return value
 
 
 def now_ms() -> int:
@@ -94,6 +111,7 @@ class Games:
         self._in_flight: set[asyncio.Future[None]] = set()
         self._last_write: dict[str, asyncio.Future[None]] = {}
         self._keeping: dict[str, asyncio.TimerHandle] = {}
+        self._seating: dict[str, asyncio.Future[None]] = {}  # player id -> its join's pending write
         self.keep_delay = 2.0  # seconds between a game finishing and its items losing their expiry
         self.on_evict = on_evict  # the game's memory and store may disagree: its views must reload
         self.on_finished: Callable[[], None] = lambda: None  # once a finished game will keep
@@ -125,17 +143,11 @@ class Games:
                 raise Rejected(e.code, f"Prompt {n}: {e.message}") from e
             except ValueError as e:
                 raise Rejected("invalid", f"Prompt {n}: {e}.") from e
-        game_settings = dict(kind.defaults)
+        game_settings = {**JOIN_SETTINGS, **kind.defaults}
         for key, value in (settings or {}).items():
             if key not in game_settings or value is None:
                 continue
-            if (
-                not isinstance(value, int)
-                or isinstance(value, bool)
-                or not SECONDS_RANGE[0] <= value <= SECONDS_RANGE[1]
-            ):
-                raise Rejected("invalid", f"{key} must be a whole number of seconds from 5 to 600.")
-            game_settings[key] = value
+            game_settings[key] = _setting(key, value)
         now = self.clock()
         game_id = new_id("g")
         host_token, host_hash = token_for(game_id)
@@ -201,17 +213,64 @@ class Games:
 
     # -- players and authorisation --------------------------------------------------------------
 
-    async def join(self, game: Game, nickname: Any, previous_token: Any = None) -> tuple[str, str, Outcome]:
-        """A new seat: the player id, its token (shown once, stored only hashed) and what it changed."""
+    async def join(
+        self,
+        game: Game,
+        nickname: Any,
+        previous_token: Any = None,
+        *,
+        client_id: Any = None,
+        device_id: Any = None,
+        address: str = "",
+    ) -> tuple[str, str, Outcome]:
+        """A seat: the player id, its token (stored only hashed) and what the join changed.
+
+        A join that carries a client id (random, made by the browser for this join) gets a token
+        derived from it, so its retry (the reply was lost) finds the same seat and the same token
+        instead of `nickname_taken` and a ghost seat. The device id and the address are kept hashed
+        with the game's secret, for the kick's ban.
+        """
         if isinstance(previous_token, str):
             old = self.player_for(game, previous_token)
             if old is not None and game.players[old].kicked:
                 raise Rejected("kicked", "The host removed you from this game.")
+        for value, name in ((client_id, "client_id"), (device_id, "device_id")):
+            if value is not None and not is_client_id(value):
+                raise Rejected("invalid", f"`{name}` is 16 to 64 letters, digits, - or _.")
+        client = keyed(game.secret, "client", client_id) if client_id else ""
+        device = keyed(game.secret, "device", device_id) if device_id else ""
+        address_hash = keyed(game.secret, "address", address) if address else ""
+        seated = seat_of(game, client)
+        if seated is not None:
+            if game.players[seated].kicked or is_banned(game, device, ""):
+                raise Rejected("kicked", "The host removed you from this game.")
+            token = f"{seated}.{self._seat_secret(game, seated, client_id)}"
+            return seated, token, Outcome({}, durable=self._seating.get(seated))
         player_id = new_id("p", 10)
-        token, token_hash = token_for(player_id)
-        fields = {"player_id": player_id, "nickname": nickname, "token_hash": token_hash}
+        if client_id:
+            secret = self._seat_secret(game, player_id, client_id)
+            token, token_hash = f"{player_id}.{secret}", hash_secret(secret)
+        else:
+            token, token_hash = token_for(player_id)
+        fields = {
+            "player_id": player_id,
+            "nickname": nickname,
+            "token_hash": token_hash,
+            "client": client,
+            "device": device,
+            "address": address_hash,
+        }
         outcome = self.execute(game, SYSTEM, "join", fields)
+        if client and outcome.durable is not None:  # a retry before it is saved waits for the same write
+            pending = asyncio.ensure_future(outcome.durable)
+            self._seating[player_id] = outcome.durable = pending
+            pending.add_done_callback(lambda _: self._seating.pop(player_id, None))
         return player_id, token, outcome
+
+    @staticmethod
+    def _seat_secret(game: Game, player_id: str, client_id: str) -> str:
+        """The secret of a seat taken with a client id: the same for every retry of that join."""
+        return keyed(game.secret, f"seat:{player_id}", client_id)
 
     def player_for(self, game: Game, token: str) -> str | None:
         parts = split_token(token)

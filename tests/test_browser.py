@@ -18,7 +18,8 @@ import pytest
 import zxingcpp
 from playwright.async_api import async_playwright, expect
 
-from tests.conftest import ADMIN_SECRET
+from tests.conftest import ADMIN_SECRET, create_game
+from web.keys import GAMES
 
 pytestmark = pytest.mark.browser
 
@@ -132,11 +133,15 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
     await host.fill("#title", "Browser night")
     await host.fill("#question_seconds", "60")
     await host.fill("#vote_seconds", "45")
+    await host.fill("#max_players", "50")
+    await host.uncheck("#late_join")
     await host.screenshot(path=str(ARTIFACTS / "host-new.png"), full_page=True)
     await host.get_by_role("button", name="Create game").click()
     await host.wait_for_url(re.compile(r"/host/[^/]+$"))
     game_id = host.url.rsplit("/", 1)[1]
     assert await host.evaluate(f"localStorage.getItem('engagements:host:{game_id}')")
+    settings = server.app[GAMES].loaded(game_id).settings
+    assert (settings["max_players"], settings["late_join"]) == (50, False)
     await expect(host.locator("#title")).to_have_text("Browser night")
     await expect(host.locator("#phase")).to_have_text("Lobby")
     code = (await host.locator("#code").text_content()).strip()
@@ -279,3 +284,42 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
     await host.screenshot(path=str(ARTIFACTS / "host-podium.png"))
 
     assert watch.problems == []
+
+
+async def test_a_kicked_phone_cannot_join_again_under_another_nickname(server, http, browser) -> None:
+    """The join page keeps a device id: once kicked, the same browser is refused under any nickname."""
+    base = str(server.make_url("/")).rstrip("/")
+    table = await create_game(http)
+    code = table.created["code"]
+    watch = Watch()
+    ctx = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    await local_only(ctx, base)
+    phone = watch.page(await ctx.new_page(), "phone")
+    await phone.goto(f"{base}/j/{code}")
+    await phone.fill("#nickname", "Troll")
+    await phone.get_by_role("button", name="Join game").click()
+    await phone.wait_for_url(f"{base}/play/{table.game_id}")
+    device = await phone.evaluate("localStorage.getItem('engagements:device')")
+    assert device and len(device) == 32, device
+    await table.host.send("players", query="troll", offset=0)
+    found = await table.host.expect("players")
+    troll = found["items"][0]["id"]
+    game = server.app[GAMES].loaded(table.game_id)
+    assert game.players[troll].device and game.players[troll].client, (
+        "the page sent its device and client ids"
+    )
+    await table.host.ok("kick", player=troll)
+    await expect(phone.locator(".notice h2")).to_have_text("You've been removed")
+    # Forget the seat, keep the device (a private tab would lose both: the address fallback then).
+    await phone.evaluate(
+        f"localStorage.removeItem('engagements:player:{table.game_id}');"
+        f"localStorage.removeItem('engagements:code:{code}')"
+    )
+    await phone.goto(f"{base}/j/{code}")
+    await phone.fill("#nickname", "Angel")
+    await phone.get_by_role("button", name="Join game").click()
+    await expect(phone.locator(".form-error")).to_contain_text("removed you")
+    assert await phone.evaluate("localStorage.getItem('engagements:device')") == device
+    await table.close()
+    problems = [p for p in watch.problems if "403 (Forbidden)" not in p and "4003" not in p]
+    assert problems == []

@@ -123,3 +123,40 @@ async def test_no_view_is_shown_a_phase_change_before_it_is_saved(server, settin
     for view in (table.host, ann):
         assert (await view.phase("question"))["round"]["index"] == 0
     assert (await table.host.expect("ack"))["id"] == cmd_id
+
+
+async def test_a_kick_and_the_seats_used_survive_a_kill_9(server_process):
+    """The kicked device stays out and a seat that never connected stays ineligible after a restart."""
+    server = server_process("--no-mdns")
+    await server.start()
+    async with aiohttp.ClientSession(base_url=server.url) as http:
+        table = await create_game(http, prompts=["Only"])
+        await table.join("Ann")
+        await table.join("Bob")
+        code = table.created["code"]
+        body = {"code": code, "nickname": "Troll", "device_id": "t" * 32, "client_id": "c" * 32}
+        async with http.post("/api/join", json=body) as r:
+            troll = await r.json()
+        async with http.post("/api/join", json={"code": code, "nickname": "Ghost"}) as r:
+            assert r.status == 200  # a seat whose phone never connects
+        await table.host.ok("kick", player=troll["player_id"])
+        server.kill()
+
+    await server.start()
+    async with aiohttp.ClientSession(base_url=server.url) as http:
+        async with http.post("/api/join", json={**body, "nickname": "Angel", "client_id": "n" * 32}) as r:
+            assert (r.status, (await r.json())["error"]["code"]) == (403, "kicked")
+        async with http.post("/api/join", json=body) as r:  # the kicked join's own retry
+            assert (r.status, (await r.json())["error"]["code"]) == (403, "kicked")
+        resumed = Table(http, table.created)
+        resumed.host, _ = await resumed.connect(table.created["host_token"], "host")
+        await resumed.host.ok("start")
+        question = await resumed.host.phase("question")
+        assert question["round"]["eligible"] == 2, "Ann and Bob connected before the kill; Ghost never did"
+        for nick in ("Ann", "Bob"):
+            resumed.players[nick], _ = await resumed.connect(table.tokens[nick], "player")
+        for nick in ("Ann", "Bob"):
+            await resumed.players[nick].ok("answer", round=0, text=nick)
+        voting = await resumed.host.phase("voting")  # the ghost does not hold the question open
+        assert voting["round"]["eligible"] == 2
+        await resumed.close()

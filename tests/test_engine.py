@@ -29,6 +29,7 @@ class Table:
         self.options: dict[str, str] = {}
         for i in range(players):
             self.run(SYSTEM, "join", player_id=f"p{i}", nickname=f"Player {i}", token_hash="x")
+            self.run(SYSTEM, "presence", player=f"p{i}", connected=True)  # the phone connects
 
     def run(self, actor: Actor, type_: str, *, cmd_id: str | None = None, **fields):
         self.t += 1
@@ -297,3 +298,43 @@ def test_any_sequence_of_commands_keeps_the_game_consistent(moves):
         assert all(r <= g.round for r in g.outcomes)
         assert sum(p.score for p in g.players.values()) >= 0
         assert g.active == sum(not p.kicked for p in g.players.values())
+
+
+def test_only_seats_that_connected_are_waited_for_and_a_kick_bans_the_device_and_address():
+    t = Table(players=2, prompts=1)
+    t.run(SYSTEM, "join", player_id="ghost", nickname="Ghost", token_hash="x", device="dg", address="a1")
+    t.run(SYSTEM, "join", player_id="troll", nickname="Troll", token_hash="x", device="dt", address="a2")
+    t.run(SYSTEM, "presence", player="troll", connected=True)
+    t.run(HOST, "kick", player="troll")
+    refused("kicked", t.run, SYSTEM, "join", player_id="t2", nickname="Angel", token_hash="x", device="dt")
+    refused("kicked", t.run, SYSTEM, "join", player_id="t3", nickname="Angel", token_hash="x", address="a2")
+    refused(
+        "kicked",
+        t.run,
+        SYSTEM,
+        "join",
+        player_id="t4",
+        nickname="Angel",
+        token_hash="x",
+        device="new",
+        address="a2",
+    )
+    # A device that already holds a seat keeps it from the kicked address (a neighbour behind its NAT).
+    t.run(SYSTEM, "join", player_id="n1", nickname="Neighbour", token_hash="x", device="dg", address="a2")
+    t.run(HOST, "start")
+    for pid in ("p0", "p1"):
+        t.answer(pid)
+    assert t.game.phase == "voting", "Ghost and Neighbour never connected: the question closed without them"
+    assert KIND.progress(t.game)["eligible"] == 2
+
+
+def test_the_player_cap_and_late_joins_follow_the_game_settings():
+    t = Table(players=2, prompts=1)
+    t.game.settings.update(max_players=3, late_join=False)
+    t.run(SYSTEM, "join", player_id="p2", nickname="Third", token_hash="x")
+    refused("full", t.run, SYSTEM, "join", player_id="p3", nickname="Fourth", token_hash="x")
+    t.run(HOST, "kick", player="p2")  # a kick gives the seat back
+    t.run(HOST, "start")
+    refused("started", t.run, SYSTEM, "join", player_id="p3", nickname="Fourth", token_hash="x")
+    t.game.settings["late_join"] = True
+    t.run(SYSTEM, "join", player_id="p3", nickname="Fourth", token_hash="x")

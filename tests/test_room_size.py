@@ -26,6 +26,7 @@ def test_no_message_is_over_32_kb_and_a_phone_gets_under_16_kb_per_question_at_5
     for i in range(PLAYERS):
         nickname = f"{i:05d}" + WIDE * 15
         run(SYSTEM, "join", player_id=f"p{i:05d}", nickname=nickname, token_hash="x")
+        run(SYSTEM, "presence", player=f"p{i:05d}", connected=True)
     sent: list[views.Messages] = [run(HOST, "start")]
     for i, pid in enumerate(game.players):  # the last answer opens the vote
         sent.append(run(Actor("player", pid), "answer", round=0, text=f"{i:05d}" + WIDE * (ANSWER_MAX - 5)))

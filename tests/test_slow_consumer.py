@@ -16,7 +16,8 @@ import socket
 from typing import Any
 
 import web.connection
-from web.keys import ROOMS
+from web.keys import ROOMS, SOCKETS
+from web.settings import Limits
 
 NORMAL = 8
 PROMPTS = [f"Prompt number {i}" for i in range(8)]  # more than the sleeper's buffers hold
@@ -137,4 +138,39 @@ async def test_a_phone_that_stops_reading_does_not_hold_up_the_game(table_factor
     events = [m for m in caught_up if "seq" in m and m["type"] != "snapshot"]
     assert len(events) < final["seq"] - first["seq"]  # and it did miss events, for the snapshot
     phone.close()
+    await table.close()
+
+
+async def test_a_phone_that_asks_sync_and_never_reads_is_owed_one_snapshot_not_a_backlog(
+    table_factory, http, server, monkeypatch
+):
+    monkeypatch.setattr(web.connection, "HIGH_WATER", 2048)
+    monkeypatch.setattr(web.connection, "LOW_WATER", 1024)
+    # Lift the rate limits, so only the bytes owed bound what this socket costs.
+    server.app[SOCKETS].limits = Limits(
+        message_burst=10_000, messages_per_second=10_000, sync_burst=10_000, owed_bytes=16 * 1024
+    )
+    table = await table_factory(prompts=["A prompt " + "long " * 38])
+    await table.join("Awake")
+    async with http.post("/api/join", json={"code": table.created["code"], "nickname": "Greedy"}) as r:
+        greedy = await r.json()
+    phone, _ = await StalledPhone.open(server.port, table.game_id, greedy["player_token"])
+    try:
+        (conn,) = server.app[ROOMS].rooms[table.game_id].players[greedy["player_id"]]
+        conn.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        await table.host.ok("start")
+        owed = []
+        for _ in range(300):
+            phone.send({"type": "sync"})
+            await asyncio.sleep(0.002)
+            owed.append(conn.queued + conn.transport.get_write_buffer_size())
+        assert conn.behind, "it fell behind: its backlog was dropped"
+        assert max(owed) <= 16 * 1024 + 2048 + 4096, max(owed)  # owed_bytes, the high water, one frame
+        assert (await table.players["Awake"].ok("answer", round=0, text="still quick"))["type"] == "ack"
+        phone.wake()
+        async with asyncio.timeout(5):
+            while (m := await phone.receive())["type"] != "snapshot" or m["game"]["phase"] != "question":
+                pass
+    finally:
+        phone.close()
     await table.close()

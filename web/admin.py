@@ -72,7 +72,7 @@ class Admin:
     def __init__(self, secret: str) -> None:
         self._digest = _digest(secret)
         self._fragment = f"#admin={quote(secret, safe='')}"
-        self._throttle = Throttle()
+        self._throttle = Throttle(burst=10, per_minute=10)
 
     def __repr__(self) -> str:  # the secret never lands in a log or a traceback's locals
         return "Admin(secret=<hidden>)"
@@ -96,7 +96,7 @@ class Admin:
         if scheme.lower() == "bearer" and hmac.compare_digest(_digest(presented.strip()), self._digest):
             return None
         if presented:
-            self._throttle.failed(client)  # a guess; a request without any secret spends nothing
+            self._throttle.spend(client)  # a guess; a request without any secret spends nothing
         return _error(
             "unauthorized",
             "This needs the admin secret: open the host console link that `engagements serve` printed.",

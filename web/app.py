@@ -26,13 +26,15 @@ from web.connection import Outbox
 from web.deadlines import Deadlines
 from web.dispatch import Dispatcher
 from web.faults import Faults
-from web.keys import ADMIN, FAULTS, GAMES, ORIGINS, ROOMS, SETTINGS, SOCKETS, STORE, THROTTLE
+from web.gate import Gate, body_deadline, connection_cap, file_limit
+from web.joins import Joins
+from web.keys import ADMIN, FAULTS, GAMES, GATE, JOINS, ORIGINS, REFUSALS, ROOMS, SETTINGS, SOCKETS, STORE
 from web.network import join_base_url
 from web.origin import Origins, same_origin
+from web.refusals import Refusals
 from web.rooms import Rooms
 from web.routes import errors_and_headers, setup_routes
 from web.settings import Settings
-from web.throttle import Throttle
 from web.websocket import Sockets
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,19 @@ MAX_BODY = 512 * 1024
 
 def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...] = ()) -> web.Application:
     """The appliance's application; raises AdminSecretError when the admin secret is unusable."""
-    app = web.Application(middlewares=[errors_and_headers, same_origin], client_max_size=MAX_BODY)
+    limits = settings.limits
+    app = web.Application(
+        middlewares=[errors_and_headers, same_origin, body_deadline(limits.body_timeout)],
+        client_max_size=MAX_BODY,
+    )
     app[SETTINGS] = settings
-    app[THROTTLE] = Throttle()
     app[ADMIN] = Admin(load_secret(settings.data_dir, settings.admin_secret))
     app[ORIGINS] = Origins(settings.public_url)
     app[FAULTS] = Faults()
+    app[REFUSALS] = refusals = Refusals(limits.log_every)
+    app[JOINS] = Joins(limits, refusals)
+    cap = connection_cap(limits.connections, file_limit())
+    app[GATE] = Gate(cap, limits.connections_per_address, refusals)
     types = load_types(extra_types)
     aiohttp_jinja2.setup(
         app,
@@ -75,9 +84,9 @@ def _storage(types: dict[str, EngagementType]):
             on_evict=rooms.evicted,
         )
         deadlines = Deadlines(games, rooms)
-        dispatcher = Dispatcher(games, rooms, deadlines)
+        dispatcher = Dispatcher(games, rooms, deadlines, app[REFUSALS])
         app[STORE], app[GAMES], app[ROOMS] = store, games, rooms
-        app[SOCKETS] = Sockets(dispatcher, outbox)
+        app[SOCKETS] = Sockets(dispatcher, outbox, settings.limits)
         await deadlines.resume()
         tasks = []
         if isinstance(store, SQLiteStore):

@@ -4,8 +4,9 @@ What one turn of the event loop sends to a socket is written to its transport in
 of the turn (the `Outbox`): one system call per socket however many messages that turn made. A socket
 whose transport holds more than HIGH_WATER bytes gets its frames on its own bounded queue instead,
 drained by its own task (`drain`) once the phone reads again, so a phone that stops reading never
-stalls a broadcast to the others; one that falls QUEUE_LIMIT frames behind gets a fresh snapshot
-instead of its backlog. Only the handler task reads a socket.
+stalls a broadcast to the others; one that falls QUEUE_LIMIT frames or `owed_bytes` behind gets a
+fresh snapshot instead of its backlog, so what a socket that does not read costs is bounded. Only
+the handler task reads a socket.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from engagements.model import Actor
+from web.settings import Limits
 
 QUEUE_LIMIT = 256  # frames a socket may have waiting; past that it gets a snapshot instead
 HIGH_WATER = 256 * 1024  # bytes a socket's transport may hold before its frames wait in its queue
 LOW_WATER = 64 * 1024  # the queue drains once the transport holds less than this
 DRAIN_POLL = 0.05  # seconds between looks at a backed-up socket's transport
-RATE = 10.0  # messages a second a socket may send on average
-BURST = 30.0
 
 
 class Outbox:
@@ -51,15 +51,24 @@ class Conn:
     game_id: str
     transport: asyncio.Transport | None
     outbox: Outbox
+    limits: Limits = field(default_factory=Limits)
+    client: str = ""  # the address it came from, for the refusals' log
     actor: Actor | None = None
     view: str = ""
     resync: Callable[[], bytes | None] | None = None  # a fresh snapshot frame, once authenticated
     pending: list[bytes] = field(default_factory=list)  # sent this turn, written at its end
+    pending_bytes: int = 0
     queue: deque[bytes] = field(default_factory=deque)  # frames waiting for a backed-up socket
+    queued: int = 0  # bytes in `queue`
     behind: bool = False  # the queue overflowed: the writer sends a snapshot instead of the backlog
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    allowance: float = BURST
+    allowance: float = -1.0  # message tokens; starts full (below)
+    syncs: float = -1.0  # `sync` tokens; starts full
     checked: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.allowance = float(self.limits.message_burst)
+        self.syncs = float(self.limits.sync_burst)
 
     def send(self, data: bytes) -> None:
         if self.behind:
@@ -67,10 +76,11 @@ class Conn:
         if not self.pending:
             self.outbox.add(self)
         self.pending.append(data)
+        self.pending_bytes += len(data)
 
     def flush(self) -> None:
         """Straight to the socket while it keeps up; else onto its queue, which its writer drains."""
-        frames, self.pending = self.pending, []
+        frames, self.pending, self.pending_bytes = self.pending, [], 0
         transport = self.transport
         if not frames or self.behind or transport is None or transport.is_closing() or self.ws.closed:
             return
@@ -78,11 +88,26 @@ class Conn:
             transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
             return
         for data in frames:
-            if len(self.queue) >= QUEUE_LIMIT:
-                self.behind = True
-                self.queue.clear()
+            if len(self.queue) >= QUEUE_LIMIT or self.queued + len(data) > self.limits.owed_bytes:
+                self.fall_behind()
                 break
             self.queue.append(data)
+            self.queued += len(data)
+        self.wake.set()
+
+    def backed_up(self) -> bool:
+        """The phone is not reading what it was sent (or this turn sent it plenty already): anything
+        more would only wait in memory."""
+        if self.behind or self.queue:
+            return True
+        buffered = self.transport.get_write_buffer_size() if self.transport is not None else 0
+        return buffered + self.pending_bytes > HIGH_WATER
+
+    def fall_behind(self) -> None:
+        """Drop the backlog: once the phone reads again, one fresh snapshot replaces all of it."""
+        self.behind = True
+        self.queue.clear()
+        self.queued = 0
         self.wake.set()
 
     def flushed(self) -> bool:
@@ -96,11 +121,20 @@ class Conn:
     def allow(self) -> bool:
         """A token bucket: bursts are fine, a flood is not."""
         now = time.monotonic()
-        self.allowance = min(BURST, self.allowance + (now - self.checked) * RATE)
-        self.checked = now
+        elapsed, self.checked = now - self.checked, now
+        limits = self.limits
+        self.allowance = min(limits.message_burst, self.allowance + elapsed * limits.messages_per_second)
+        self.syncs = min(limits.sync_burst, self.syncs + elapsed * limits.syncs_per_minute / 60)
         if self.allowance < 1:
             return False
         self.allowance -= 1
+        return True
+
+    def allow_sync(self) -> bool:
+        """`sync` builds a whole snapshot: its own, smaller bucket (refilled by `allow`)."""
+        if self.syncs < 1:
+            return False
+        self.syncs -= 1
         return True
 
     async def drain(self) -> None:
@@ -123,4 +157,6 @@ class Conn:
                     self.behind = False
                     transport.write(snapshot)
                 else:
-                    transport.write(self.queue.popleft())
+                    data = self.queue.popleft()
+                    self.queued -= len(data)
+                    transport.write(data)

@@ -15,6 +15,7 @@ from engagements.service import Games
 from engagements.store.base import StoreError
 from web.connection import Conn
 from web.deadlines import Deadlines
+from web.refusals import Refusals
 from web.rooms import Rooms
 from web.wire import frame
 
@@ -24,10 +25,11 @@ REQUEST_TYPES = frozenset({"players", "results"})  # the host's; they read and c
 
 
 class Dispatcher:
-    def __init__(self, games: Games, rooms: Rooms, deadlines: Deadlines) -> None:
+    def __init__(self, games: Games, rooms: Rooms, deadlines: Deadlines, refusals: Refusals) -> None:
         self.games = games
         self.rooms = rooms
         self.deadlines = deadlines
+        self.refusals = refusals
 
     async def receive(self, conn: Conn, text: str) -> None:
         at = self.games.clock()
@@ -45,6 +47,7 @@ class Dispatcher:
         if not isinstance(cmd_id, str) or len(cmd_id) > 64:
             return error(conn, "bad_message", "`id` is a string of at most 64 characters.")
         if not allowed:  # with the command's id, so the client knows which one to send again
+            self.refusals.note(conn.client, "messages")
             return error(conn, "rate_limited", "Too many messages: slow down.", cmd_id)
         if not isinstance(type_, str):
             return error(conn, "bad_message", "A message needs a `type`.", cmd_id)
@@ -79,7 +82,12 @@ class Dispatcher:
         if type_ == "sync":
             if conn.actor is None:
                 raise Rejected("not_authenticated", "Say hello with your token first.")
+            if not conn.allow_sync():
+                self.refusals.note(conn.client, "sync")
+                raise Rejected("rate_limited", "Too many sync requests: one every few seconds is plenty.")
             game = await self._game(conn)
+            if conn.backed_up():  # not reading: one snapshot, once it reads again, is all it will get
+                return conn.fall_behind()
             await self.rooms.caught_up(game)
             return conn.send(self.snapshot(game, conn))
         game = await self.games.get(conn.game_id)

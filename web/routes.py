@@ -11,13 +11,14 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from engagements import __version__, jsondoc
+from engagements.codes import is_client_id
 from engagements.model import Rejected
 from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
 from engagements.service import Games
 from engagements.store.base import StoreError
 from engagements.types import EngagementType
 from web.admin import admin_only, whoami
-from web.keys import FAULTS, GAMES, ROOMS, SOCKETS, THROTTLE
+from web.keys import FAULTS, GAMES, JOINS, ROOMS, SOCKETS
 from web.qr import qr_png, qr_svg
 
 STATUS = {
@@ -26,6 +27,9 @@ STATUS = {
     "locked": 403,
     "kicked": 403,
     "finished": 403,
+    "started": 403,
+    "full": 403,
+    "timeout": 408,
     "not_found": 404,
     "nickname_taken": 409,
     "too_large": 413,
@@ -87,7 +91,7 @@ def page(template: str, *, game: bool = False):
 async def create_game(request: web.Request) -> web.Response:
     body = await read_json(request)
     games: Games = request.app[GAMES]
-    settings = {k: body.get(k) for k in ("question_seconds", "vote_seconds")}
+    settings = {k: body.get(k) for k in ("question_seconds", "vote_seconds", "max_players", "late_join")}
     created = await games.create(
         body.get("title"), body.get("prompts"), body.get("type", "answer-vote"), settings
     )
@@ -106,26 +110,39 @@ async def create_game(request: web.Request) -> web.Response:
 
 
 async def join_game(request: web.Request) -> web.Response:
-    throttle = request.app[THROTTLE]
-    client = request.remote or "?"
-    wait = throttle.retry_after(client)
-    if wait:
-        return error(
-            "rate_limited", "Too many wrong codes: wait a moment and try again.", **{"Retry-After": str(wait)}
-        )
+    joins = request.app[JOINS]
+    address = request.remote or "?"
     body = await read_json(request)
+    device_id = body.get("device_id")
+    device = device_id if is_client_id(device_id) else ""
+    refused = joins.admit(address, device)
+    if refused is not None:
+        return error("rate_limited", refused.message, **{"Retry-After": str(refused.retry_after)})
     games: Games = request.app[GAMES]
     code = body.get("code")
     game_id = await games.find_code(code) if isinstance(code, str) else None
     game = await games.get(game_id) if game_id else None
     if game is None:
-        throttle.failed(client)
+        joins.wrong_code(address, device)
         return error("not_found", "No game has that code. Check the code on the big screen.")
-    player_id, token, outcome = await games.join(game, body.get("nickname"), body.get("previous_token"))
+    player_id, token, outcome = await games.join(
+        game,
+        body.get("nickname"),
+        body.get("previous_token"),
+        client_id=body.get("client_id"),
+        device_id=device_id,
+        address=address,
+    )
     request.app[ROOMS].deliver(game, outcome)
     await outcome.saved()
     return web.json_response(
-        {"game_id": game.id, "player_id": player_id, "player_token": token, "play_url": f"/play/{game.id}"}
+        {
+            "game_id": game.id,
+            "player_id": player_id,
+            "player_token": token,
+            "nickname": game.players[player_id].nickname,
+            "play_url": f"/play/{game.id}",
+        }
     )
 
 

@@ -12,7 +12,8 @@ from aiohttp import web
 from engagements import __version__
 from web.admin import SECRET_FILE
 from web.app import create_app
-from web.keys import ADMIN, GAMES
+from web.gate import GatedSite, raise_file_limit
+from web.keys import ADMIN, GAMES, GATE
 from web.mdns import Advertiser
 from web.network import join_base_url, lan_addresses
 from web.settings import Settings
@@ -24,13 +25,32 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     # Caught from the very start, so that a Ctrl-C or SIGTERM while the server is still starting (mDNS
     # probing takes a second) stops it as promptly as later on.
     _stop_on_signals(stop)
+    files = raise_file_limit()  # before the app sizes its connection cap by it
     tls = None
     if settings.certfile is not None and settings.keyfile is not None:
         tls = server_context(settings.certfile, settings.keyfile)  # a bad file stops us before binding
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    gate = app[GATE]
+    # aiohttp closes a connection that has not sent a whole request's headers within its keep-alive
+    # timeout, counted from the moment it opens: that is our header timeout. After an answer to a
+    # request whose body did not all arrive (a 408, a 413) it reads on for `lingering_time` so the
+    # client sees the answer: `linger`, not aiohttp's ten seconds, for a client slow on purpose.
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        keepalive_timeout=settings.limits.header_timeout,
+        lingering_time=settings.limits.linger,
+    )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=tls)
+    site = GatedSite(
+        runner,
+        gate,
+        settings.host,
+        settings.port,
+        ssl_context=tls,
+        handshake_timeout=settings.limits.header_timeout,
+    )
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the real one when 0
     games = app[GAMES]
@@ -67,6 +87,10 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             where = ", ".join(settings.mdns_interfaces) if settings.mdns_interfaces else "all interfaces"
             print(f"  Announced over mDNS as {advertiser.name!r} on {where}", flush=True)
         print(f"  Data:          {settings.database}", flush=True)
+        print(
+            f"  Open files:    {files} (connections capped at {gate.total}, {gate.per_address} per address)",
+            flush=True,
+        )
         if ready is not None:
             ready.set()
         await stop.wait()

@@ -10,6 +10,31 @@ from sync.target import Target
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Admission control: every limit a client can run into, in one place (docs/operations.md).
+
+    Each is sized so that a venue's honest traffic never meets it (a whole room behind one router
+    included) while one client cannot take the appliance from everyone else.
+    """
+
+    header_timeout: float = 10.0  # seconds to send a request's headers (and an idle keep-alive's life)
+    body_timeout: float = 10.0  # seconds to send a request's body
+    linger: float = 1.0  # seconds the unread rest of a refused request's body is read before closing
+    connections: int = 20_000  # open connections in all; lowered to fit under the open-file limit
+    connections_per_address: int = 256  # open connections from one address (a venue's NAT included)
+    joins_per_minute: float = 300.0  # join attempts from one address, after a burst of...
+    join_burst: int = 100
+    wrong_codes_per_minute: float = 10.0  # wrong join codes from one device (or one address without)
+    wrong_code_burst: int = 10
+    messages_per_second: float = 10.0  # WebSocket messages from one socket, after a burst of...
+    message_burst: int = 30
+    syncs_per_minute: float = 20.0  # `sync` requests from one socket, after a burst of...
+    sync_burst: int = 3
+    owed_bytes: int = 256 * 1024  # bytes queued for a socket that does not read, past its transport's
+    log_every: float = 60.0  # seconds between two log lines about one client's refusals
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "0.0.0.0"
     port: int = 8080
@@ -27,6 +52,7 @@ class Settings:
     admin_secret: str | None = field(default=None, repr=False)
     certfile: Path | None = None  # with keyfile: serve HTTPS and WSS instead of HTTP and WS
     keyfile: Path | None = None
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def instance_name(self) -> str:

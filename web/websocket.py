@@ -10,6 +10,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from web.connection import Conn, Outbox
 from web.dispatch import Dispatcher, error
 from web.keys import FAULTS
+from web.settings import Limits
 
 CLOSE_TIMEOUT = 2.0  # seconds a phone gets to answer the closing handshake at shutdown
 # Messages up to this size are read and refused with `too_large` (the limit is 4 KB), the socket kept
@@ -18,9 +19,10 @@ MAX_FRAME_IN = 64 * 1024
 
 
 class Sockets:
-    def __init__(self, dispatcher: Dispatcher, outbox: Outbox) -> None:
+    def __init__(self, dispatcher: Dispatcher, outbox: Outbox, limits: Limits) -> None:
         self.dispatcher = dispatcher
         self.outbox = outbox
+        self.limits = limits
         self.open: set[web.WebSocketResponse] = set()
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -29,7 +31,14 @@ class Sockets:
         )
         await ws.prepare(request)
         faults = request.app[FAULTS]
-        conn = Conn(ws, request.match_info["game_id"], request.transport, self.outbox)
+        conn = Conn(
+            ws,
+            request.match_info["game_id"],
+            request.transport,
+            self.outbox,
+            limits=self.limits,
+            client=request.remote or "?",
+        )
         self.open.add(ws)
         writer = asyncio.create_task(conn.drain())
         try:

@@ -111,12 +111,12 @@ fileIn.addEventListener("change", async () => {
   }
 });
 
-function seconds(input, label) {
+function whole(input, label, unit) {
   const n = Number.parseInt(input.value, 10);
   const min = Number(input.min) || 1;
   const max = Number(input.max) || 3600;
   if (!Number.isFinite(n) || n < min || n > max) {
-    throw new Error(`${label} must be between ${min} and ${max} seconds.`);
+    throw new Error(`${label} must be between ${min} and ${max} ${unit}.`);
   }
   return n;
 }
@@ -128,13 +128,15 @@ form.addEventListener("submit", async (e) => {
   const list = prompts();
   let questionSeconds;
   let voteSeconds;
+  let maxPlayers;
   try {
     if (!title) throw new Error("Give the game a title.");
     if (!list.length) throw new Error("Add at least one prompt — one per line.");
     const long = list.findIndex((p) => [...p].length > PROMPT_MAX);
     if (long >= 0) throw new Error(`Prompt ${long + 1} is over ${PROMPT_MAX} characters — shorten it.`);
-    questionSeconds = seconds(form.querySelector("#question_seconds"), "Time to answer");
-    voteSeconds = seconds(form.querySelector("#vote_seconds"), "Time to vote");
+    questionSeconds = whole(form.querySelector("#question_seconds"), "Time to answer", "seconds");
+    voteSeconds = whole(form.querySelector("#vote_seconds"), "Time to vote", "seconds");
+    maxPlayers = whole(form.querySelector("#max_players"), "Most players", "players");
   } catch (err) {
     showError(err.message);
     return;
@@ -145,7 +147,14 @@ form.addEventListener("submit", async (e) => {
   try {
     const res = await adminApi("/api/games", {
       method: "POST",
-      body: { title, prompts: list, question_seconds: questionSeconds, vote_seconds: voteSeconds },
+      body: {
+        title,
+        prompts: list,
+        question_seconds: questionSeconds,
+        vote_seconds: voteSeconds,
+        max_players: maxPlayers,
+        late_join: form.querySelector("#late_join").checked,
+      },
     });
     store.set(keys.host(res.game_id), res.host_token);
     location.assign(samePath(res.host_url, `/host/${encodeURIComponent(res.game_id)}`));

@@ -1,6 +1,6 @@
 // The join form (home page and /j/{code}): code + nickname → POST /api/join → the phone view.
 
-import { api, keys, pageData, samePath, setText, store } from "./ui.js";
+import { api, keys, kept, pageData, samePath, setText, store } from "./ui.js";
 
 const form = document.getElementById("join-form");
 const codeIn = form.querySelector("#code");
@@ -83,7 +83,10 @@ form.addEventListener("submit", async (e) => {
     nickIn.focus();
     return;
   }
-  const body = { code, nickname };
+  // The device id stays with this browser: a kicked phone cannot come back under another name.
+  // The client id names this join until it succeeds: if its reply is lost, trying again gets the
+  // same seat back instead of "nickname taken".
+  const body = { code, nickname, device_id: kept(keys.device), client_id: kept(keys.client(code)) };
   const knownGame = store.get(keys.code(code));
   const previous = knownGame && store.get(keys.player(knownGame));
   if (previous) body.previous_token = previous;
@@ -94,7 +97,8 @@ form.addEventListener("submit", async (e) => {
     const res = await api("/api/join", { method: "POST", body });
     store.set(keys.player(res.game_id), res.player_token);
     store.set(keys.code(code), res.game_id);
-    store.set(keys.nickname, nickname);
+    store.set(keys.nickname, res.nickname || nickname);
+    store.remove(keys.client(code));
     busy(true, "Joined!");
     location.assign(samePath(res.play_url, `/play/${encodeURIComponent(res.game_id)}`));
   } catch (err) {

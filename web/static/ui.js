@@ -263,7 +263,25 @@ export const keys = {
   code: (code) => `engagements:code:${String(code).toUpperCase()}`,
   admin: "engagements:admin",
   nickname: "engagements:nickname",
+  device: "engagements:device",
+  client: (code) => `engagements:client:${String(code).toUpperCase()}`,
 };
+
+/** A random id (128 bits, hex): the device id and a join's client id. */
+export function randomId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The same value under `key` every time: made once, then kept in localStorage (when it works). */
+export function kept(key) {
+  let value = store.get(key);
+  if (!value) {
+    value = randomId();
+    store.set(key, value);
+  }
+  return value;
+}
 
 /** A path on this origin from a URL the server gave (which may name the LAN address). */
 export function samePath(url, fallback) {

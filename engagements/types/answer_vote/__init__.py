@@ -205,14 +205,18 @@ class AnswerVote(EngagementType):
     # -- phases --------------------------------------------------------------------------------
 
     def _eligible(self, game: Game) -> int:
-        """Who can still act: everyone answers; everyone votes who has an answer not their own."""
+        """Who can still act: everyone answers; everyone votes who has an answer not their own.
+
+        Only seats that have been used count (`seated`): a join whose phone never connected (a lost
+        reply, a script) must not hold every round open until its deadline.
+        """
         if game.phase == QUESTION:
-            return game.active
+            return game.seated
         if game.phase == VOTING:
             answers = game.round_entries(game.round, ANSWER)
             if len(answers) >= 2:
-                return game.active
-            return game.active - len(answers) if answers else 0
+                return game.seated
+            return game.seated - len(answers) if answers else 0
         return 0
 
     def is_complete(self, game: Game) -> bool:
@@ -228,7 +232,7 @@ class AnswerVote(EngagementType):
     def close_phase(self, game: Game, at: int) -> list[Event]:
         if game.phase == QUESTION:
             answers = game.round_entries(game.round, ANSWER)
-            voters = len(answers) >= 2 or (len(answers) == 1 and game.active > 1)
+            voters = len(answers) >= 2 or (len(answers) == 1 and game.seated > 1)
             if voters:
                 return [phase_event(game, VOTING, at, self)]
         scored = Event("round_scored", {"round": game.round, "points": self.score(game, game.round)})
