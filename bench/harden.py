@@ -107,8 +107,9 @@ def session_from(address: str) -> aiohttp.ClientSession:
 
 
 class Room:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, admin: dict[str, str]) -> None:
         self.url = url
+        self.admin = admin  # the admin secret's header: creating a game needs it
         self.round = 0
         self.acks: list[float] = []
         self.answer_errors: Counter[str] = Counter()
@@ -117,7 +118,8 @@ class Room:
     async def setup(self) -> dict[str, Any]:
         host_http = session_from("127.0.0.1")
         self.sessions.append(host_http)
-        async with host_http.post(f"{self.url}/api/games", json={"title": "Harden", "prompts": PROMPTS}) as r:
+        body = {"title": "Harden", "prompts": PROMPTS}
+        async with host_http.post(f"{self.url}/api/games", json=body, headers=self.admin) as r:
             created = await r.json()
         self.host = await open_phone(host_http, self.url, created["game_id"], created["host_token"], "host")
         self.players: list[Phone] = []
@@ -365,7 +367,7 @@ def summary(seconds: list[float]) -> dict[str, Any]:
 async def run(only: list[str]) -> dict[str, Any]:
     server = ServerProcess("engagements")
     await server.start()
-    room = Room(server.url)
+    room = Room(server.url, server.admin())
     attacks: dict[str, Counter[str]] = {k: Counter() for k in ("newcomers", "healthz")}
     joined_times: list[float] = []
     health_times: list[float] = []
