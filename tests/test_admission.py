@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import Client, create_game
+from tests.conftest import ADMIN, Client, create_game
 from web.refusals import Refusals
 from web.server import serve
 from web.settings import Limits, Settings
@@ -208,7 +208,8 @@ async def test_sync_requests_are_rate_limited_per_socket(appliance):
 
 async def test_the_player_cap_and_late_joins_are_settings_of_the_game(appliance):
     async with appliance.session() as http:
-        async with http.post("/api/games", json={"title": "T", "prompts": ["P"], "max_players": 0}) as r:
+        body = {"title": "T", "prompts": ["P"], "max_players": 0}
+        async with http.post("/api/games", json=body, headers=ADMIN) as r:
             assert (r.status, (await r.json())["error"]["code"]) == (400, "invalid")
         table = await create_game(http, max_players=2, late_join=False)
         code = table.created["code"]

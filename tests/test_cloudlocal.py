@@ -194,13 +194,16 @@ def test_the_base_template_deploys_the_table_the_store_expects(moto_endpoint, aw
     exports = deploy_base(
         ROOT / "deploy" / "base.yaml", stack_name="cl-base", dynamodb=dynamodb, locale=locale
     )
-    assert exports == {
-        "cl-base-TableName": "engagements-dev",
-        "cl-base-TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/engagements-dev",
-    }
-    assert schema_problems(dynamodb.describe_table(TableName="engagements-dev")["Table"]) == []
-    ttl = dynamodb.describe_time_to_live(TableName="engagements-dev")["TimeToLiveDescription"]
-    assert ttl["AttributeName"] == "ttl"
+    try:
+        assert exports == {
+            "cl-base-TableName": "engagements-dev",
+            "cl-base-TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/engagements-dev",
+        }
+        assert schema_problems(dynamodb.describe_table(TableName="engagements-dev")["Table"]) == []
+        ttl = dynamodb.describe_time_to_live(TableName="engagements-dev")["TimeToLiveDescription"]
+        assert ttl["AttributeName"] == "ttl"
+    finally:  # the moto server is shared by the session: other tests deploy the dev stack's table too
+        dynamodb.delete_table(TableName="engagements-dev")
 
 
 # -- WebSocket --------------------------------------------------------------------------------------
