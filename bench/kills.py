@@ -87,7 +87,7 @@ class View:
                 self.seq = max(self.seq, m["seq"])
             elif m["type"] == "you":
                 self.you.update(m)
-            elif m["type"] in ("ack", "error") and m.get("id") in self.waiting:
+            elif m.get("id") in self.waiting:  # an ack, an error, or a reply to a request (`players`)
                 self.acks[m["id"]] = m
                 future = self.waiting.pop(m["id"])
                 if not future.done():
@@ -287,7 +287,11 @@ class Campaign:
             if view.reader is not None:
                 view.reader.cancel()
             view.waiting.clear()
-            snapshot = await view.open(http, self.server.url, game_id)
+            try:
+                snapshot = await view.open(http, self.server.url, game_id)
+            except TimeoutError:  # its token no longer opens the game: an acknowledged join was lost
+                self.tally.lost.append(f"{game_id} {view.role}: its token opens nothing after the restart")
+                continue
             if snapshot["seq"] < seen_seq or view.phase < seen_phase:
                 self.tally.rollbacks.append(
                     f"{game_id} {view.role}: shown seq {seen_seq} {seen_phase}, "
@@ -296,7 +300,7 @@ class Campaign:
 
     async def count_seats(self, host: View, seats: list[Seat]) -> None:
         reply = await host.send("players", query="", offset=0)
-        names = [p["nickname"] for p in reply.get("players", [])]
+        names = [p["nickname"] for p in reply.get("items", [])]
         expected = sorted(seat.nickname for seat in seats)
         if sorted(names) != expected:
             extra = Counter(names) - Counter(expected)
