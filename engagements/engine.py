@@ -29,13 +29,18 @@ from engagements.types import EngagementType
 NICKNAME_MAX = 20
 HOST_COMMANDS = frozenset({"start", "end_phase", "next", "skip", "kick", "lock", "end_game"})
 HOST_ACKS_KEPT = 16  # the host's acks a retry after a restart can still find
-SYSTEM_COMMANDS = frozenset({"join", "presence", "tick"})
+SYSTEM_COMMANDS = frozenset({"join", "presence", "tick", "settle"})
 
 
-def handle(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event], dict[str, Any]]:
+def handle(
+    game: Game, cmd: Command, kind: EngagementType, *, settle_phases: bool = True
+) -> tuple[list[Event], dict[str, Any]]:
     """Apply a command: the events it caused (already applied to `game`) and its ack fields.
 
     A command id seen before from the same actor is answered with the first ack and changes nothing.
+    `settle_phases=False` is for a partial game (only the items one command needs, as the cloud
+    loads them): it cannot tell whether everyone has finished, so its caller settles later with a
+    `settle` command on the whole game.
     """
     key = (cmd.actor.key, cmd.id)
     if cmd.id and key in game.acks:
@@ -43,7 +48,8 @@ def handle(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event],
     events, ack = decide(game, cmd, kind)
     for event in events:
         evolve(game, event, kind)
-    events += settle(game, cmd.at, kind)
+    if settle_phases:
+        events += settle(game, cmd.at, kind)
     if cmd.id:
         game.acks[key] = ack
         if cmd.actor == HOST:
@@ -97,6 +103,8 @@ def _system(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:
         if player not in game.players or (player in game.connected) == connected:
             return []
         return [Event("player_presence", {"player": player, "connected": connected})]
+    if cmd.type == "settle":  # nothing of its own: handle() closes the phases everyone has finished
+        return []
     # tick: the deadline timer fired; it may fire late or twice, so check the clock here.
     if game.status == PLAYING and game.deadline is not None and cmd.at >= game.deadline:
         return kind.close_phase(game, cmd.at)

@@ -17,17 +17,9 @@ from functools import partial
 from typing import Any
 
 from engagements import items, views
-from engagements.codes import (
-    is_code,
-    matches,
-    new_code,
-    new_id,
-    new_secret,
-    normalize_code,
-    split_token,
-    token_for,
-)
+from engagements.codes import is_code, matches, new_id, normalize_code, split_token, token_for
 from engagements.commands import apply
+from engagements.creation import Created, new_game
 from engagements.model import FINISHED, HOST, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
@@ -42,9 +34,6 @@ from engagements.types import EngagementType
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 80
-MAX_PROMPTS = 100
-SECONDS_RANGE = (5, 600)
 VIEWS = ("host", "screen", "player")
 
 
@@ -67,12 +56,6 @@ class Outcome:
     def saved_ok(self) -> bool:
         """Once `durable` is done: whether every write was saved (a failure was logged by the service)."""
         return self.durable is None or (not self.durable.cancelled() and self.durable.exception() is None)
-
-
-@dataclass(frozen=True)
-class Created:
-    game: Game
-    host_token: str
 
 
 class Games:
@@ -111,45 +94,15 @@ class Games:
     async def create(
         self, title: Any, prompts: Any, type_slug: Any = "answer-vote", settings: dict[str, Any] | None = None
     ) -> Created:
-        kind = self.types.get(type_slug) if isinstance(type_slug, str) else None
-        if kind is None:
-            raise Rejected("invalid", f"Unknown game type {type_slug!r}.")
-        if not isinstance(title, str) or not title.strip():
-            title = "Game night"
-        title = " ".join(title.split())[:TITLE_MAX]
-        if not isinstance(prompts, list) or not prompts:
-            raise Rejected("invalid", "Add at least one prompt.")
-        if len(prompts) > MAX_PROMPTS:
-            raise Rejected("invalid", f"A game holds at most {MAX_PROMPTS} prompts.")
-        try:
-            parsed = [kind.parse_prompt(p) for p in prompts]
-        except ValueError as e:
-            raise Rejected("invalid", str(e).capitalize() + ".") from e
-        game_settings = dict(kind.defaults)
-        for key, value in (settings or {}).items():
-            if key not in game_settings or value is None:
-                continue
-            if (
-                not isinstance(value, int)
-                or isinstance(value, bool)
-                or not SECONDS_RANGE[0] <= value <= SECONDS_RANGE[1]
-            ):
-                raise Rejected("invalid", f"{key} must be a whole number of seconds from 5 to 600.")
-            game_settings[key] = value
-        now = self.clock()
-        game_id = new_id("g")
-        host_token, host_hash = token_for(game_id)
         for _ in range(5):  # a code already in use is astronomically rare: draw again
-            game = Game(
-                game_id, new_code(), title, kind.slug, parsed, game_settings, host_hash, new_secret(), now
-            )
-            game.version = 1
+            created = new_game(self.types, title, prompts, type_slug, settings, now=self.clock())
+            game = created.game
             try:
                 await self.store.transact_write(items.creation_writes(game, self._ttl(game)))
             except TransactionCanceled:
                 continue
             self._games[game.id] = game
-            return Created(game, host_token)
+            return created
         raise StoreError("could not find a free join code")
 
     async def find_code(self, raw: str) -> str | None:
