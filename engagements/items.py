@@ -38,6 +38,10 @@ from engagements.store.base import (
 from engagements.types import EngagementType
 
 META = "META"
+# Counters on META that only the cloud keeps (by atomic ADD, in the transaction of the write they
+# count): its partial loads see neither every player nor every entry. The appliance has the whole
+# game in memory and never writes them.
+ACTIVE = "active"  # players not kicked
 LIVE = "GAMES#live"
 FINISHED_GAMES = "GAMES#finished"
 SYNCED_GAMES = "GAMES#synced"
@@ -184,6 +188,11 @@ def player_item(pk: str, p: Player, ttl: int) -> Item:
         "kicked": p.kicked,
         TTL: ttl,
     }
+
+
+def entry_count(round: int, kind: str) -> str:
+    """The META counter of a round's entries of one kind (see ACTIVE)."""
+    return f"n#{round:03d}#{kind}"
 
 
 def entry_sk(round: int, kind: str, player: str) -> str:

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from engagements import items, views
-from engagements.codes import is_code, matches, new_id, normalize_code, split_token, token_for
+from engagements import auth, items, views
+from engagements.codes import is_code, new_id, normalize_code, token_for
 from engagements.commands import apply
 from engagements.creation import Created, new_game
-from engagements.model import FINISHED, HOST, SYSTEM, Actor, Command, Game, Rejected
+from engagements.model import FINISHED, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
     TTL,
@@ -33,8 +33,6 @@ from engagements.store.base import (
 from engagements.types import EngagementType
 
 log = logging.getLogger(__name__)
-
-VIEWS = ("host", "screen", "player")
 
 
 def now_ms() -> int:
@@ -165,27 +163,10 @@ class Games:
         return player_id, token, outcome
 
     def player_for(self, game: Game, token: str) -> str | None:
-        parts = split_token(token)
-        if parts is None or parts[0] not in game.players:
-            return None
-        return parts[0] if matches(parts[1], game.players[parts[0]].token_hash) else None
+        return auth.player_for(game, token)
 
     def authenticate(self, game: Game, token: Any, view: Any) -> Actor:
-        if view not in VIEWS:
-            raise Rejected("bad_message", "`view` must be host, screen or player.")
-        if not isinstance(token, str):
-            raise Rejected("unauthorized", "A token is needed to open this game.")
-        if view == "player":
-            player = self.player_for(game, token)
-            if player is None:
-                raise Rejected("unauthorized", "That token does not open this game.")
-            if game.players[player].kicked:
-                raise Rejected("kicked", "The host removed you from this game.")
-            return Actor("player", player)
-        parts = split_token(token)
-        if parts is None or parts[0] != game.id or not matches(parts[1], game.host_token_hash):
-            raise Rejected("unauthorized", "That token does not open this game.")
-        return HOST
+        return auth.authenticate(game, token, view)
 
     def snapshot(self, game: Game, actor: Actor, view: str) -> dict[str, Any]:
         snapshot = views.snapshot(game, self.kind(game), actor, view, self.join_url(game))

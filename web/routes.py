@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,15 +9,15 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from engagements import __version__
+from engagements import __version__, export
 from engagements.model import Rejected
 from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
+from engagements.qr import qr_png, qr_svg
 from engagements.service import Games
 from engagements.store.base import StoreError
 from engagements.types import EngagementType
 from web.admin import admin_only, whoami
 from web.keys import GAMES, ROOMS, SOCKETS, THROTTLE
-from web.qr import qr_png, qr_svg
 
 STATUS = {
     "invalid": 400,
@@ -129,25 +127,12 @@ async def results_csv(request: web.Request) -> web.Response:
         games.authenticate(game, token if scheme.lower() == "bearer" else None, "host")
     except Rejected:
         return error("unauthorized", "The host token is needed for the results.", 401)
-    rows = games.kind(game).export_rows(game)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    if rows:
-        writer.writerow(rows[0].keys())
-        writer.writerows([csv_safe(v) for v in row.values()] for row in rows)
     name = f"results-{game.code}.csv"
     return web.Response(
-        text=out.getvalue(),
+        text=export.results_csv(game, games.kind(game)),
         content_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def csv_safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is kept as text (players write the answers)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 async def qr(request: web.Request) -> web.Response:

@@ -198,6 +198,11 @@ class DynamoStore(Store):
         self._threads = ThreadPoolExecutor(THREADS, "store-dynamodb")
         self._closed = False
 
+    @property
+    def client(self) -> Any:
+        """The boto3 client, for instrumentation (tests count its calls through its event hooks)."""
+        return self._client
+
     @classmethod
     async def open(
         cls,

@@ -23,6 +23,11 @@ class EngagementType:
     phases: ClassVar[tuple[str, ...]]  # the first opens a round, the last shows results until "next"
     timers: ClassVar[dict[str, str]]  # timed phase -> the setting holding its seconds
     defaults: ClassVar[dict[str, int]]  # default settings
+    # Player commands decided from the game's META and the sender's own PLAYER item alone, each sent
+    # at most once per player and phase: the cloud applies them without loading the other players
+    # (so their cost does not grow with the room), and settles the phase from the whole game once
+    # as many were entered as there are players.
+    partial_commands: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def static_dir(self) -> Path | None:

@@ -41,6 +41,7 @@ class AnswerVote(EngagementType):
     slug = "answer-vote"
     title = "Answer, then vote"
     commands = frozenset({ANSWER, VOTE})
+    partial_commands = frozenset({ANSWER})  # a vote needs the round's ballots: every answer and voter
     phases = (QUESTION, VOTING, RESULTS)
     timers: ClassVar[dict[str, str]] = {QUESTION: "question_seconds", VOTING: "vote_seconds"}
     defaults: ClassVar[dict[str, int]] = {"question_seconds": 60, "vote_seconds": 45}

@@ -1,0 +1,245 @@
+"""Commands in the cloud: load what a command needs, apply the core's one door, commit with conditions.
+
+A Lambda invocation keeps no game in memory, so each command reads the game from the table. What it
+reads depends on the command (docs/cloud.md has the table):
+
+- a type's partial commands (an answer) and joins read META, the sender's PLAYER item and the entry
+  the command would write: a few items, however many players the game has;
+- everything else (a vote, the host's commands, a deadline, settling a phase) reads the whole
+  partition in one query, once per command.
+
+The writes commit in one transaction with the guards of cloud.guards; when a guard fails another
+invocation got there first, so the command is applied again from a fresh load (a stale command is
+then refused as `stale`, as the appliance would). seq comes from META and is saved in the same
+version-guarded update, so broadcasts have no gaps and no duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloud.guards import Before, guarded
+from engagements import items
+from engagements.codes import is_code, new_id, normalize_code, split_token, token_for
+from engagements.commands import Applied, apply
+from engagements.creation import Created, new_game
+from engagements.model import SYSTEM, Actor, Command, Game, Rejected
+from engagements.store.base import (
+    MAX_TRANSACT_ITEMS,
+    SK,
+    Item,
+    Put,
+    Store,
+    StoreError,
+    TransactionCanceled,
+)
+from engagements.types import EngagementType
+from engagements.views import Messages
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 10  # loads and commits of one command before it is refused as `internal`
+BACKOFF = 0.01  # seconds, at most, before the first retry; doubled each time
+SCORE_WRITERS = 16  # score updates in flight at once after a round is scored
+CONNECTIONS = "CONN#"  # sort-key prefix of the game's connection items (cloud.connections)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Done:
+    """A command the table accepted: its ack and what its events tell the views."""
+
+    game: Game
+    ack: dict[str, Any]
+    messages: Messages = field(default_factory=Messages)
+    deadline: int | None = None  # a phase opened with this deadline: start its timer
+    settle: bool = False  # a partial command may have completed the phase: settle the whole game
+    attempts: int = 1
+
+
+class CloudGames:
+    def __init__(
+        self,
+        store: Store,
+        types: dict[str, EngagementType],
+        *,
+        retention_days: int = 7,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.types = types
+        self.retention_days = retention_days
+        self.clock = clock
+
+    def kind(self, game: Game) -> EngagementType:
+        return self.types[game.type]
+
+    def ttl(self, game: Game) -> int:
+        return items.ttl_for(game.created_at, self.retention_days)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def meta(self, game_id: str) -> Item | None:
+        return await self.store.get(items.game_pk(game_id), items.META)
+
+    async def load(self, game_id: str) -> tuple[Game, Item] | None:
+        """The whole game (one query of its partition), with the players whose sockets are open."""
+        found = await self.store.query_all(items.game_pk(game_id))
+        meta = next((i for i in found if i[SK] == items.META), None)
+        if meta is None:
+            return None
+        game = items.load_game(found, self.types[meta["type"]])
+        game.connected = {
+            i["player_id"] for i in found if i[SK].startswith(CONNECTIONS) and i.get("player_id")
+        }
+        return game, meta
+
+    async def load_partial(
+        self, game_id: str, player: str | None, entry: str | None, meta: Item | None = None
+    ) -> tuple[Game, Item] | None:
+        """META (unless just read), then the sender's PLAYER item and the entry `entry` (a kind) they
+        would write: the entry makes a retry find its first ack, and a second answer `already_answered`."""
+        meta = meta or await self.meta(game_id)
+        if meta is None:
+            return None
+        pk = items.game_pk(game_id)
+        keys = []
+        if player is not None:
+            keys.append(f"PLAYER#{player}")
+            if entry is not None and meta["round"] >= 0:
+                keys.append(items.entry_sk(meta["round"], entry, player))
+        found = await asyncio.gather(*(self.store.get(pk, sk) for sk in keys))
+        game = items.load_game([meta, *(i for i in found if i is not None)], self.types[meta["type"]])
+        return game, meta
+
+    async def find_code(self, raw: Any) -> str | None:
+        code = normalize_code(raw) if isinstance(raw, str) else ""
+        if not is_code(code):
+            return None
+        item = await self.store.get(items.code_pk(code), "CODE")
+        return None if item is None else item["game_id"]
+
+    # -- creating and joining --------------------------------------------------------------------
+
+    async def create(
+        self, title: Any, prompts: Any, type_slug: Any = "answer-vote", settings: dict[str, Any] | None = None
+    ) -> Created:
+        for _ in range(5):  # a join code already in use: draw again
+            created = new_game(self.types, title, prompts, type_slug, settings, now=self.clock())
+            try:
+                await self.store.transact_write(items.creation_writes(created.game, self.ttl(created.game)))
+            except TransactionCanceled:
+                continue
+            return created
+        raise StoreError("could not find a free join code")
+
+    async def join(self, game_id: str, nickname: Any, previous_token: Any = None) -> tuple[Game, str, str]:
+        """A new seat, read and written in a few items: (the game as loaded, player id, token)."""
+        if isinstance(previous_token, str) and (parts := split_token(previous_token)):
+            old = await self.store.get(items.game_pk(game_id), f"PLAYER#{parts[0]}")
+            if old is not None and old["kicked"]:
+                # The token is not checked: anyone may learn that a kicked player was kicked.
+                raise Rejected("kicked", "The host removed you from this game.")
+        player_id = new_id("p", 10)
+        token, token_hash = token_for(player_id)
+        fields = {"player_id": player_id, "nickname": nickname, "token_hash": token_hash}
+        try:
+            done = await self.execute(game_id, SYSTEM, "join", fields)
+        except TransactionCanceled:
+            raise Rejected("nickname_taken", f"Someone here is already called {nickname}.") from None
+        return done.game, player_id, token
+
+    # -- commands --------------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        game_id: str,
+        actor: Actor,
+        type_: str,
+        fields: dict[str, Any],
+        cmd_id: str = "",
+        at: int | None = None,
+    ) -> Done:
+        """Apply one command; raises Rejected, or StoreError when the table keeps refusing it."""
+        at = self.clock() if at is None else at
+        meta = await self.meta(game_id)
+        if meta is None:
+            raise Rejected("unauthorized", "There is no such game.")
+        kind = self.types[meta["type"]]
+        partial = type_ == "join" or (actor.role == "player" and type_ in kind.partial_commands)
+        fresh: Item | None = meta  # the first attempt uses the META just read
+        for attempt in range(1, ATTEMPTS + 1):
+            if partial:
+                entry = type_ if type_ != "join" else None
+                loaded = await self.load_partial(game_id, actor.player, entry, fresh)
+                fresh = None
+            else:
+                loaded = await self.load(game_id)
+            if loaded is None:
+                raise Rejected("unauthorized", "There is no such game.")
+            game, meta = loaded
+            before = Before.of(game, meta, kind)
+            applied = apply(
+                game,
+                kind,
+                Command(type_, actor, fields, at, cmd_id),
+                self.ttl(game),
+                settle_phases=not partial,
+            )
+            try:
+                await self._commit(game, applied, before)
+            except TransactionCanceled as canceled:
+                if type_ == "join" and _nickname_taken(canceled, applied):
+                    raise
+                await asyncio.sleep(random.uniform(0, BACKOFF * 2 ** (attempt - 1)))
+                continue
+            done = Done(game, applied.ack, applied.messages, attempts=attempt)
+            opened = [e for e in applied.events if e.kind == "phase_changed" and e.data.get("deadline")]
+            done.deadline = opened[-1].data["deadline"] if opened else None
+            if partial and type_ != "join" and applied.atomic:
+                done.settle = await self._maybe_complete(game_id, applied)
+            return done
+        raise StoreError(f"game {game_id}: {type_} kept conflicting")
+
+    async def _commit(self, game: Game, applied: Applied, before: Before) -> None:
+        writes = guarded(game, applied, before)
+        if not writes:
+            return
+        # A kick in a crowded vote can remove more entries than one transaction holds; the guard is
+        # in the first, so the rest only follows a command the table accepted.
+        for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
+            chunk = writes[i : i + MAX_TRANSACT_ITEMS]
+            await self.store.transact_write(chunk)
+        # Scores are derived data (recomputed on every load): plain updates, several at a time.
+        limit = asyncio.Semaphore(SCORE_WRITERS)
+
+        async def write(update: Any) -> None:
+            async with limit:
+                await self.store.update(update.pk, update.sk, set=update.set)
+
+        await asyncio.gather(*(write(u) for u in applied.scores))
+
+    async def _maybe_complete(self, game_id: str, applied: Applied) -> bool:
+        """Whether as many entries of this kind are in as there are players (META, read once more)."""
+        entry = next(e.data["entry"] for e in applied.events if e.kind == "entry_added")
+        meta = await self.meta(game_id)
+        if meta is None:
+            return False
+        return meta.get(items.entry_count(entry.round, entry.kind), 0) >= meta.get(items.ACTIVE, 0)
+
+
+def _nickname_taken(canceled: TransactionCanceled, applied: Applied) -> bool:
+    """Whether the NICK claim failed (a join's guard, appended by `guarded`, comes after the core's)."""
+    return any(
+        reason and isinstance(write, Put) and write.item[SK].startswith("NICK#")
+        for write, reason in zip(applied.atomic, canceled.reasons, strict=False)
+    )

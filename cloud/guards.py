@@ -1,0 +1,93 @@
+"""The conditions that make a command's writes safe when many Lambda invocations share one game.
+
+The core's writes (commands.apply) already guard every META change by the version. The cloud adds
+what its partial loads need, all on META and in the same transaction as the writes they protect:
+
+- counters by atomic ADD: the entries of each round and kind, and the players not kicked
+  (items.ACTIVE, items.entry_count), since a partial load sees neither;
+- a command that changes META (a phase change, the lock) also holds only while the counters are
+  as loaded: an answer committed after the load fails the phase change, which is applied again
+  from a fresh load, so no acknowledged answer is left out of the vote;
+- a command that writes without changing META (an answer, a join) holds only while the game's
+  status, phase, round and lock are as loaded: an answer is accepted only while its phase is open.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from engagements import items
+from engagements.commands import Applied
+from engagements.model import Game
+from engagements.store.base import Cond, Condition, Item, Update, Write, equals
+from engagements.types import EngagementType
+
+
+@dataclass(frozen=True)
+class Before:
+    """What a command's guard compares with: META as it was loaded, before the command."""
+
+    status: str
+    phase: str
+    round: int
+    locked: bool
+    counters: dict[str, int | None]  # the counters of the loaded round and ACTIVE; None: absent
+
+    @classmethod
+    def of(cls, game: Game, meta: Item, kind: EngagementType) -> Before:
+        names = [items.ACTIVE, *(items.entry_count(game.round, k) for k in sorted(kind.commands))]
+        return cls(game.status, game.phase, game.round, game.locked, {n: meta.get(n) for n in names})
+
+    def open(self) -> Condition:
+        """The game is still in the state the command was decided in."""
+        return (
+            equals("status", self.status)
+            + equals("phase", self.phase)
+            + equals("round", self.round)
+            + equals("locked", self.locked)
+        )
+
+    def counted(self) -> Condition:
+        """Nothing was entered, joined or kicked since the load."""
+        return tuple(
+            Cond("absent", name) if value is None else Cond("equals", name, value)
+            for name, value in self.counters.items()
+        )
+
+
+def deltas(applied: Applied) -> dict[str, int]:
+    """The counter changes a command's events make."""
+    counts: Counter[str] = Counter()
+    for event in applied.events:
+        d = event.data
+        match event.kind:
+            case "entry_added":
+                counts[items.entry_count(d["entry"].round, d["entry"].kind)] += 1
+            case "entry_removed":
+                counts[items.entry_count(d["round"], d["kind"])] -= 1
+            case "player_joined":
+                counts[items.ACTIVE] += 1
+            case "player_kicked":
+                counts[items.ACTIVE] -= 1
+    return {name: n for name, n in counts.items() if n}
+
+
+def guarded(game: Game, applied: Applied, before: Before) -> list[Write]:
+    """`applied.atomic` with the counters and conditions above (one update of META at most)."""
+    writes = list(applied.atomic)
+    if not writes:
+        return writes
+    pk = items.game_pk(game.id)
+    add = deltas(applied)
+    at = next((i for i, w in enumerate(writes) if isinstance(w, Update) and w.sk == items.META), None)
+    if at is None:
+        assert add, "every write that leaves META alone is counted: an entry, a join"
+        writes.append(Update(pk, items.META, add=add, condition=before.open()))
+    else:
+        meta = writes[at]
+        assert isinstance(meta, Update)
+        writes[at] = Update(
+            pk, items.META, set=meta.set, add=add, condition=meta.condition + before.counted()
+        )
+    return writes

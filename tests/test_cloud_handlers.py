@@ -1,0 +1,190 @@
+"""The Lambda handlers with API Gateway-shaped events, on moto (DynamoDB, SQS) and the stand-in."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from cloud.handlers import deadline, websocket
+from tests.cloudgame import ADMIN, Calls, cloud_stack  # noqa: F401  (the `cloud` fixture)
+from tests.cloudstandin import disconnect_event, sqs_event
+
+
+def test_a_whole_game_through_the_handlers(cloud):
+    created = cloud.create(["A bad name for a cat", "The worst pizza"])
+    game_id = created["game_id"]
+    host = cloud.host(created)
+    screen = cloud.host(created, view="screen")
+    ann, bob, cy = (cloud.join(created, name) for name in ("Ann", "Bob", "Cy"))
+    assert host.last("snapshot")["game"]["phase"] == "lobby"
+
+    host.ok("lock", locked=True)
+    status, refused = cloud.http("POST", "/api/join", {"code": created["code"], "nickname": "Dee"})
+    assert (status, refused["error"]["code"]) == (403, "locked")
+    host.ok("start")
+    for view in (host, screen, ann):
+        assert view.last("phase_changed")["phase"] == "question"
+
+    options = {}
+    for phone, text in ((ann, "Sir Hairball"), (bob, "Mr Mittens"), (cy, "Lord Fluff")):
+        options[phone.id] = phone.ok("answer", round=0, text=text)["option"]
+    # The last answer closed the question: the vote is open, every phone has its ballot.
+    assert host.last("phase_changed")["phase"] == "voting"
+    ballot = ann.last("you")["ballot"]
+    assert {o["id"] for o in ballot} == {options[bob.id], options[cy.id]}
+    again = ann.send("answer", round=0, text="Too late")
+    assert ann.reply(again)["code"] == "stale"
+
+    assert ann.reply(ann.send("vote", round=0, option=options[ann.id]))["code"] == "own_answer"
+    ann.ok("vote", round=0, option=options[bob.id])
+    cy.ok("vote", round=0, option=options[bob.id])
+    bob.ok("vote", round=0, option=options[ann.id])
+    results = host.last("phase_changed")
+    assert results["phase"] == "results"
+    top = results["round"]["results"][0]
+    assert (top["text"], top["votes"], top["points"]) == ("Mr Mittens", 2, 300)
+    assert bob.last("you")["player"]["score"] == 300
+
+    host.send("results", round=0, offset=0)
+    assert host.last("results")["total"] == 3
+    host.send("players", query="", offset=0)
+    assert {p["nickname"] for p in host.last("players")["items"]} == {"Ann", "Bob", "Cy"}
+
+    host.ok("next", round=0)
+    host.ok("skip", round=1)
+    finished = host.last("phase_changed")
+    assert finished["phase"] == "finished"
+    assert [p["nickname"] for p in finished["leaderboard"]][:1] == ["Bob"]
+    # seq: every event once, in order, the same on every view.
+    assert host.seqs() == list(range(1, len(host.seqs()) + 1))
+    assert screen.seqs() == host.seqs() and ann.seqs() == host.seqs()
+
+    status, csv = cloud.http(
+        "GET",
+        f"/api/games/{game_id}/results.csv",
+        headers={"authorization": f"Bearer {created['host_token']}"},
+    )
+    assert status == 200 and "Mr Mittens" in csv
+    status, _ = cloud.http("GET", f"/api/games/{game_id}/results", headers=ADMIN)
+    assert status == 401
+
+
+def test_retries_answer_with_the_first_ack_and_a_second_answer_is_refused(cloud):
+    created = cloud.create(["One"])
+    host = cloud.host(created)
+    ann = cloud.join(created, "Ann")
+    cloud.join(created, "Bob")
+    host.ok("start")
+    first = ann.ok("answer", round=0, text="Hello", id="a1")
+    ann.send("answer", round=0, text="Hello", id="a1")
+    assert [m for m in ann.messages("ack") if m["id"] == "a1"] == [first, first]
+    assert ann.reply(ann.send("answer", round=0, text="Again"))["code"] == "already_answered"
+
+
+def test_a_connection_is_found_by_its_reverse_item_and_forgotten_on_disconnect(cloud):
+    created = cloud.create(["One"])
+    ann = cloud.join(created, "Ann")
+    store = cloud.rt.games.store
+    game_pk = f"GAME#{created['game_id']}"
+    found = cloud.rt.run(store.query_all(game_pk, "CONN#phones#"))
+    assert [i["connection_id"] for i in found] == [ann.id]
+    assert found[0]["ttl"] > time.time() + 2 * 3600  # past API Gateway's two hours
+    assert websocket.disconnect(disconnect_event(ann.id), None) == {"statusCode": 200}
+    assert cloud.rt.run(store.query_all(game_pk, "CONN#")) == []
+    assert cloud.rt.run(store.get(f"CONN#{ann.id}", "CONN")) is None
+
+
+def test_connect_refuses_an_unknown_game_and_commands_need_hello(cloud):
+    from tests.cloudstandin import connect_event
+
+    assert websocket.connect(connect_event("nobody=", "gnosuchgame"), None) == {"statusCode": 404}
+    created = cloud.create(["One"])
+    view = cloud.connect(created["game_id"])
+    assert view.reply(view.send("start"))["code"] == "not_authenticated"
+    view.send("hello", token="g.wrong", view="host")
+    assert view.last("error")["code"] == "unauthorized"
+
+
+def test_the_deadline_closes_the_phase_and_judges_answers_by_arrival(cloud):
+    created = cloud.create(["One"], question_seconds=5)
+    host = cloud.host(created)
+    ann, bob = cloud.join(created, "Ann"), cloud.join(created, "Bob")
+    host.ok("start")
+    opened = host.last("phase_changed")["round"]["deadline"]
+    queued = cloud.sqs.receive_message(QueueUrl=cloud.queue_url, WaitTimeSeconds=0).get("Messages", [])
+    assert queued == []  # delayed until the deadline
+    attributes = cloud.sqs.get_queue_attributes(QueueUrl=cloud.queue_url, AttributeNames=["All"])[
+        "Attributes"
+    ]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+
+    ann.ok("answer", round=0, text="In time", at=opened - 1)
+    late = bob.send("answer", round=0, text="Too late", at=opened + 1)
+    assert bob.reply(late)["code"] == "stale"
+    time.sleep(max(0, (opened - time.time() * 1000) / 1000) + 0.05)
+    body = json.dumps({"game_id": created["game_id"], "deadline": opened})
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}
+    # One answer of two players: the vote opens (Bob can vote for Ann's answer).
+    assert host.last("phase_changed")["phase"] == "voting"
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}  # twice: no harm
+    assert len(host.messages("phase_changed")) == 2
+
+
+def test_reads_and_writes_per_answer_do_not_grow_with_the_players(cloud):
+    counts = {}
+    for players in (30, 1000):
+        created = cloud.create(["One"])
+        host = cloud.host(created)
+        phones = seat(cloud, created, players)
+        host.ok("start")
+        calls = Calls(cloud.rt.games.store.client)
+        per_answer = []
+        for phone in phones[:5]:
+            before = calls.snapshot()
+            phone.ok("answer", round=0, text=f"Answer of {phone.player}")
+            after = calls.snapshot()
+            per_answer.append((after[0] - before[0], after[1] - before[1]))
+        assert len(set(per_answer)) == 1, per_answer
+        counts[players] = per_answer[0]
+    print("DynamoDB items read, written per answer:", counts)
+    assert counts[30] == counts[1000]
+    assert counts[30][0] <= 6 and counts[30][1] == 2
+
+
+def seat(cloud, created, players):
+    """`players` seats written straight into the table (a join per seat through the handlers would
+    take minutes on moto), then one socket per player opened through the handlers for the first few."""
+    from cloud.connections import Connections
+    from engagements import items
+    from engagements.codes import token_for
+    from engagements.model import Player
+    from engagements.store.base import PK, SK, Update
+
+    store = cloud.rt.games.store
+    pk = items.game_pk(created["game_id"])
+    meta = cloud.rt.run(store.get(pk, items.META))
+    ttl = meta["ttl"]
+    tokens = {}
+    puts = []
+    for i in range(players):
+        pid = f"p{i:06d}"
+        token, token_hash = token_for(pid)
+        tokens[pid] = token
+        puts.append(items.player_item(pk, Player(pid, f"Player {i}", token_hash, i), ttl))
+        puts.append({PK: pk, SK: f"NICK#player {i}", "player_id": pid, "ttl": ttl})
+
+    async def write():
+        for i in range(0, len(puts), 25):
+            assert await store.batch_write(puts[i : i + 25]) == []
+        await store.transact_write([Update(pk, items.META, add={items.ACTIVE: players})])
+
+    cloud.rt.run(write())
+    assert Connections  # the sockets below go through the handlers
+    phones = []
+    for pid in list(tokens)[:5]:
+        phone = cloud.connect(created["game_id"])
+        phone.player = pid
+        phone.send("hello", token=tokens[pid], view="player")
+        assert phone.last("snapshot")["you"]["player"]["id"] == pid
+        phones.append(phone)
+    return phones
