@@ -138,8 +138,14 @@ class Calls:
         return self.reads, self.writes
 
 
+@pytest.fixture
+def dynamodb_endpoint(moto_endpoint) -> str:
+    """Where the handlers find DynamoDB: moto, or a proxy in front of it (tests/faults.py)."""
+    return moto_endpoint
+
+
 @pytest.fixture(name="cloud")
-def cloud_stack(moto_endpoint, cloud_table, monkeypatch):
+def cloud_stack(moto_endpoint, dynamodb_endpoint, cloud_table, monkeypatch):
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
     queue_url = sqs.create_queue(QueueName=f"deadlines-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     standin = StandIn({"fanout": lambda payload: fanout.handler(payload, None)}).start()
@@ -152,7 +158,7 @@ def cloud_stack(moto_endpoint, cloud_table, monkeypatch):
         "PUBLIC_URL": "https://play.example.test",
         "ENVIRONMENT": "dev",
         "POWERTOOLS_SERVICE_NAME": "engagements",
-        "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
         "AWS_ENDPOINT_URL_SQS": moto_endpoint,
         "AWS_ENDPOINT_URL_LAMBDA": standin.url,
     }.items():
