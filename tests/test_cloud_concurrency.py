@@ -66,7 +66,14 @@ def gapless(view) -> None:
     assert seqs == list(range(1, len(seqs) + 1)), seqs
 
 
-def test_answers_racing_the_deadline_none_lost_none_late(cloud):
+def read_then_wait(request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
+    """The read is answered only 0.3 s after it was made: the reader acts on a game others change."""
+    reply = forward(request)
+    time.sleep(0.3)
+    return reply
+
+
+def test_answers_racing_the_deadline_none_lost_none_late(cloud, proxy):
     created = cloud.create(["One", "Two"], question_seconds=5)
     host = cloud.host(created)
     phones = [cloud.join(created, f"P{i}") for i in range(12)]
@@ -80,6 +87,7 @@ def test_answers_racing_the_deadline_none_lost_none_late(cloud):
         for p, at in zip(phones, arrivals, strict=True)
     ]
     ticks = [lambda: deadline.handler(sqs_event([tick]), None)] * 2
+    proxy.inject("Query", read_then_wait, times=2)  # the ticks' loads of the whole game go stale
     results = race(*sends, *ticks)
     assert results[-2:] == [{"batchItemFailures": []}] * 2
 
