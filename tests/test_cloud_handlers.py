@@ -6,7 +6,7 @@ import json
 import time
 
 from cloud.handlers import deadline, websocket
-from tests.cloudgame import ADMIN, Calls, cloud_stack  # noqa: F401  (the `cloud` fixture)
+from tests.cloudgame import ADMIN, Calls, cloud_stack, dynamodb_endpoint  # noqa: F401  (fixtures)
 from tests.cloudstandin import disconnect_event, sqs_event
 
 
@@ -188,3 +188,41 @@ def seat(cloud, created, players):
         assert phone.last("snapshot")["you"]["player"]["id"] == pid
         phones.append(phone)
     return phones
+
+
+def test_a_large_room_is_posted_to_by_the_fanout_function(cloud):
+    """Past `inline_posts` the sender's invocation hands the posts to the fan-out function (invoked
+    asynchronously); gone connections are deleted, throttled posts are retried."""
+    cloud.rt.sockets.inline_posts = 5
+    created = cloud.create(["One"])
+    host = cloud.host(created)
+    phones = [cloud.join(created, f"P{i}") for i in range(20)]
+    gone, throttled = phones[:3], phones[3:5]
+    cloud.standin.gone |= {p.id for p in gone}
+    for p in throttled:
+        cloud.standin.throttle[p.id] = 2
+    host.ok("lock", locked=True)
+    cloud.standin.drain()
+
+    assert any("posts" in payload for payload in cloud.standin.invocations)
+    for view in [host, *phones[3:]]:
+        assert view.last("lobby_locked")["locked"] is True
+    assert cloud.standin.throttled == 4
+    store = cloud.rt.games.store
+    left = cloud.rt.run(store.query_all(f"GAME#{created['game_id']}", "CONN#"))
+    assert {i["connection_id"] for i in left} == {v.id for v in [host, *phones[3:]]}
+    for p in gone:
+        assert cloud.rt.run(store.get(f"CONN#{p.id}", "CONN")) is None
+
+
+def test_the_fanout_function_takes_the_contracts_audience_event(cloud):
+    created = cloud.create(["One"])
+    host = cloud.host(created)
+    ann = cloud.join(created, "Ann")
+    frame = json.dumps({"type": "room", "players": 1, "connected": 1})
+    from cloud.handlers import fanout
+
+    report = fanout.handler({"game_id": created["game_id"], "audience": "phones", "frames": [frame]}, None)
+    assert report == {"sent": 1, "gone": 0, "throttled": 0, "failed": 0}
+    assert ann.last("room")["players"] == 1
+    assert host.messages("room") == []
