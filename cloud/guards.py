@@ -10,6 +10,9 @@ what its partial loads need, all on META and in the same transaction as the writ
   from a fresh load, so no acknowledged answer is left out of the vote;
 - a command that writes without changing META (an answer, a join) holds only while the game's
   status, phase, round and lock are as loaded: an answer is accepted only while its phase is open.
+  A player's command also holds only while no one was kicked or joined since its load: a kick
+  that commits between an answer's load and its commit (the answer read the PLAYER item before
+  the kick) fails the answer, which is then decided again and refused as `kicked`.
 """
 
 from __future__ import annotations
@@ -39,20 +42,25 @@ class Before:
         names = [items.ACTIVE, *(items.entry_count(game.round, k) for k in sorted(kind.commands))]
         return cls(game.status, game.phase, game.round, game.locked, {n: meta.get(n) for n in names})
 
-    def open(self) -> Condition:
-        """The game is still in the state the command was decided in."""
-        return (
+    def open(self, players: bool) -> Condition:
+        """The game is still in the state the command was decided in (and with `players`, nobody
+        joined or was kicked: not for joins themselves, which would then all conflict)."""
+        state = (
             equals("status", self.status)
             + equals("phase", self.phase)
             + equals("round", self.round)
             + equals("locked", self.locked)
         )
+        return state + self._as_loaded([items.ACTIVE]) if players else state
 
     def counted(self) -> Condition:
         """Nothing was entered, joined or kicked since the load."""
+        return self._as_loaded(list(self.counters))
+
+    def _as_loaded(self, names: list[str]) -> Condition:
         return tuple(
-            Cond("absent", name) if value is None else Cond("equals", name, value)
-            for name, value in self.counters.items()
+            Cond("absent", name) if self.counters[name] is None else Cond("equals", name, self.counters[name])
+            for name in names
         )
 
 
@@ -83,7 +91,8 @@ def guarded(game: Game, applied: Applied, before: Before) -> list[Write]:
     at = next((i for i, w in enumerate(writes) if isinstance(w, Update) and w.sk == items.META), None)
     if at is None:
         assert add, "every write that leaves META alone is counted: an entry, a join"
-        writes.append(Update(pk, items.META, add=add, condition=before.open()))
+        joined = any(e.kind == "player_joined" for e in applied.events)
+        writes.append(Update(pk, items.META, add=add, condition=before.open(players=not joined)))
     else:
         meta = writes[at]
         assert isinstance(meta, Update)

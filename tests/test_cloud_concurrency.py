@@ -180,3 +180,32 @@ def test_injected_condition_failures_are_retried_without_gaps(cloud, proxy):
     assert host.last("phase_changed")["round"]["answers"] == 2
     assert len(stored_entries(cloud, created["game_id"], 0, "answer")) == 2
     gapless(host)
+
+
+def slow_to_read(sk: str) -> Callable[[dict[str, Any], Callable[[dict[str, Any]], Reply]], Reply]:
+    """Reads of the item `sk` are answered 0.5 s after they were made; other reads pass."""
+
+    def fault(request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
+        reply = forward(request)
+        if request["Key"]["SK"]["S"] == sk:
+            time.sleep(0.5)
+        return reply
+
+    return fault
+
+
+def test_an_answer_racing_the_kick_of_its_player_is_not_kept(cloud, proxy):
+    created = cloud.create(["One"])
+    host = cloud.host(created)
+    ann, _, _ = (cloud.join(created, name) for name in ("Ann", "Bob", "Cy"))
+    host.ok("start")
+    proxy.inject("GetItem", slow_to_read(f"PLAYER#{ann.player}"), times=100)
+
+    def kick_while_ann_answers() -> None:
+        time.sleep(0.2)  # Ann's answer has read her PLAYER item (not kicked yet) and waits
+        host.ok("kick", player=ann.player)
+
+    race(lambda: ann.send("answer", round=0, text="Sneaky", id="a"), kick_while_ann_answers)
+    assert stored_entries(cloud, created["game_id"], 0, "answer") == []
+    meta = cloud.rt.run(cloud.rt.games.meta(created["game_id"]))
+    assert meta.get(items.entry_count(0, "answer"), 0) == 0 and meta[items.ACTIVE] == 2
