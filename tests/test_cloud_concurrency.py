@@ -209,3 +209,25 @@ def test_an_answer_racing_the_kick_of_its_player_is_not_kept(cloud, proxy):
     assert stored_entries(cloud, created["game_id"], 0, "answer") == []
     meta = cloud.rt.run(cloud.rt.games.meta(created["game_id"]))
     assert meta.get(items.entry_count(0, "answer"), 0) == 0 and meta[items.ACTIVE] == 2
+
+
+def test_an_answer_decided_before_the_deadline_but_committed_after_it_closed_is_refused(cloud, proxy):
+    created = cloud.create(["One"], question_seconds=5)
+    host = cloud.host(created)
+    ann, _ = cloud.join(created, "Ann"), cloud.join(created, "Bob")
+    host.ok("start")
+    due = host.last("phase_changed")["round"]["deadline"]
+    time.sleep(max(0.0, (due + 20) / 1000 - time.time()))
+    proxy.inject("GetItem", slow_to_read(f"PLAYER#{ann.player}"), times=100)
+    tick = json.dumps({"game_id": created["game_id"], "deadline": due})
+
+    def tick_while_ann_answers() -> None:
+        time.sleep(0.2)  # Ann's answer (sent in time) is decided on an open phase and waits
+        assert deadline.handler(sqs_event([tick]), None) == {"batchItemFailures": []}
+
+    race(
+        lambda: ann.send("answer", at=due - 10, round=0, text="Just in time", id="a"), tick_while_ann_answers
+    )
+    assert ann.reply("a")["code"] == "stale"  # its transaction found the phase closed
+    assert stored_entries(cloud, created["game_id"], 0, "answer") == []
+    assert host.last("phase_changed")["phase"] == "results"
