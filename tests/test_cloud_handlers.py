@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
 from cloud.handlers import deadline, websocket
 from tests.cloudgame import ADMIN, Calls, cloud_stack, dynamodb_endpoint  # noqa: F401  (fixtures)
-from tests.cloudstandin import disconnect_event, sqs_event
+from tests.cloudstandin import disconnect_event, now_ms, sqs_event
 
 
 def test_a_whole_game_through_the_handlers(cloud):
@@ -240,3 +241,48 @@ def test_the_fanout_function_takes_the_contracts_audience_event(cloud):
     assert report == {"sent": 1, "gone": 0, "throttled": 0, "failed": 0}
     assert ann.last("room")["players"] == 1
     assert host.messages("room") == []
+
+
+def test_joins_refused_as_on_the_appliance(cloud):
+    created = cloud.create(["One"])
+    host = cloud.host(created)
+    ann = cloud.join(created, "Ann")
+    status, taken = cloud.http("POST", "/api/join", {"code": created["code"], "nickname": "ANN"})
+    assert (status, taken["error"]["code"]) == (409, "nickname_taken")
+    status, unknown = cloud.http("POST", "/api/join", {"code": "XXXXXXX", "nickname": "Bob"})
+    assert (status, unknown["error"]["code"]) == (404, "not_found")
+    host.ok("kick", player=ann.player)
+    assert ann.last("error")["code"] == "kicked" and ann.id in cloud.standin.deleted
+
+
+async def test_a_synced_appliance_game_is_read_by_the_cloud_results_route(server, http, cloud):
+    from engagements.store.dynamodb import DynamoStore
+    from sync.cloud import sync_all
+    from tests.conftest import create_game
+    from tests.test_game import play_round
+    from web.keys import STORE
+
+    table = await create_game(http, prompts=["Only prompt"])
+    for nick in ("Ann", "Bob", "Cy"):
+        await table.join(nick)
+    await table.host.ok("start")
+    await play_round(table, 0, {"Ann": "Bob", "Bob": "Cy", "Cy": "Ann"})
+    await table.host.ok("next", round=0)
+    await table.host.phase("finished")
+    await table.close()
+    await asyncio.sleep(0.2)  # the appliance's keep_delay, and then some
+
+    target = await DynamoStore.open(cloud.rt.config.table)
+    try:
+        [report] = await sync_all(server.app[STORE], target, now_ms=now_ms(), retention_days=7)
+    finally:
+        await target.close()
+    assert report.status == "synced"
+    bearer = {"authorization": f"Bearer {table.created['host_token']}"}
+    path = f"/api/games/{table.game_id}/results"
+    status, results = await asyncio.to_thread(cloud.http, "GET", path, None, bearer)
+    assert status == 200, results
+    assert results["status"] == "finished"
+    [round0] = results["rounds"]
+    assert sorted(row["author"]["nickname"] for row in round0["results"]) == ["Ann", "Bob", "Cy"]
+    assert {p["nickname"] for p in results["leaderboard"]} == {"Ann", "Bob", "Cy"}
