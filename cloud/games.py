@@ -31,13 +31,17 @@ from engagements.commands import Applied, apply
 from engagements.creation import Created, new_game
 from engagements.model import SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
+    MAX_BATCH_ITEMS,
     MAX_TRANSACT_ITEMS,
+    PK,
     SK,
+    TTL,
     Item,
     Put,
     Store,
     StoreError,
     TransactionCanceled,
+    Update,
 )
 from engagements.types import EngagementType
 from engagements.views import Messages
@@ -106,19 +110,30 @@ class CloudGames:
     async def load_partial(
         self, game_id: str, player: str | None, entry: str | None, meta: Item | None = None
     ) -> tuple[Game, Item] | None:
-        """META (unless just read), then the sender's PLAYER item and the entry `entry` (a kind) they
-        would write: the entry makes a retry find its first ack, and a second answer `already_answered`."""
+        """META (unless just read), then the sender's PLAYER item, the entry `entry` (a kind) they
+        would write (a retry finds its first ack there, a second answer `already_answered`) and, in a
+        phase of the type's `partial_phases`, their partial state. None when that state is missing or
+        was written for another version of META: the caller loads the whole game instead."""
         meta = meta or await self.meta(game_id)
         if meta is None:
             return None
+        kind = self.types[meta["type"]]
         pk = items.game_pk(game_id)
         keys = []
+        stateful = player is not None and meta["phase"] in kind.partial_phases
         if player is not None:
             keys.append(f"PLAYER#{player}")
             if entry is not None and meta["round"] >= 0:
                 keys.append(items.entry_sk(meta["round"], entry, player))
-        found = await asyncio.gather(*(self.store.get(pk, sk) for sk in keys))
-        game = items.load_game([meta, *(i for i in found if i is not None)], self.types[meta["type"]])
+            if stateful:
+                keys.append(items.partial_sk(meta["round"], player))
+        found = [i for i in await asyncio.gather(*(self.store.get(pk, sk) for sk in keys)) if i is not None]
+        state = next((i for i in found if i[SK].startswith("PARTIAL#")), None)
+        if stateful and (state is None or state["version"] != meta["version"]):
+            return None
+        game = items.load_game([meta, *(i for i in found if i is not state)], kind)
+        if state is not None and player is not None:
+            kind.restore_partial(game, player, state["state"])
         return game, meta
 
     async def find_code(self, raw: Any) -> str | None:
@@ -178,23 +193,20 @@ class CloudGames:
         partial = type_ == "join" or (actor.role == "player" and type_ in kind.partial_commands)
         fresh: Item | None = meta  # the first attempt uses the META just read
         for attempt in range(1, ATTEMPTS + 1):
+            loaded = None
             if partial:
                 entry = type_ if type_ != "join" else None
                 loaded = await self.load_partial(game_id, actor.player, entry, fresh)
                 fresh = None
-            else:
+            whole = loaded is None
+            if whole:
                 loaded = await self.load(game_id)
             if loaded is None:
                 raise Rejected("unauthorized", "There is no such game.")
             game, meta = loaded
             before = Before.of(game, meta, kind)
-            applied = apply(
-                game,
-                kind,
-                Command(type_, actor, fields, at, cmd_id),
-                self.ttl(game),
-                settle_phases=not partial,
-            )
+            cmd = Command(type_, actor, fields, at, cmd_id)
+            applied = apply(game, kind, cmd, self.ttl(game), settle_phases=whole)
             try:
                 await self._commit(game, applied, before)
             except TransactionCanceled as canceled:
@@ -205,8 +217,10 @@ class CloudGames:
             done = Done(game, applied.ack, applied.messages, attempts=attempt)
             opened = [e for e in applied.events if e.kind == "phase_changed" and e.data.get("deadline")]
             done.deadline = opened[-1].data["deadline"] if opened else None
-            if partial and type_ != "join" and applied.atomic:
-                done.settle = await self._maybe_complete(game_id, applied)
+            if whole and game.phase in kind.partial_phases and _changes_meta(applied):
+                await self._keep_partial_state(game, kind)
+            if not whole and type_ != "join" and applied.atomic:
+                done.settle = await self._maybe_complete(game_id, kind)
             return done
         raise StoreError(f"game {game_id}: {type_} kept conflicting")
 
@@ -228,13 +242,47 @@ class CloudGames:
 
         await asyncio.gather(*(write(u) for u in applied.scores))
 
-    async def _maybe_complete(self, game_id: str, applied: Applied) -> bool:
-        """Whether as many entries of this kind are in as there are players (META, read once more)."""
-        entry = next(e.data["entry"] for e in applied.events if e.kind == "entry_added")
+    async def _keep_partial_state(self, game: Game, kind: EngagementType) -> None:
+        """Write every player's partial state for this META version (after the commit that made it:
+        a partial command that finds none, or one of another version, loads the whole game)."""
+        pk, ttl = items.game_pk(game.id), self.ttl(game)
+        puts = [
+            {
+                PK: pk,
+                SK: items.partial_sk(game.round, player),
+                "round": game.round,
+                "version": game.version,
+                "state": state,
+                TTL: ttl,
+            }
+            for player, state in kind.partial_state(game).items()
+        ]
+        limit = asyncio.Semaphore(SCORE_WRITERS)
+
+        async def write(batch: list[Item]) -> None:
+            async with limit:
+                left = await self.store.batch_write(batch)
+                for _ in range(3):
+                    if not left:
+                        return
+                    await asyncio.sleep(BACKOFF)
+                    left = await self.store.batch_write([w.item for w in left if isinstance(w, Put)])
+
+        await asyncio.gather(
+            *(write(puts[i : i + MAX_BATCH_ITEMS]) for i in range(0, len(puts), MAX_BATCH_ITEMS))
+        )
+
+    async def _maybe_complete(self, game_id: str, kind: EngagementType) -> bool:
+        """Whether the type sees the phase possibly complete from META's counters (read once more)."""
         meta = await self.meta(game_id)
-        if meta is None:
+        if meta is None or meta["round"] < 0:
             return False
-        return meta.get(items.entry_count(entry.round, entry.kind), 0) >= meta.get(items.ACTIVE, 0)
+        entered = {k: meta.get(items.entry_count(meta["round"], k), 0) for k in kind.commands}
+        return kind.may_be_complete(meta["phase"], entered, meta.get(items.ACTIVE, 0))
+
+
+def _changes_meta(applied: Applied) -> bool:
+    return any(isinstance(w, Update) and w.sk == items.META for w in applied.atomic)
 
 
 def _nickname_taken(canceled: TransactionCanceled, applied: Applied) -> bool:

@@ -195,6 +195,12 @@ def entry_count(round: int, kind: str) -> str:
     return f"n#{round:03d}#{kind}"
 
 
+def partial_sk(round: int, player: str) -> str:
+    """A player's partial state in the cloud (EngagementType.partial_state), valid for one META
+    version: `GAME#<id>`, `PARTIAL#<nnn>#<player id>`, with `round`, `version`, `state`, `ttl`."""
+    return f"PARTIAL#{round:03d}#{player}"
+
+
 def entry_sk(round: int, kind: str, player: str) -> str:
     return f"ENTRY#{round:03d}#{kind}#{player}"
 
