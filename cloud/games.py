@@ -67,6 +67,9 @@ class Done:
     messages: Messages = field(default_factory=Messages)
     deadline: int | None = None  # a phase opened with this deadline: start its timer
     settle: bool = False  # a partial command may have completed the phase: settle the whole game
+    progress: dict[str, Any] | None = None  # the round's counts after a partial command
+    entered: int = 0  # with `progress`: the round's entries, and the players who can enter them
+    players: int = 0
     attempts: int = 1
 
 
@@ -220,7 +223,7 @@ class CloudGames:
             if whole and game.phase in kind.partial_phases and _changes_meta(applied):
                 await self._keep_partial_state(game, kind)
             if not whole and type_ != "join" and applied.atomic:
-                done.settle = await self._maybe_complete(game_id, kind)
+                await self._counted(game_id, kind, done)
             return done
         raise StoreError(f"game {game_id}: {type_} kept conflicting")
 
@@ -272,13 +275,18 @@ class CloudGames:
             *(write(puts[i : i + MAX_BATCH_ITEMS]) for i in range(0, len(puts), MAX_BATCH_ITEMS))
         )
 
-    async def _maybe_complete(self, game_id: str, kind: EngagementType) -> bool:
-        """Whether the type sees the phase possibly complete from META's counters (read once more)."""
+    async def _counted(self, game_id: str, kind: EngagementType, done: Done) -> None:
+        """After a partial command, META's counters (read once more) say whether the phase may be
+        complete (then `settle` it from the whole game) and give the board views their counts."""
         meta = await self.meta(game_id)
         if meta is None or meta["round"] < 0:
-            return False
+            return
         entered = {k: meta.get(items.entry_count(meta["round"], k), 0) for k in kind.commands}
-        return kind.may_be_complete(meta["phase"], entered, meta.get(items.ACTIVE, 0))
+        players = meta.get(items.ACTIVE, 0)
+        done.settle = kind.may_be_complete(meta["phase"], entered, players)
+        progress = kind.progress_of(meta["round"], meta["phase"], entered, players)
+        done.progress = None if progress is None else {"type": "progress", **progress}
+        done.entered, done.players = sum(entered.values()), players
 
 
 def _changes_meta(applied: Applied) -> bool:

@@ -19,7 +19,7 @@ from cloud.deadlines import Deadlines
 from cloud.delivery import INLINE_POSTS, Invoker, Poster, Posts, chunks
 from cloud.games import CloudGames, Done
 from engagements import auth, views
-from engagements.model import HOST, SYSTEM, Actor, Rejected
+from engagements.model import BOARD, HOST, SYSTEM, Actor, Rejected
 from engagements.store.base import StoreError
 from engagements.views import Messages
 
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
 REQUEST_TYPES = frozenset({"players", "results"})  # the host's; they read and change nothing
+# Progress updates to the board views per phase, about, whatever the room: the appliance coalesces
+# them in time (four a second); an invocation knows only the counts its own command left.
+PROGRESS_STEPS = 40
 
 
 def encode(message: dict[str, Any]) -> str:
@@ -49,6 +52,7 @@ class Sockets:
         *,
         join_base: str,
         inline_posts: int = INLINE_POSTS,
+        progress_steps: int = PROGRESS_STEPS,
     ) -> None:
         self.games = games
         self.connections = connections
@@ -57,6 +61,7 @@ class Sockets:
         self.deadlines = deadlines
         self.join_base = join_base
         self.inline_posts = inline_posts
+        self.progress_steps = progress_steps
 
     # -- the three routes ------------------------------------------------------------------------
 
@@ -165,6 +170,10 @@ class Sockets:
     async def after(self, game_id: str, done: Done) -> None:
         """Tell the views what a committed command changed, and start the timer of a phase it opened."""
         await self.deliver(game_id, done.messages)
+        step = max(1, done.players // self.progress_steps)
+        if done.progress is not None and done.entered % step == 0:
+            board = await self.connections.of_game(game_id, BOARD)
+            await self.post(game_id, [(c.id, [encode(done.progress)]) for c in board])
         if done.deadline is not None and self.deadlines is not None:
             await asyncio.to_thread(self.deadlines.schedule, game_id, done.deadline, self.games.clock())
 

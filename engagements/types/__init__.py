@@ -85,6 +85,12 @@ class EngagementType:
     def progress(self, game: Game) -> dict[str, Any]:
         raise NotImplementedError
 
+    def progress_of(
+        self, round: int, phase: str, entered: dict[str, int], players: int
+    ) -> dict[str, Any] | None:
+        """`progress` from the counts alone (the cloud keeps them on META); None if it needs more."""
+        return None
+
     def results(self, game: Game, round: int) -> list[dict[str, Any]]:
         """Every result row of a finished round, best first: the host pages through them."""
         raise NotImplementedError

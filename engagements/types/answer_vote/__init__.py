@@ -131,14 +131,6 @@ class AnswerVote(EngagementType):
     def restore_partial(self, game: Game, player: str, state: dict[str, Any]) -> None:
         game.cache[("ballot", game.round, player)] = state
 
-    def may_be_complete(self, phase: str, entered: dict[str, int], players: int) -> bool:
-        answers = entered.get(ANSWER, 0)
-        if phase == QUESTION:
-            return answers >= players
-        if phase == VOTING:
-            return entered.get(VOTE, 0) >= (players if answers >= 2 else players - answers)
-        return False
-
     @staticmethod
     def _expect(game: Game, cmd: Command, phase: str, closed: str) -> None:
         if not isinstance(cmd.fields.get("round"), int):
@@ -256,26 +248,26 @@ class AnswerVote(EngagementType):
 
     # -- phases --------------------------------------------------------------------------------
 
-    def _eligible(self, game: Game) -> int:
-        """Who can still act: everyone answers; everyone votes who has an answer not their own."""
-        if game.phase == QUESTION:
-            return game.active
-        if game.phase == VOTING:
-            answers = game.round_entries(game.round, ANSWER)
-            if len(answers) >= 2:
-                return game.active
-            return game.active - len(answers) if answers else 0
+    @staticmethod
+    def eligible(phase: str, answers: int, players: int) -> int:
+        """Who can act: everyone answers; everyone votes who has an answer not their own."""
+        if phase == QUESTION:
+            return players
+        if phase == VOTING:
+            return players if answers >= 2 else players - answers if answers else 0
         return 0
 
+    def _entered(self, game: Game) -> dict[str, int]:
+        return {k: len(game.round_entries(game.round, k)) for k in (ANSWER, VOTE)}
+
     def is_complete(self, game: Game) -> bool:
-        if game.phase == QUESTION:
-            done = len(game.round_entries(game.round, ANSWER))
-        elif game.phase == VOTING:
-            done = len(game.round_entries(game.round, VOTE))
-        else:
+        return self.may_be_complete(game.phase, self._entered(game), game.active)
+
+    def may_be_complete(self, phase: str, entered: dict[str, int], players: int) -> bool:
+        if phase not in (QUESTION, VOTING):
             return False
-        eligible = self._eligible(game)
-        return eligible > 0 and done >= eligible
+        eligible = self.eligible(phase, entered.get(ANSWER, 0), players)
+        return eligible > 0 and entered.get(ANSWER if phase == QUESTION else VOTE, 0) >= eligible
 
     def close_phase(self, game: Game, at: int) -> list[Event]:
         if game.phase == QUESTION:
@@ -306,11 +298,14 @@ class AnswerVote(EngagementType):
     # -- views ---------------------------------------------------------------------------------
 
     def progress(self, game: Game) -> dict[str, Any]:
+        return self.progress_of(game.round, game.phase, self._entered(game), game.active)
+
+    def progress_of(self, round: int, phase: str, entered: dict[str, int], players: int) -> dict[str, Any]:
         return {
-            "round": game.round,
-            "answered": len(game.round_entries(game.round, ANSWER)),
-            "voted": len(game.round_entries(game.round, VOTE)),
-            "eligible": self._eligible(game),
+            "round": round,
+            "answered": entered.get(ANSWER, 0),
+            "voted": entered.get(VOTE, 0),
+            "eligible": self.eligible(phase, entered.get(ANSWER, 0), players),
         }
 
     def round_view(self, game: Game, audience: str) -> dict[str, Any]:
