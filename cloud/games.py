@@ -42,6 +42,7 @@ from engagements.store.base import (
     StoreError,
     TransactionCanceled,
     Update,
+    Write,
 )
 from engagements.types import EngagementType
 from engagements.views import Messages
@@ -210,10 +211,11 @@ class CloudGames:
             before = Before.of(game, meta, kind)
             cmd = Command(type_, actor, fields, at, cmd_id)
             applied = apply(game, kind, cmd, self.ttl(game), settle_phases=whole)
+            writes = guarded(game, applied, before)
             try:
-                await self._commit(game, applied, before)
+                await self._commit(writes, applied.scores)
             except TransactionCanceled as canceled:
-                if type_ == "join" and _nickname_taken(canceled, applied):
+                if type_ == "join" and _nickname_taken(canceled, writes):
                     raise
                 await asyncio.sleep(random.uniform(0, BACKOFF * 2 ** (attempt - 1)))
                 continue
@@ -227,10 +229,7 @@ class CloudGames:
             return done
         raise StoreError(f"game {game_id}: {type_} kept conflicting")
 
-    async def _commit(self, game: Game, applied: Applied, before: Before) -> None:
-        writes = guarded(game, applied, before)
-        if not writes:
-            return
+    async def _commit(self, writes: list[Write], scores: list[Write]) -> None:
         # A kick in a crowded vote can remove more entries than one transaction holds; the guard is
         # in the first, so the rest only follows a command the table accepted.
         for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
@@ -243,7 +242,7 @@ class CloudGames:
             async with limit:
                 await self.store.update(update.pk, update.sk, set=update.set)
 
-        await asyncio.gather(*(write(u) for u in applied.scores))
+        await asyncio.gather(*(write(u) for u in scores if isinstance(u, Update)))
 
     async def _keep_partial_state(self, game: Game, kind: EngagementType) -> None:
         """Write every player's partial state for this META version (after the commit that made it:
@@ -293,9 +292,9 @@ def _changes_meta(applied: Applied) -> bool:
     return any(isinstance(w, Update) and w.sk == items.META for w in applied.atomic)
 
 
-def _nickname_taken(canceled: TransactionCanceled, applied: Applied) -> bool:
-    """Whether the NICK claim failed (a join's guard, appended by `guarded`, comes after the core's)."""
+def _nickname_taken(canceled: TransactionCanceled, writes: list[Write]) -> bool:
+    """Whether the transaction failed on the NICK claim, rather than on the guard (then retried)."""
     return any(
         reason and isinstance(write, Put) and write.item[SK].startswith("NICK#")
-        for write, reason in zip(applied.atomic, canceled.reasons, strict=False)
+        for write, reason in zip(writes, canceled.reasons, strict=False)
     )

@@ -82,7 +82,8 @@ def deltas(applied: Applied) -> dict[str, int]:
 
 
 def guarded(game: Game, applied: Applied, before: Before) -> list[Write]:
-    """`applied.atomic` with the counters and conditions above (one update of META at most)."""
+    """`applied.atomic` with the counters and conditions above, the one update of META first (a
+    command of more than 100 writes commits in several transactions: the guarded one goes first)."""
     writes = list(applied.atomic)
     if not writes:
         return writes
@@ -92,11 +93,8 @@ def guarded(game: Game, applied: Applied, before: Before) -> list[Write]:
     if at is None:
         assert add, "every write that leaves META alone is counted: an entry, a join"
         joined = any(e.kind == "player_joined" for e in applied.events)
-        writes.append(Update(pk, items.META, add=add, condition=before.open(players=not joined)))
-    else:
-        meta = writes[at]
-        assert isinstance(meta, Update)
-        writes[at] = Update(
-            pk, items.META, set=meta.set, add=add, condition=meta.condition + before.counted()
-        )
-    return writes
+        return [Update(pk, items.META, add=add, condition=before.open(players=not joined)), *writes]
+    meta = writes.pop(at)
+    assert isinstance(meta, Update)
+    condition = meta.condition + before.counted()
+    return [Update(pk, items.META, set=meta.set, add=add, condition=condition), *writes]
