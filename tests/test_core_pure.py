@@ -66,3 +66,12 @@ def test_the_block_does_stop_an_impure_module() -> None:
         result = run(PROGRAM.format(blocked=BLOCKED, core=[impure]))
         assert result.returncode != 0
         assert "is blocked" in result.stderr
+
+
+def test_the_lambda_handlers_need_neither_the_lan_server_nor_pillow() -> None:
+    """The functions' package carries the core, `cloud` and boto3: no aiohttp, no `web`, no Pillow."""
+    handlers = [f"cloud.handlers.{name}" for name in ("websocket", "http", "fanout", "deadline")]
+    program = PROGRAM.format(blocked=["aiohttp", "web", "PIL", "zeroconf"], core=handlers)
+    program = program.replace('assert "answer-vote" in load_types()', "")
+    result = run(program)
+    assert result.returncode == 0, result.stderr
