@@ -71,7 +71,6 @@ class Done:
     progress: dict[str, Any] | None = None  # the round's counts after a partial command
     entered: int = 0  # with `progress`: the round's entries, and the players who can enter them
     players: int = 0
-    attempts: int = 1
 
 
 class CloudGames:
@@ -126,13 +125,13 @@ class CloudGames:
         keys = []
         stateful = player is not None and meta["phase"] in kind.partial_phases
         if player is not None:
-            keys.append(f"PLAYER#{player}")
+            keys.append((pk, f"PLAYER#{player}"))
             if entry is not None and meta["round"] >= 0:
-                keys.append(items.entry_sk(meta["round"], entry, player))
+                keys.append((pk, items.entry_sk(meta["round"], entry, player)))
             if stateful:
-                keys.append(items.partial_sk(meta["round"], player))
-        found = [i for i in await asyncio.gather(*(self.store.get(pk, sk) for sk in keys)) if i is not None]
-        state = next((i for i in found if i[SK].startswith("PARTIAL#")), None)
+                keys.append(items.partial_key(game_id, meta["round"], player))
+        found = [i for i in await asyncio.gather(*(self.store.get(*key) for key in keys)) if i is not None]
+        state = next((i for i in found if i[PK] != pk), None)
         if stateful and (state is None or state["version"] != meta["version"]):
             return None
         game = items.load_game([meta, *(i for i in found if i is not state)], kind)
@@ -219,7 +218,9 @@ class CloudGames:
                     raise
                 await asyncio.sleep(random.uniform(0, BACKOFF * 2 ** (attempt - 1)))
                 continue
-            done = Done(game, applied.ack, applied.messages, attempts=attempt)
+            if attempt > 1:
+                log.info("game %s: %s applied at attempt %d", game_id, type_, attempt)
+            done = Done(game, applied.ack, applied.messages)
             opened = [e for e in applied.events if e.kind == "phase_changed" and e.data.get("deadline")]
             done.deadline = opened[-1].data["deadline"] if opened else None
             if whole and game.phase in kind.partial_phases and _changes_meta(applied):
@@ -247,16 +248,10 @@ class CloudGames:
     async def _keep_partial_state(self, game: Game, kind: EngagementType) -> None:
         """Write every player's partial state for this META version (after the commit that made it:
         a partial command that finds none, or one of another version, loads the whole game)."""
-        pk, ttl = items.game_pk(game.id), self.ttl(game)
+        ttl = self.ttl(game)
         puts = [
-            {
-                PK: pk,
-                SK: items.partial_sk(game.round, player),
-                "round": game.round,
-                "version": game.version,
-                "state": state,
-                TTL: ttl,
-            }
+            dict(zip((PK, SK), items.partial_key(game.id, game.round, player), strict=True))
+            | {"round": game.round, "version": game.version, "state": state, TTL: ttl}
             for player, state in kind.partial_state(game).items()
         ]
         limit = asyncio.Semaphore(SCORE_WRITERS)

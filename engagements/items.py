@@ -195,10 +195,14 @@ def entry_count(round: int, kind: str) -> str:
     return f"n#{round:03d}#{kind}"
 
 
-def partial_sk(round: int, player: str) -> str:
+def partial_key(game_id: str, round: int, player: str) -> tuple[str, str]:
     """A player's partial state in the cloud (EngagementType.partial_state), valid for one META
-    version: `GAME#<id>`, `PARTIAL#<nnn>#<player id>`, with `round`, `version`, `state`, `ttl`."""
-    return f"PARTIAL#{round:03d}#{player}"
+    version: `PARTIAL#<game id>`, `<nnn>#<player id>`, with `round`, `version`, `state`, `ttl`.
+
+    In a partition of its own: a thousand ballots a round would otherwise swell every load of the
+    game's partition, and the cloud sync copies that partition alone.
+    """
+    return f"PARTIAL#{game_id}", f"{round:03d}#{player}"
 
 
 def entry_sk(round: int, kind: str, player: str) -> str:
