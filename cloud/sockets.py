@@ -19,6 +19,7 @@ from cloud.deadlines import Deadlines
 from cloud.delivery import INLINE_POSTS, Invoker, Poster, Posts, chunks
 from cloud.games import CloudGames, Done
 from engagements import auth, views
+from engagements.engine import HOST_COMMANDS, SYSTEM_COMMANDS
 from engagements.model import BOARD, HOST, SYSTEM, Actor, Rejected
 from engagements.store.base import StoreError
 from engagements.views import Messages
@@ -118,6 +119,7 @@ class Sockets:
                 return {**reply, "id": cmd_id} if cmd_id else reply
             if not cmd_id:
                 raise Rejected("bad_message", "A command needs an `id`.")
+            self._screen(connection, type_)
             done = await self.games.execute(connection.game_id, actor_of(connection), type_, msg, cmd_id, at)
         except Rejected as e:
             return error(e.code, e.message, cmd_id)
@@ -129,6 +131,17 @@ class Sockets:
         if done.settle:
             await self.settle(connection.game_id)
         return None
+
+    def _screen(self, connection: Connection, type_: str) -> None:
+        """Refuse what the engine would refuse anyway before reading the game for it: an unknown
+        command, or the host's from a phone, costs a hostile client's invocation no table reads."""
+        if type_ in SYSTEM_COMMANDS:
+            raise Rejected("forbidden", "Only the server sends this.")
+        if type_ in HOST_COMMANDS:
+            if connection.view == "player":
+                raise Rejected("forbidden", "Only the host can do that.")
+        elif not any(type_ in kind.commands for kind in self.games.types.values()):
+            raise Rejected("unknown_type", f"Unknown command {type_!r}.")
 
     async def _hello(self, connection: Connection, msg: dict[str, Any]) -> dict[str, Any]:
         loaded = await self.games.load(connection.game_id)

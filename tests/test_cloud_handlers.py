@@ -38,6 +38,9 @@ def test_a_whole_game_through_the_handlers(cloud):
     assert {o["id"] for o in ballot} == {options[bob.id], options[cy.id]}
     again = ann.send("answer", round=0, text="Too late")
     assert ann.reply(again)["code"] == "stale"
+    assert ann.reply(ann.send("start"))["code"] == "forbidden"
+    assert ann.reply(ann.send("dance"))["code"] == "unknown_type"
+    assert ann.reply(ann.send("tick"))["code"] == "forbidden"
 
     assert ann.reply(ann.send("vote", round=0, option=options[ann.id]))["code"] == "own_answer"
     ann.ok("vote", round=0, option=options[bob.id])
