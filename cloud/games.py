@@ -265,9 +265,12 @@ class CloudGames:
                     await asyncio.sleep(BACKOFF)
                     left = await self.store.batch_write([w.item for w in left if isinstance(w, Put)])
 
-        await asyncio.gather(
-            *(write(puts[i : i + MAX_BATCH_ITEMS]) for i in range(0, len(puts), MAX_BATCH_ITEMS))
-        )
+        try:
+            await asyncio.gather(
+                *(write(puts[i : i + MAX_BATCH_ITEMS]) for i in range(0, len(puts), MAX_BATCH_ITEMS))
+            )
+        except StoreError:  # the command is saved; votes without their ballot load the whole game
+            log.exception("game %s: the ballots of version %d were not all kept", game.id, game.version)
 
     async def _counted(self, game_id: str, kind: EngagementType, done: Done) -> None:
         """After a partial command, META's counters (read once more) say whether the phase may be
