@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloud.guards import Before, guarded
-from engagements import items
+from engagements import items, views
 from engagements.codes import is_code, new_id, normalize_code, split_token, token_for
 from engagements.commands import Applied, apply
 from engagements.creation import Created, new_game
-from engagements.model import SYSTEM, Actor, Command, Game, Rejected
+from engagements.model import BOARD, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_BATCH_ITEMS,
     MAX_TRANSACT_ITEMS,
@@ -138,6 +138,18 @@ class CloudGames:
         if state is not None and player is not None:
             kind.restore_partial(game, player, state["state"])
         return game, meta
+
+    async def room(self, game_id: str) -> dict[str, Any] | None:
+        """The room as the board views see it (views.room): META, the players and the phones'
+        sockets, two queries of the game's partition but not its entries (for the lobby filling up)."""
+        meta = await self.meta(game_id)
+        if meta is None:
+            return None
+        pk = items.game_pk(game_id)
+        players = await self.store.query_all(pk, "PLAYER#")
+        game = items.load_game([meta, *players], self.types[meta["type"]])
+        game.connected = {i.get("player_id") for i in await self.store.query_all(pk, f"{CONNECTIONS}phones#")}
+        return views.room(game, BOARD)
 
     async def find_code(self, raw: Any) -> str | None:
         code = normalize_code(raw) if isinstance(raw, str) else ""

@@ -47,8 +47,16 @@ def error(code: str, message: str, status: int | None = None) -> Response:
 
 
 class Routes:
-    def __init__(self, games: CloudGames, admin_secret: Callable[[], str], *, public_url: str) -> None:
+    def __init__(
+        self,
+        games: CloudGames,
+        admin_secret: Callable[[], str],
+        joined: Callable[[str], Awaitable[None]],
+        *,
+        public_url: str,
+    ) -> None:
         self.games = games
+        self.joined = joined  # tells the board views (cloud.sockets.Sockets.joined)
         self.admin_secret = admin_secret  # read when first needed (an SSM parameter in AWS)
         self.public_url = public_url
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Awaitable[Response]]]] = [
@@ -109,6 +117,7 @@ class Routes:
         game, player_id, token = await self.games.join(
             game_id, body.get("nickname"), body.get("previous_token")
         )
+        await self.joined(game_id)
         return respond(
             200,
             {

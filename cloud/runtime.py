@@ -73,7 +73,7 @@ def build(config: Config) -> Runtime:
         Deadlines(session.client("sqs"), config.deadline_queue_url) if config.deadline_queue_url else None
     )
     sockets = Sockets(games, Connections(store), poster, invoker, deadlines, join_base=config.public_url)
-    routes = Routes(games, AdminSecret(config, session), public_url=config.public_url)
+    routes = Routes(games, AdminSecret(config, session), sockets.joined, public_url=config.public_url)
     return Runtime(config, games, sockets, routes)
 
 

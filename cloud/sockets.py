@@ -18,7 +18,7 @@ from cloud.connections import Connection, Connections
 from cloud.deadlines import Deadlines
 from cloud.delivery import INLINE_POSTS, Invoker, Poster, Posts, chunks
 from cloud.games import CloudGames, Done
-from engagements import auth, views
+from engagements import auth, items, views
 from engagements.engine import HOST_COMMANDS, SYSTEM_COMMANDS
 from engagements.model import BOARD, HOST, SYSTEM, Actor, Rejected
 from engagements.store.base import StoreError
@@ -189,6 +189,18 @@ class Sockets:
             await self.post(game_id, [(c.id, [encode(done.progress)]) for c in board])
         if done.deadline is not None and self.deadlines is not None:
             await asyncio.to_thread(self.deadlines.schedule, game_id, done.deadline, self.games.clock())
+
+    async def joined(self, game_id: str) -> None:
+        """A player joined: the board views see the room fill up, about `progress_steps` times
+        however many join (the appliance coalesces in time, four times a second)."""
+        meta = await self.games.meta(game_id)
+        players = 0 if meta is None else meta.get(items.ACTIVE, 0)
+        if not players or players % max(1, players // self.progress_steps):
+            return
+        room = await self.games.room(game_id)
+        if room is not None:
+            board = await self.connections.of_game(game_id, BOARD)
+            await self.post(game_id, [(c.id, [encode({"type": "room", **room})]) for c in board])
 
     async def settle(self, game_id: str) -> None:
         """Close the phase if everyone has finished it, judged from the whole game."""

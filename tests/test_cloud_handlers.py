@@ -18,6 +18,8 @@ def test_a_whole_game_through_the_handlers(cloud):
     screen = cloud.host(created, view="screen")
     ann, bob, cy = (cloud.join(created, name) for name in ("Ann", "Bob", "Cy"))
     assert host.last("snapshot")["game"]["phase"] == "lobby"
+    room = screen.last("room")  # the lobby fills up on the big screen
+    assert (room["players"], room["connected"], room["recent"]) == (3, 2, ["Cy", "Bob", "Ann"])
 
     host.ok("lock", locked=True)
     status, refused = cloud.http("POST", "/api/join", {"code": created["code"], "nickname": "Dee"})
