@@ -1,8 +1,14 @@
 """The one door for commands: a loaded game and a command in; events, ack, messages and writes out.
 
-Synchronous and free of I/O, so the appliance's hub and a Lambda handler apply commands the same
-way: each loads the game its own way, calls `apply`, sends the messages to their audiences and makes
-the writes durable (conditional on the game's version) before acknowledging.
+Synchronous and free of I/O, so the appliance's service and the cloud's Lambda handlers apply commands
+the same way: each loads the game its own way, calls `apply`, makes the writes durable and only then
+sends the messages to their audiences and the ack to the sender.
+
+The writes are guarded by the game's version: every change to META (a phase, the lock, the host's
+acks) is an update on condition `version = <the version loaded>` (items.meta_update), so two servers
+or two Lambda invocations that loaded the same version cannot both commit. Each broadcast takes the
+next `seq` from the game, which was loaded from META and is saved in that same guarded update: seq
+numbers have no gaps and no duplicates however many runtimes share a game.
 """
 
 from __future__ import annotations
@@ -18,7 +24,12 @@ from engagements.types import EngagementType
 
 @dataclass
 class Applied:
-    """What one command did. `atomic` must commit together; `scores` may follow it (see items)."""
+    """What one command did.
+
+    `messages` holds the broadcasts rendered per audience (the board views: host console and big
+    screen; the phones), the `you` messages per player and the players to disconnect. `atomic` must
+    commit together (the version guard among them); `scores` may follow it (see items.event_writes).
+    """
 
     events: list[Event]
     ack: dict[str, Any]
@@ -27,12 +38,12 @@ class Applied:
     scores: list[Write]
 
 
-def apply(game: Game, kind: EngagementType, cmd: Command, ttl: int) -> Applied:
+def apply(game: Game, kind: EngagementType, cmd: Command, ttl: int, *, settle_phases: bool = True) -> Applied:
     """Apply `cmd` to `game` (in place; raises Rejected and changes nothing when refused).
 
-    Each broadcast takes the next `seq` from the game, shared by its renditions for every audience.
+    `settle_phases=False` for a partial game: see engine.handle.
     """
-    events, ack = engine.handle(game, cmd, kind)
+    events, ack = engine.handle(game, cmd, kind, settle_phases=settle_phases)
     messages = views.messages(game, kind, events)
     for renditions in messages.broadcast:
         game.seq += 1

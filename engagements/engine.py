@@ -34,13 +34,18 @@ JOIN_SETTINGS: dict[str, int] = {"max_players": 10_000, "late_join": True}
 PLAYERS_RANGE = (1, 10_000)
 HOST_COMMANDS = frozenset({"start", "end_phase", "next", "skip", "kick", "lock", "end_game"})
 HOST_ACKS_KEPT = 16  # the host's acks a retry after a restart can still find
-SYSTEM_COMMANDS = frozenset({"join", "presence", "tick"})
+SYSTEM_COMMANDS = frozenset({"join", "presence", "tick", "settle"})
 
 
-def handle(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event], dict[str, Any]]:
+def handle(
+    game: Game, cmd: Command, kind: EngagementType, *, settle_phases: bool = True
+) -> tuple[list[Event], dict[str, Any]]:
     """Apply a command: the events it caused (already applied to `game`) and its ack fields.
 
     A command id seen before from the same actor is answered with the first ack and changes nothing.
+    `settle_phases=False` is for a partial game (only the items one command needs, as the cloud
+    loads them): it cannot tell whether everyone has finished, so its caller settles later with a
+    `settle` command on the whole game.
     """
     key = (cmd.actor.key, cmd.id)
     if cmd.id and key in game.acks:
@@ -48,7 +53,8 @@ def handle(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event],
     events, ack = decide(game, cmd, kind)
     for event in events:
         evolve(game, event, kind)
-    events += settle(game, cmd.at, kind)
+    if settle_phases:
+        events += settle(game, cmd.at, kind)
     if cmd.id:
         game.acks[key] = ack
         if cmd.actor == HOST:
@@ -102,9 +108,12 @@ def _system(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:
         if player not in game.players or (player in game.connected) == connected:
             return []
         presence = Event("player_presence", {"player": player, "connected": connected})
-        if connected and not game.players[player].seen:  # the seat is used: from now on it counts
+        used = game.players[player]
+        if connected and not used.seen and not used.kicked:  # the seat is used: from now on it counts
             return [Event("player_seen", {"player": player}), presence]
         return [presence]
+    if cmd.type == "settle":  # nothing of its own: handle() closes the phases everyone has finished
+        return []
     # tick: the deadline timer fired; it may fire late or twice, so check the clock here.
     if game.status == PLAYING and game.deadline is not None and cmd.at >= game.deadline:
         return kind.close_phase(game, cmd.at)

@@ -37,6 +37,11 @@ from engagements.store.base import (
 from engagements.types import EngagementType
 
 META = "META"
+# Counters on META that only the cloud keeps (by atomic ADD, in the transaction of the write they
+# count): its partial loads see neither every player nor every entry. The appliance has the whole
+# game in memory and never writes them.
+ACTIVE = "active"  # players not kicked
+SEATED = "seated"  # players not kicked whose phone has connected (Game.seated): the ones a phase waits for
 LIVE = "GAMES#live"
 FINISHED_GAMES = "GAMES#finished"
 SYNCED_GAMES = "GAMES#synced"
@@ -177,6 +182,21 @@ def player_item(pk: str, p: Player, ttl: int) -> Item:
         "address": p.address,
         TTL: ttl,
     }
+
+
+def entry_count(round: int, kind: str) -> str:
+    """The META counter of a round's entries of one kind (see ACTIVE)."""
+    return f"n#{round:03d}#{kind}"
+
+
+def partial_key(game_id: str, round: int, player: str) -> tuple[str, str]:
+    """A player's partial state in the cloud (EngagementType.partial_state), valid for one META
+    version: `PARTIAL#<game id>`, `<nnn>#<player id>`, with `round`, `version`, `state`, `ttl`.
+
+    In a partition of its own: a thousand ballots a round would otherwise swell every load of the
+    game's partition, and the cloud sync copies that partition alone.
+    """
+    return f"PARTIAL#{game_id}", f"{round:03d}#{player}"
 
 
 def entry_sk(round: int, kind: str, player: str) -> str:

@@ -16,24 +16,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from engagements import items, lifecycle, text, views
-from engagements.codes import (
-    hash_secret,
-    is_client_id,
-    is_code,
-    is_id,
-    keyed,
-    matches,
-    new_code,
-    new_id,
-    new_secret,
-    normalize_code,
-    split_token,
-    token_for,
-)
+from engagements import auth, items, lifecycle, seats, views
+from engagements.codes import is_code, is_id, new_id, normalize_code
 from engagements.commands import apply
-from engagements.engine import JOIN_SETTINGS, PLAYERS_RANGE, is_banned, seat_of
-from engagements.model import FINISHED, HOST, SYSTEM, Actor, Command, Game, Rejected
+from engagements.creation import Created, new_game
+from engagements.engine import seat_of
+from engagements.model import FINISHED, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
     Store,
@@ -44,23 +32,6 @@ from engagements.store.base import (
 from engagements.types import EngagementType
 
 log = logging.getLogger(__name__)
-
-MAX_PROMPTS = 100
-SECONDS_RANGE = (5, 600)
-VIEWS = ("host", "screen", "player")
-
-
-def _setting(key: str, value: Any) -> int:
-    """A game setting checked against its range: whole seconds, a number of players, or a yes/no."""
-    if key == "late_join":
-        if not isinstance(value, bool):
-            raise Rejected("invalid", "late_join must be true or false.")
-        return value
-    low, high = PLAYERS_RANGE if key == "max_players" else SECONDS_RANGE
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        unit = "players" if key == "max_players" else "seconds"
-        raise Rejected("invalid", f"{key} must be a whole number of {unit} from {low} to {high}.")
-    return value
 
 
 def now_ms() -> int:
@@ -82,12 +53,6 @@ class Outcome:
     def saved_ok(self) -> bool:
         """Once `durable` is done: whether every write was saved (a failure was logged by the service)."""
         return self.durable is None or (not self.durable.cancelled() and self.durable.exception() is None)
-
-
-@dataclass(frozen=True)
-class Created:
-    game: Game
-    host_token: str
 
 
 class Games:
@@ -127,41 +92,15 @@ class Games:
     async def create(
         self, title: Any, prompts: Any, type_slug: Any = "answer-vote", settings: dict[str, Any] | None = None
     ) -> Created:
-        kind = self.types.get(type_slug) if isinstance(type_slug, str) else None
-        if kind is None:
-            raise Rejected("invalid", f"Unknown game type: the types are {', '.join(sorted(self.types))}.")
-        title = text.title(title, "Game night")
-        if not isinstance(prompts, list) or not prompts:
-            raise Rejected("invalid", "Add at least one prompt.")
-        if len(prompts) > MAX_PROMPTS:
-            raise Rejected("invalid", f"A game holds at most {MAX_PROMPTS} prompts.")
-        parsed = []
-        for n, prompt in enumerate(prompts, 1):  # the host is told which of a hundred prompts to fix
-            try:
-                parsed.append(kind.parse_prompt(prompt))
-            except Rejected as e:
-                raise Rejected(e.code, f"Prompt {n}: {e.message}") from e
-            except ValueError as e:
-                raise Rejected("invalid", f"Prompt {n}: {e}.") from e
-        game_settings = {**JOIN_SETTINGS, **kind.defaults}
-        for key, value in (settings or {}).items():
-            if key not in game_settings or value is None:
-                continue
-            game_settings[key] = _setting(key, value)
-        now = self.clock()
-        game_id = new_id("g")
-        host_token, host_hash = token_for(game_id)
         for _ in range(5):  # a code already in use is astronomically rare: draw again
-            game = Game(
-                game_id, new_code(), title, kind.slug, parsed, game_settings, host_hash, new_secret(), now
-            )
-            game.version = 1
+            created = new_game(self.types, title, prompts, type_slug, settings, now=self.clock())
+            game = created.game
             try:
                 await self.store.transact_write(items.creation_writes(game, self._ttl(game)))
             except TransactionCanceled:
                 continue
             self._games[game.id] = game
-            return Created(game, host_token)
+            return created
         raise StoreError("could not find a free join code")
 
     async def find_code(self, raw: str) -> str | None:
@@ -234,66 +173,26 @@ class Games:
             old = self.player_for(game, previous_token)
             if old is not None and game.players[old].kicked:
                 raise Rejected("kicked", "The host removed you from this game.")
-        for value, name in ((client_id, "client_id"), (device_id, "device_id")):
-            if value is not None and not is_client_id(value):
-                raise Rejected("invalid", f"`{name}` is 16 to 64 letters, digits, - or _.")
-        client = keyed(game.secret, "client", client_id) if client_id else ""
-        device = keyed(game.secret, "device", device_id) if device_id else ""
-        address_hash = keyed(game.secret, "address", address) if address else ""
-        seated = seat_of(game, client)
+        who = seats.identity(game, client_id, device_id, address)
+        seated = seat_of(game, who.client)
         if seated is not None:
-            if game.players[seated].kicked or is_banned(game, device, ""):
-                raise Rejected("kicked", "The host removed you from this game.")
-            token = f"{seated}.{self._seat_secret(game, seated, client_id)}"
+            token = seats.retry_token(game, seated, who)
             return seated, token, Outcome({}, durable=self._seating.get(seated))
         player_id = new_id("p", 10)
-        if client_id:
-            secret = self._seat_secret(game, player_id, client_id)
-            token, token_hash = f"{player_id}.{secret}", hash_secret(secret)
-        else:
-            token, token_hash = token_for(player_id)
-        fields = {
-            "player_id": player_id,
-            "nickname": nickname,
-            "token_hash": token_hash,
-            "client": client,
-            "device": device,
-            "address": address_hash,
-        }
+        token, token_hash = seats.new_token(game, player_id, who)
+        fields = {"player_id": player_id, "nickname": nickname, "token_hash": token_hash, **who.fields()}
         outcome = self.execute(game, SYSTEM, "join", fields)
-        if client and outcome.durable is not None:  # a retry before it is saved waits for the same write
+        if who.client and outcome.durable is not None:  # a retry before it is saved waits for the same write
             pending = asyncio.ensure_future(outcome.durable)
             self._seating[player_id] = outcome.durable = pending
             pending.add_done_callback(lambda _: self._seating.pop(player_id, None))
         return player_id, token, outcome
 
-    @staticmethod
-    def _seat_secret(game: Game, player_id: str, client_id: str) -> str:
-        """The secret of a seat taken with a client id: the same for every retry of that join."""
-        return keyed(game.secret, f"seat:{player_id}", client_id)
-
     def player_for(self, game: Game, token: str) -> str | None:
-        parts = split_token(token)
-        if parts is None or parts[0] not in game.players:
-            return None
-        return parts[0] if matches(parts[1], game.players[parts[0]].token_hash) else None
+        return auth.player_for(game, token)
 
     def authenticate(self, game: Game, token: Any, view: Any) -> Actor:
-        if view not in VIEWS:
-            raise Rejected("bad_message", "`view` must be host, screen or player.")
-        if not isinstance(token, str):
-            raise Rejected("unauthorized", "A token is needed to open this game.")
-        if view == "player":
-            player = self.player_for(game, token)
-            if player is None:
-                raise Rejected("unauthorized", "That token does not open this game.")
-            if game.players[player].kicked:
-                raise Rejected("kicked", "The host removed you from this game.")
-            return Actor("player", player)
-        parts = split_token(token)
-        if parts is None or parts[0] != game.id or not matches(parts[1], game.host_token_hash):
-            raise Rejected("unauthorized", "That token does not open this game.")
-        return HOST
+        return auth.authenticate(game, token, view)
 
     def snapshot(self, game: Game, actor: Actor, view: str) -> dict[str, Any]:
         snapshot = views.snapshot(game, self.kind(game), actor, view, self.join_url(game))

@@ -71,10 +71,14 @@ class FaultProxy:
 
     `inject(action, fault)` sends the next request for `action` ("BatchWriteItem") through
     `fault(request, forward)`, which may change the request, change the reply or answer by itself.
+    With `serialize`, requests reach moto one at a time: moto checks a transaction's conditions and
+    applies its writes without a lock, where DynamoDB serialises the writes to an item, so racing
+    clients must be tested through it.
     """
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, serialize: bool = False) -> None:
         self.upstream = urlsplit(upstream)
+        self._serial = threading.Lock() if serialize else None
         self.actions: list[str] = []
         self._faults: dict[str, list[Fault]] = {}
         self._lock = threading.Lock()
@@ -102,6 +106,12 @@ class FaultProxy:
             return faults.pop(0) if faults else None
 
     def _send(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if self._serial is None:
+            return self._forward(body, headers)
+        with self._serial:
+            return self._forward(body, headers)
+
+    def _forward(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
         try:
             connection.request("POST", "/", body, headers | {"Content-Length": str(len(body))})

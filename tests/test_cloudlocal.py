@@ -143,10 +143,6 @@ def test_routes_functions_and_environment_come_from_the_templates(moto_endpoint)
     assert source.report_item_failures
 
 
-@pytest.mark.skipif(
-    not all((ROOT / "deploy" / name).exists() for name in ("realtime.yaml", "http.yaml")),
-    reason="the stacks' templates are not in this tree yet",
-)
 def test_the_real_templates_wire_the_contracts_handlers(moto_endpoint) -> None:
     """Pointing the gateway at deploy/ takes nothing but the paths: the contract's handlers and routes."""
     locale = Locale(

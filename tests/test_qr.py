@@ -9,7 +9,7 @@ import PIL.Image
 import pytest
 import zxingcpp
 
-from web.qr import qr_png, qr_svg
+from engagements.qr import qr_png, qr_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -2,44 +2,23 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from engagements import __version__, jsondoc
+from engagements import __version__, export, jsondoc
 from engagements.codes import is_client_id
 from engagements.model import Rejected
 from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
+from engagements.qr import qr_png, qr_svg
 from engagements.service import Games
+from engagements.statuses import STATUS
 from engagements.store.base import StoreError
 from engagements.types import EngagementType
 from web.admin import admin_only, whoami
 from web.keys import FAULTS, GAMES, JOINS, ROOMS, SOCKETS
-from web.qr import qr_png, qr_svg
-
-STATUS = {
-    "invalid": 400,
-    "bad_message": 400,
-    "locked": 403,
-    "kicked": 403,
-    "finished": 403,
-    "started": 403,
-    "full": 403,
-    "timeout": 408,
-    "not_found": 404,
-    "nickname_taken": 409,
-    "too_large": 413,
-    "unauthorized": 401,
-    "not_json": 415,
-    "rate_limited": 429,
-    "method_not_allowed": 405,
-    "internal": 500,
-}
-
 
 JSON_PATHS = ("/api/", "/healthz")  # where every answer, errors included, is JSON
 
@@ -162,25 +141,12 @@ async def results_csv(request: web.Request) -> web.Response:
         games.authenticate(game, token if scheme.lower() == "bearer" else None, "host")
     except Rejected:
         return error("unauthorized", "The host token is needed for the results.", 401)
-    rows = games.kind(game).export_rows(game)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    if rows:
-        writer.writerow(rows[0].keys())
-        writer.writerows([csv_safe(v) for v in row.values()] for row in rows)
     name = f"results-{game.code}.csv"
     return web.Response(
-        text=out.getvalue(),
+        text=export.results_csv(game, games.kind(game)),
         content_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def csv_safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is kept as text (players write the answers)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 async def qr(request: web.Request) -> web.Response:

@@ -56,7 +56,8 @@ class Cond:
 
     kind "absent": the item does not exist (attribute_not_exists(PK));
     kind "present": the item exists (attribute_exists(PK));
-    kind "equals": attribute `attr` equals `value` (a missing attribute never equals).
+    kind "equals": attribute `attr` equals `value` (a missing attribute never equals);
+    kind "below": attribute `attr` is missing or a number below `value` (a cap, such as a game's seats).
     """
 
     kind: str
@@ -77,6 +78,10 @@ def present() -> Condition:
 
 def equals(attr: str, value: Any) -> Condition:
     return (Cond("equals", attr, value),)
+
+
+def below(attr: str, value: int) -> Condition:
+    return (Cond("below", attr, value),)
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,10 @@ class _Expression:
                 name, value = self.name(cond.attr), self.value(cond.value)
                 kind = self.value(next(iter(self._values[value])))
                 clauses.append(f"attribute_type({name}, {kind}) AND {name} = {value}")
+            elif cond.kind == "below":
+                check_value(cond.value)
+                name, value = self.name(cond.attr), self.value(cond.value)
+                clauses.append(f"(attribute_not_exists({name}) OR {name} < {value})")
             else:
                 raise ValueError(f"unknown condition {cond!r}")
         return " AND ".join(clauses)
@@ -227,6 +231,11 @@ class DynamoStore(Store):
         self._client = client
         self._threads = ThreadPoolExecutor(THREADS, "store-dynamodb")
         self._closed = False
+
+    @property
+    def client(self) -> Any:
+        """The boto3 client, for instrumentation (tests count its calls through its event hooks)."""
+        return self._client
 
     @classmethod
     async def open(

@@ -160,6 +160,8 @@ def holds(condition: Condition, item: Item | None) -> bool:
             ok = item is not None and cond.attr in item
         elif cond.kind == "equals":  # compared as JSON, so True never equals 1 (DynamoDB types differ)
             ok = item is not None and cond.attr in item and encode(item[cond.attr]) == encode(cond.value)
+        elif cond.kind == "below":
+            ok = item is None or cond.attr not in item or item[cond.attr] < cond.value
         else:
             raise ValueError(f"unknown condition {cond!r}")
         if not ok:

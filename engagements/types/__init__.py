@@ -23,6 +23,13 @@ class EngagementType:
     phases: ClassVar[tuple[str, ...]]  # the first opens a round, the last shows results until "next"
     timers: ClassVar[dict[str, str]]  # timed phase -> the setting holding its seconds
     defaults: ClassVar[dict[str, int]]  # default settings
+    # Player commands decided from the game's META, the sender's own PLAYER item and entry, and (in a
+    # phase of `partial_phases`) the sender's partial state, each sent at most once per player and
+    # phase: the cloud applies them without loading the other players, so their cost does not grow
+    # with the room, and settles the phase from the whole game once `may_be_complete` says so.
+    partial_commands: ClassVar[frozenset[str]] = frozenset()
+    # Phases whose partial commands need what `partial_state` derives from the whole game.
+    partial_phases: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def static_dir(self) -> Path | None:
@@ -35,6 +42,19 @@ class EngagementType:
     def decide(self, game: Game, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
         """Events and ack fields for a player's command; raises Rejected."""
         raise NotImplementedError
+
+    def partial_state(self, game: Game) -> dict[str, dict[str, Any]]:
+        """Per player, what their partial commands in the current phase need from the whole game
+        (a ballot, say): computed once when the phase opens, kept with the player, small."""
+        return {}
+
+    def restore_partial(self, game: Game, player: str, state: dict[str, Any]) -> None:
+        """Put `partial_state`'s item for `player` into a partial game, for `decide` to find."""
+
+    def may_be_complete(self, phase: str, entered: dict[str, int], players: int) -> bool:
+        """From the counts alone (entries of the round by kind, players not kicked): whether
+        `is_complete` may now hold, so it is worth asking it on the whole game."""
+        return False
 
     def is_complete(self, game: Game) -> bool:
         """Everyone who can act in the current phase has: it may close before its deadline."""
@@ -64,6 +84,12 @@ class EngagementType:
 
     def progress(self, game: Game) -> dict[str, Any]:
         raise NotImplementedError
+
+    def progress_of(
+        self, round: int, phase: str, entered: dict[str, int], players: int
+    ) -> dict[str, Any] | None:
+        """`progress` from the counts alone (the cloud keeps them on META); None if it needs more."""
+        return None
 
     def results(self, game: Game, round: int) -> list[dict[str, Any]]:
         """Every result row of a finished round, best first: the host pages through them."""

@@ -41,6 +41,8 @@ class AnswerVote(EngagementType):
     slug = "answer-vote"
     title = "Answer, then vote"
     commands = frozenset({ANSWER, VOTE})
+    partial_commands = frozenset({ANSWER, VOTE})
+    partial_phases = frozenset({VOTING})  # a vote needs the voter's ballot, drawn from the whole round
     phases = (QUESTION, VOTING, RESULTS)
     timers: ClassVar[dict[str, str]] = {QUESTION: "question_seconds", VOTING: "vote_seconds"}
     defaults: ClassVar[dict[str, int]] = {"question_seconds": 60, "vote_seconds": 45}
@@ -72,20 +74,57 @@ class AnswerVote(EngagementType):
         option = cmd.fields.get("option")
         if not isinstance(option, str):
             raise Rejected("bad_message", "`option` must be an option id.")
+        ballot, used = self._ballot_of(game, player, option)
+        value: dict[str, Any] = {"for": option}
+        if used:
+            if option not in ballot:
+                raise Rejected("not_on_ballot", "That answer is not on your ballot.")
+            value["ballot"] = ballot  # kept with the vote: the round's exposure is recomputed from it
+        entry = Entry(game.round, VOTE, player, value, cmd.at, cmd.id)
+        return [Event("entry_added", {"entry": entry})], {}
+
+    def _ballot_of(self, game: Game, player: str, option: str) -> tuple[list[str], bool]:
+        """The voter's ballot and whether ballots are used; raises for an option they cannot choose.
+
+        A whole game draws it; a partial one (the cloud) has it from `partial_state`, kept since the
+        vote opened, which names the authors of the voter's own answer and ballot only: there an
+        option that is neither is `not_on_ballot` (or `no_such_option` without ballots).
+        """
+        seeded = game.cache.get(("ballot", game.round, player))
+        if seeded is not None:
+            authors = {o: a for o, a in seeded["ballot"]}
+            if option == seeded["own"]:
+                raise Rejected("own_answer", "You cannot vote for your own answer.")
+            if option not in authors and not seeded["used"]:
+                raise Rejected("no_such_option", "That answer is not in this vote.")
+            return list(authors), seeded["used"]
         author = game.options.get(game.round, {}).get(option)
         if author is None:
             raise Rejected("no_such_option", "That answer is not in this vote.")
         if author == player:
             raise Rejected("own_answer", "You cannot vote for your own answer.")
         ballots = self.ballots(game, game.round)
-        value: dict[str, Any] = {"for": option}
-        if ballots.used:
-            ballot = ballots.ballot(player)
-            if option not in ballot:
-                raise Rejected("not_on_ballot", "That answer is not on your ballot.")
-            value["ballot"] = ballot  # kept with the vote: the round's exposure is recomputed from it
-        entry = Entry(game.round, VOTE, player, value, cmd.at, cmd.id)
-        return [Event("entry_added", {"entry": entry})], {}
+        return (ballots.ballot(player) if ballots.used else []), ballots.used
+
+    def partial_state(self, game: Game) -> dict[str, dict[str, Any]]:
+        """In a vote: each voter's ballot with its authors, and the voter's own option."""
+        if game.phase != VOTING:
+            return {}
+        r = game.round
+        ballots = self.ballots(game, r)
+        authors = game.options.get(r, {})
+        own = {author: option for option, author in authors.items()}
+        return {
+            p.id: {
+                "ballot": [[o, authors[o]] for o in ballots.ballot(p.id)],
+                "own": own.get(p.id),
+                "used": ballots.used,
+            }
+            for p in game.active_players()
+        }
+
+    def restore_partial(self, game: Game, player: str, state: dict[str, Any]) -> None:
+        game.cache[("ballot", game.round, player)] = state
 
     @staticmethod
     def _expect(game: Game, cmd: Command, phase: str, closed: str) -> None:
@@ -204,30 +243,31 @@ class AnswerVote(EngagementType):
 
     # -- phases --------------------------------------------------------------------------------
 
-    def _eligible(self, game: Game) -> int:
-        """Who can still act: everyone answers; everyone votes who has an answer not their own.
+    @staticmethod
+    def eligible(phase: str, answers: int, players: int) -> int:
+        """Who can act: everyone answers; everyone votes who has an answer not their own.
 
-        Only seats that have been used count (`seated`): a join whose phone never connected (a lost
-        reply, a script) must not hold every round open until its deadline.
+        `players` counts only seats that have been used (`Game.seated`, the cloud's SEATED counter):
+        a join whose phone never connected (a lost reply, a script) must not hold every round open
+        until its deadline.
         """
-        if game.phase == QUESTION:
-            return game.seated
-        if game.phase == VOTING:
-            answers = game.round_entries(game.round, ANSWER)
-            if len(answers) >= 2:
-                return game.seated
-            return game.seated - len(answers) if answers else 0
+        if phase == QUESTION:
+            return players
+        if phase == VOTING:
+            return players if answers >= 2 else players - answers if answers else 0
         return 0
 
+    def _entered(self, game: Game) -> dict[str, int]:
+        return {k: len(game.round_entries(game.round, k)) for k in (ANSWER, VOTE)}
+
     def is_complete(self, game: Game) -> bool:
-        if game.phase == QUESTION:
-            done = len(game.round_entries(game.round, ANSWER))
-        elif game.phase == VOTING:
-            done = len(game.round_entries(game.round, VOTE))
-        else:
+        return self.may_be_complete(game.phase, self._entered(game), game.seated)
+
+    def may_be_complete(self, phase: str, entered: dict[str, int], players: int) -> bool:
+        if phase not in (QUESTION, VOTING):
             return False
-        eligible = self._eligible(game)
-        return eligible > 0 and done >= eligible
+        eligible = self.eligible(phase, entered.get(ANSWER, 0), players)
+        return eligible > 0 and entered.get(ANSWER if phase == QUESTION else VOTE, 0) >= eligible
 
     def close_phase(self, game: Game, at: int) -> list[Event]:
         if game.phase == QUESTION:
@@ -258,11 +298,14 @@ class AnswerVote(EngagementType):
     # -- views ---------------------------------------------------------------------------------
 
     def progress(self, game: Game) -> dict[str, Any]:
+        return self.progress_of(game.round, game.phase, self._entered(game), game.seated)
+
+    def progress_of(self, round: int, phase: str, entered: dict[str, int], players: int) -> dict[str, Any]:
         return {
-            "round": game.round,
-            "answered": len(game.round_entries(game.round, ANSWER)),
-            "voted": len(game.round_entries(game.round, VOTE)),
-            "eligible": self._eligible(game),
+            "round": round,
+            "answered": entered.get(ANSWER, 0),
+            "voted": entered.get(VOTE, 0),
+            "eligible": self.eligible(phase, entered.get(ANSWER, 0), players),
         }
 
     def round_view(self, game: Game, audience: str) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from io import BytesIO
 import qrcode
 import qrcode.constants
 import qrcode.image.base
-import qrcode.image.pil
 import qrcode.image.svg
 
 
@@ -42,5 +41,11 @@ def qr_svg(data: str) -> bytes:
 
 @functools.lru_cache(maxsize=16)
 def qr_png(data: str, box_size: int = 10) -> bytes:
-    """Raster QR code for consumers that cannot take SVG, such as printing and chat apps."""
+    """Raster QR code for consumers that cannot take SVG, such as printing and chat apps.
+
+    Pillow is imported here, not with the module: the cloud's functions serve SVG only and their
+    package need not carry Pillow's native code.
+    """
+    import qrcode.image.pil
+
     return _render(data, qrcode.image.pil.PilImage, box_size)

@@ -1,0 +1,109 @@
+"""The game's sockets, kept in the single table: API Gateway holds the sockets, we hold who they are.
+
+    PK             SK                                 what
+    CONN#<id>      CONN                               the reverse item: which game (and, after hello,
+                                                      which view and player) a connection belongs to
+    GAME#<game>    CONN#<audience>#<connection id>    the game's sockets by audience (board, phones)
+
+`$connect` writes the reverse item; a successful `hello` adds the game's item; `$disconnect` (best
+effort, as API Gateway says) and a GoneException delete both. Every item expires three hours after
+it was written: past API Gateway's two-hour limit on a connection, so none outlives its socket for
+long when `$disconnect` never comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from engagements import items
+from engagements.store.base import PK, SK, TTL, Put, Store, Update
+from engagements.views import audience_of
+
+LIFETIME = 3 * 3600  # seconds: API Gateway closes every connection after 2 hours
+PREFIX = "CONN#"
+
+
+@dataclass(frozen=True)
+class Connection:
+    id: str
+    game_id: str
+    view: str | None = None  # None until hello
+    player: str | None = None
+
+    @property
+    def audience(self) -> str | None:
+        return audience_of(self.view) if self.view else None
+
+
+def reverse_pk(connection_id: str) -> str:
+    return f"{PREFIX}{connection_id}"
+
+
+def game_sk(audience: str, connection_id: str) -> str:
+    return f"{PREFIX}{audience}#{connection_id}"
+
+
+class Connections:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def _ttl(now_ms: int) -> int:
+        return now_ms // 1000 + LIFETIME
+
+    async def opened(self, connection_id: str, game_id: str, now_ms: int) -> None:
+        item = {PK: reverse_pk(connection_id), SK: "CONN", "game_id": game_id, TTL: self._ttl(now_ms)}
+        await self.store.put(item)
+
+    async def find(self, connection_id: str) -> Connection | None:
+        item = await self.store.get(reverse_pk(connection_id), "CONN")
+        if item is None:
+            return None
+        return Connection(connection_id, item["game_id"], item.get("view"), item.get("player_id"))
+
+    async def bind(self, connection: Connection, view: str, player: str | None, now_ms: int) -> Connection:
+        """After hello: the socket belongs to `view` (and `player`) and receives the game's messages."""
+        bound = Connection(connection.id, connection.game_id, view, player)
+        if connection.view is not None and connection.audience != bound.audience:  # a second hello
+            await self.store.delete(
+                items.game_pk(connection.game_id), game_sk(connection.audience or "", connection.id)
+            )
+        ttl = self._ttl(now_ms)
+        await self.store.transact_write(
+            [
+                Update(reverse_pk(connection.id), "CONN", set={"view": view, "player_id": player, TTL: ttl}),
+                Put(
+                    {
+                        PK: items.game_pk(connection.game_id),
+                        SK: game_sk(bound.audience or "", connection.id),
+                        "connection_id": connection.id,
+                        "view": view,
+                        "player_id": player,
+                        TTL: ttl,
+                    }
+                ),
+            ]
+        )
+        return bound
+
+    async def of_game(self, game_id: str, audience: str | None = None) -> list[Connection]:
+        """The game's sockets that said hello (of one audience): one query, paged by the store."""
+        prefix = PREFIX if audience is None else f"{PREFIX}{audience}#"
+        found = await self.store.query_all(items.game_pk(game_id), prefix)
+        return [Connection(i["connection_id"], game_id, i["view"], i.get("player_id")) for i in found]
+
+    async def remove(self, connection: Connection) -> None:
+        deletes = [self.store.delete(reverse_pk(connection.id), "CONN")]
+        if connection.audience is not None:
+            deletes.append(
+                self.store.delete(
+                    items.game_pk(connection.game_id), game_sk(connection.audience, connection.id)
+                )
+            )
+        await asyncio.gather(*deletes)
+
+    async def remove_ids(self, connection_ids: list[str]) -> None:
+        """Connections API Gateway says are gone, found by their reverse items."""
+        found = await asyncio.gather(*(self.find(i) for i in connection_ids))
+        await asyncio.gather(*(self.remove(c) for c in found if c is not None))

@@ -1,0 +1,40 @@
+"""The serverless timer: an SQS message delayed until the phase's deadline.
+
+Why SQS: a phase lasts 5 to 600 s, within SQS's 900 s delay, and a delayed message costs one request
+($0.40 per million) with no resource to create or delete per phase. SQS delivers a delayed message
+at or after its delay, to the second (DelaySeconds is whole seconds, rounded up here), plus the
+Lambda poller's latency; EventBridge Scheduler is precise to about a minute's window unless
+`FlexibleTimeWindow` is off, and needs a schedule created and deleted per phase; Step Functions
+waits precisely but costs a state transition each ($25 per million) and an execution per phase.
+docs/cloud.md weighs them. A deadline that fires early (clock skew between invocations) or twice
+does no harm: the engine's tick checks the clock, and answers are judged by their arrival time
+(`requestContext.requestTimeEpoch`), not by when the timer ran.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from engagements import jsondoc
+
+MAX_DELAY = 900  # SQS's longest delay, seconds
+
+
+class Deadlines:
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self.client = client
+        self.queue_url = queue_url
+
+    def schedule(self, game_id: str, deadline: int, now_ms: int) -> int:
+        """Queue the tick of `deadline` (ms); returns the delay in seconds."""
+        delay = min(MAX_DELAY, max(0, math.ceil((deadline - now_ms) / 1000)))
+        body = json.dumps({"game_id": game_id, "deadline": deadline})
+        self.client.send_message(QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=delay)
+        return delay
+
+
+def parse(body: str) -> tuple[str, int]:
+    message = jsondoc.loads(body)
+    return str(message["game_id"]), int(message["deadline"])

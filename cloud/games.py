@@ -1,0 +1,376 @@
+"""Commands in the cloud: load what a command needs, apply the core's one door, commit with conditions.
+
+A Lambda invocation keeps no game in memory, so each command reads the game from the table. What it
+reads depends on the command (docs/cloud.md has the table):
+
+- a type's partial commands (an answer) read META, the sender's PLAYER item and the entry the
+  command would write; a join reads META and its index items (cloud.admission); a seat's first
+  use (the phone's first hello) reads META and that PLAYER item: a few items, however many players
+  the game has;
+- everything else (a vote, the host's commands, a deadline, settling a phase) reads the whole
+  partition in one query, once per command.
+
+The writes commit in one transaction with the guards of cloud.guards; when a guard fails another
+invocation got there first, so the command is applied again from a fresh load (a stale command is
+then refused as `stale`, as the appliance would). seq comes from META and is saved in the same
+version-guarded update, so broadcasts have no gaps and no duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloud import admission
+from cloud.guards import Before, guarded
+from engagements import items, lifecycle, seats, views
+from engagements.codes import is_code, new_id, normalize_code, split_token
+from engagements.commands import Applied, apply
+from engagements.creation import Created, new_game
+from engagements.model import BOARD, SYSTEM, Actor, Command, Game, Rejected
+from engagements.store.base import (
+    MAX_BATCH_ITEMS,
+    MAX_TRANSACT_ITEMS,
+    PK,
+    SK,
+    TTL,
+    Item,
+    Put,
+    Store,
+    StoreError,
+    TransactionCanceled,
+    Update,
+    Write,
+)
+from engagements.types import EngagementType
+from engagements.views import Messages
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 10  # loads and commits of one command before it is refused as `internal`
+BACKOFF = 0.01  # seconds, at most, before the first retry; doubled each time
+SCORE_WRITERS = 16  # score updates in flight at once after a round is scored
+CONNECTIONS = "CONN#"  # sort-key prefix of the game's connection items (cloud.connections)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SeatClaimed(Exception):
+    """Another copy of this join (same client id) claimed its seat first: look the seat up."""
+
+
+@dataclass
+class Done:
+    """A command the table accepted: its ack and what its events tell the views."""
+
+    game: Game
+    ack: dict[str, Any]
+    messages: Messages = field(default_factory=Messages)
+    deadline: int | None = None  # a phase opened with this deadline: start its timer
+    settle: bool = False  # a partial command may have completed the phase: settle the whole game
+    progress: dict[str, Any] | None = None  # the round's counts after a partial command
+    entered: int = 0  # with `progress`: the round's entries, and the players who can enter them
+    players: int = 0
+
+
+class CloudGames:
+    def __init__(
+        self,
+        store: Store,
+        types: dict[str, EngagementType],
+        *,
+        retention_days: int = 7,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.types = types
+        self.retention_days = retention_days
+        self.clock = clock
+
+    def kind(self, game: Game) -> EngagementType:
+        return self.types[game.type]
+
+    def ttl(self, game: Game) -> int:
+        return lifecycle.expiry(game.created_at, self.retention_days)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def meta(self, game_id: str) -> Item | None:
+        return await self.store.get(items.game_pk(game_id), items.META)
+
+    async def load(self, game_id: str) -> tuple[Game, Item] | None:
+        """The whole game (one query of its partition), with the players whose sockets are open."""
+        found = await self.store.query_all(items.game_pk(game_id))
+        meta = next((i for i in found if i[SK] == items.META), None)
+        if meta is None:
+            return None
+        game = items.load_game(found, self.types[meta["type"]])
+        game.connected = {
+            i["player_id"] for i in found if i[SK].startswith(CONNECTIONS) and i.get("player_id")
+        }
+        return game, meta
+
+    async def load_partial(
+        self,
+        game_id: str,
+        player: str | None,
+        entry: str | None,
+        meta: Item | None = None,
+        also: list[tuple[str, str]] | None = None,
+    ) -> tuple[Game, Item] | None:
+        """META (unless just read), then the sender's PLAYER item, the entry `entry` (a kind) they
+        would write (a retry finds its first ack there, a second answer `already_answered`) and, in a
+        phase of the type's `partial_phases`, their partial state; and the index items `also` (a
+        join's, cloud.admission). None when that state is missing or was written for another version
+        of META: the caller loads the whole game instead. The partial game's player counts are META's
+        counters, since it holds no other player."""
+        meta = meta or await self.meta(game_id)
+        if meta is None:
+            return None
+        kind = self.types[meta["type"]]
+        pk = items.game_pk(game_id)
+        keys = list(also or [])
+        stateful = entry is not None and player is not None and meta["phase"] in kind.partial_phases
+        if player is not None:
+            keys.append((pk, f"PLAYER#{player}"))
+            if entry is not None and meta["round"] >= 0:
+                keys.append((pk, items.entry_sk(meta["round"], entry, player)))
+            if stateful:
+                keys.append(items.partial_key(game_id, meta["round"], player))
+        found = [i for i in await asyncio.gather(*(self.store.get(*key) for key in keys)) if i is not None]
+        state = next((i for i in found if i[PK] != pk), None)
+        if stateful and (state is None or state["version"] != meta["version"]):
+            return None
+        game = items.load_game([meta, *(i for i in found if i is not state)], kind)
+        admission.restore(game, found)
+        game.active, game.seated = meta.get(items.ACTIVE, 0), meta.get(items.SEATED, 0)
+        if state is not None and player is not None:
+            kind.restore_partial(game, player, state["state"])
+        return game, meta
+
+    async def room(self, game_id: str) -> dict[str, Any] | None:
+        """The room as the board views see it (views.room): META, the players and the phones'
+        sockets, two queries of the game's partition but not its entries (for the lobby filling up)."""
+        meta = await self.meta(game_id)
+        if meta is None:
+            return None
+        pk = items.game_pk(game_id)
+        players = await self.store.query_all(pk, "PLAYER#")
+        game = items.load_game([meta, *players], self.types[meta["type"]])
+        game.connected = {i.get("player_id") for i in await self.store.query_all(pk, f"{CONNECTIONS}phones#")}
+        return views.room(game, BOARD)
+
+    async def find_code(self, raw: Any) -> str | None:
+        code = normalize_code(raw) if isinstance(raw, str) else ""
+        if not is_code(code):
+            return None
+        item = await self.store.get(items.code_pk(code), "CODE")
+        return None if item is None else item["game_id"]
+
+    # -- creating and joining --------------------------------------------------------------------
+
+    async def create(
+        self, title: Any, prompts: Any, type_slug: Any = "answer-vote", settings: dict[str, Any] | None = None
+    ) -> Created:
+        for _ in range(5):  # a join code already in use: draw again
+            created = new_game(self.types, title, prompts, type_slug, settings, now=self.clock())
+            try:
+                await self.store.transact_write(items.creation_writes(created.game, self.ttl(created.game)))
+            except TransactionCanceled:
+                continue
+            return created
+        raise StoreError("could not find a free join code")
+
+    async def join(
+        self,
+        game_id: str,
+        nickname: Any,
+        previous_token: Any = None,
+        *,
+        client_id: Any = None,
+        device_id: Any = None,
+        address: str = "",
+    ) -> tuple[Game, str, str]:
+        """A seat, read and written in a few items: (the game as loaded, player id, token).
+
+        As on the appliance (engagements.seats): a retry with the join's client id gets the same
+        seat and token back, a kicked device or address is refused, and the engine applies the
+        player cap and the late-join setting (from META and its counters).
+        """
+        if isinstance(previous_token, str) and (parts := split_token(previous_token)):
+            old = await self.store.get(items.game_pk(game_id), f"PLAYER#{parts[0]}")
+            if old is not None and old["kicked"]:
+                # The token is not checked: anyone may learn that a kicked player was kicked.
+                raise Rejected("kicked", "The host removed you from this game.")
+        meta = await self.meta(game_id)
+        if meta is None:
+            raise Rejected("not_found", "No game has that code.")
+        bare = items.load_game([meta], self.types[meta["type"]])  # the game's secret keys the hashes
+        who = seats.identity(bare, client_id, device_id, address)
+        for _ in range(2):  # a retry racing its first copy finds the seat the first copy claimed
+            retried = await self._retried(game_id, who)
+            if retried is not None:
+                return retried
+            player_id = new_id("p", 10)
+            token, token_hash = seats.new_token(bare, player_id, who)
+            fields = {"player_id": player_id, "nickname": nickname, "token_hash": token_hash, **who.fields()}
+            try:
+                done = await self.execute(game_id, SYSTEM, "join", fields, also=admission.keys(game_id, who))
+            except SeatClaimed:
+                continue
+            except TransactionCanceled:
+                raise Rejected("nickname_taken", f"Someone here is already called {nickname}.") from None
+            return done.game, player_id, token
+        raise StoreError(f"game {game_id}: a join kept conflicting")
+
+    async def _retried(self, game_id: str, who: seats.Identity) -> tuple[Game, str, str] | None:
+        """The seat a join with this client id took already, with its token (seats.retry_token)."""
+        if not who.client:
+            return None
+        claim = await self.store.get(items.game_pk(game_id), admission.CLIENT + who.client)
+        if claim is None:
+            return None
+        loaded = await self.load_partial(game_id, claim["player_id"], None, also=admission.keys(game_id, who))
+        if loaded is None or claim["player_id"] not in loaded[0].players:
+            return None
+        game = loaded[0]
+        return game, claim["player_id"], seats.retry_token(game, claim["player_id"], who)
+
+    # -- commands --------------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        game_id: str,
+        actor: Actor,
+        type_: str,
+        fields: dict[str, Any],
+        cmd_id: str = "",
+        at: int | None = None,
+        also: list[tuple[str, str]] | None = None,
+    ) -> Done:
+        """Apply one command; raises Rejected, or StoreError when the table keeps refusing it.
+
+        `also`: index items a join reads (cloud.admission). A join whose nickname is taken raises
+        TransactionCanceled; one whose client id another copy of it claimed first, SeatClaimed.
+        """
+        at = self.clock() if at is None else at
+        meta = await self.meta(game_id)
+        if meta is None:
+            raise Rejected("unauthorized", "There is no such game.")
+        kind = self.types[meta["type"]]
+        partial = type_ in ("join", "presence") or (actor.role == "player" and type_ in kind.partial_commands)
+        player = fields.get("player") if type_ == "presence" else actor.player
+        fresh: Item | None = meta  # the first attempt uses the META just read
+        for attempt in range(1, ATTEMPTS + 1):
+            loaded = None
+            if partial:
+                entry = type_ if type_ in kind.partial_commands else None
+                loaded = await self.load_partial(game_id, player, entry, fresh, also)
+                fresh = None
+            whole = loaded is None
+            if whole:
+                loaded = await self.load(game_id)
+            if loaded is None:
+                raise Rejected("unauthorized", "There is no such game.")
+            game, meta = loaded
+            before = Before.of(game, meta, kind)
+            cmd = Command(type_, actor, fields, at, cmd_id)
+            applied = apply(game, kind, cmd, self.ttl(game), settle_phases=whole)
+            writes = guarded(game, applied, before) + admission.writes(game, applied, self.ttl(game))
+            try:
+                await self._commit(writes, applied.scores)
+            except TransactionCanceled as canceled:
+                failed = _failed(canceled, writes)
+                if any(admission.is_client_claim(w) for w in failed):
+                    raise SeatClaimed from None
+                if type_ == "join" and any(_is_nickname(w) for w in failed):
+                    raise
+                await asyncio.sleep(random.uniform(0, BACKOFF * 2 ** (attempt - 1)))
+                continue
+            if attempt > 1:
+                log.info("game %s: %s applied at attempt %d", game_id, type_, attempt)
+            done = Done(game, applied.ack, applied.messages)
+            opened = [e for e in applied.events if e.kind == "phase_changed" and e.data.get("deadline")]
+            done.deadline = opened[-1].data["deadline"] if opened else None
+            if whole and game.phase in kind.partial_phases and _changes_meta(applied):
+                await self._keep_partial_state(game, kind)
+            if not whole and type_ in kind.partial_commands and applied.atomic:
+                await self._counted(game_id, kind, done)
+            return done
+        raise StoreError(f"game {game_id}: {type_} kept conflicting")
+
+    async def _commit(self, writes: list[Write], scores: list[Write]) -> None:
+        # A kick in a crowded vote can remove more entries than one transaction holds; the guard is
+        # in the first, so the rest only follows a command the table accepted.
+        for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
+            chunk = writes[i : i + MAX_TRANSACT_ITEMS]
+            await self.store.transact_write(chunk)
+        # Scores are derived data (recomputed on every load): plain updates, several at a time.
+        limit = asyncio.Semaphore(SCORE_WRITERS)
+
+        async def write(update: Any) -> None:
+            async with limit:
+                await self.store.update(update.pk, update.sk, set=update.set)
+
+        await asyncio.gather(*(write(u) for u in scores if isinstance(u, Update)))
+
+    async def _keep_partial_state(self, game: Game, kind: EngagementType) -> None:
+        """Write every player's partial state for this META version (after the commit that made it:
+        a partial command that finds none, or one of another version, loads the whole game)."""
+        ttl = self.ttl(game)
+        puts = [
+            dict(zip((PK, SK), items.partial_key(game.id, game.round, player), strict=True))
+            | {"round": game.round, "version": game.version, "state": state, TTL: ttl}
+            for player, state in kind.partial_state(game).items()
+        ]
+        limit = asyncio.Semaphore(SCORE_WRITERS)
+
+        async def write(batch: list[Item]) -> None:
+            async with limit:
+                left = await self.store.batch_write(batch)
+                for _ in range(3):
+                    if not left:
+                        return
+                    await asyncio.sleep(BACKOFF)
+                    left = await self.store.batch_write([w.item for w in left if isinstance(w, Put)])
+
+        try:
+            await asyncio.gather(
+                *(write(puts[i : i + MAX_BATCH_ITEMS]) for i in range(0, len(puts), MAX_BATCH_ITEMS))
+            )
+        except StoreError:  # the command is saved; votes without their ballot load the whole game
+            log.exception("game %s: the ballots of version %d were not all kept", game.id, game.version)
+
+    async def _counted(self, game_id: str, kind: EngagementType, done: Done) -> None:
+        """After a partial command, META's counters (read once more) say whether the phase may be
+        complete (then `settle` it from the whole game) and give the board views their counts."""
+        meta = await self.meta(game_id)
+        if meta is None or meta["round"] < 0:
+            return
+        entered = {k: meta.get(items.entry_count(meta["round"], k), 0) for k in kind.commands}
+        players = meta.get(items.SEATED, 0)  # only used seats are waited for
+        done.settle = kind.may_be_complete(meta["phase"], entered, players)
+        progress = kind.progress_of(meta["round"], meta["phase"], entered, players)
+        done.progress = None if progress is None else {"type": "progress", **progress}
+        done.entered, done.players = sum(entered.values()), players
+
+
+def _changes_meta(applied: Applied) -> bool:
+    return any(isinstance(w, Update) and w.sk == items.META for w in applied.atomic)
+
+
+def _failed(canceled: TransactionCanceled, writes: list[Write]) -> list[Write]:
+    """The writes whose conditions failed, from the reasons as DynamoDB lists them."""
+    return [write for write, reason in zip(writes, canceled.reasons, strict=False) if reason]
+
+
+def _is_nickname(write: Write) -> bool:
+    """The NICK claim of a join: its failure means the nickname is taken (the guard's is retried)."""
+    return isinstance(write, Put) and write.item[SK].startswith("NICK#")

@@ -1,0 +1,24 @@
+"""The deadline function: SQS delivers `{"game_id", "deadline"}` once its delay has passed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from cloud.deadlines import parse
+from cloud.runtime import runtime
+
+log = logging.getLogger(__name__)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    """Reports the records that failed, so SQS retries only those (ReportBatchItemFailures)."""
+    rt = runtime()
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            rt.run(rt.sockets.tick(*parse(record["body"])))
+        except Exception:  # SQS delivers it again; the others of the batch are done
+            log.exception("deadline %s failed", record["messageId"])
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}

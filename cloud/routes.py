@@ -1,0 +1,206 @@
+"""The HTTP API's routes (payload format 2.0): the appliance's JSON endpoints, with the same bodies.
+
+Creating a game needs the admin secret (`Authorization: Bearer`), compared in constant time; the
+results need the game's host token or the admin secret (a synced appliance game keeps its host
+token's hash at home, engagements.lifecycle.HOME_ONLY: the cloud's admin reads it). Errors are
+`{"error": {"code", "message"}}` with the appliance's statuses (engagements.statuses).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from cloud.games import CloudGames
+from engagements import auth, export, jsondoc, views
+from engagements.model import Rejected
+from engagements.packs import sample_pack, sample_packs
+from engagements.qr import qr_svg
+from engagements.statuses import STATUS
+from engagements.store.base import StoreError
+
+MAX_BODY = 64 * 1024
+
+Response = dict[str, Any]
+
+
+def respond(status: int, body: Any, content_type: str = "application/json", **headers: str) -> Response:
+    text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+    return {"statusCode": status, "headers": {"content-type": content_type, **headers}, "body": text}
+
+
+def error(code: str, message: str, status: int | None = None) -> Response:
+    return respond(status or STATUS.get(code, 400), {"error": {"code": code, "message": message}})
+
+
+class Routes:
+    def __init__(
+        self,
+        games: CloudGames,
+        admin_secret: Callable[[], str],
+        joined: Callable[[str], Awaitable[None]],
+        *,
+        public_url: str,
+    ) -> None:
+        self.games = games
+        self.joined = joined  # tells the board views (cloud.sockets.Sockets.joined)
+        self.admin_secret = admin_secret  # read when first needed (an SSM parameter in AWS)
+        self.public_url = public_url
+        self.routes: list[tuple[str, re.Pattern[str], Callable[..., Awaitable[Response]]]] = [
+            ("POST", re.compile(r"/api/games"), self.create),
+            ("POST", re.compile(r"/api/join"), self.join),
+            ("GET", re.compile(r"/api/packs"), self.packs),
+            ("GET", re.compile(r"/api/packs/(?P<name>[\w-]+)"), self.pack),
+            ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/qr\.svg"), self.qr),
+            ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/results\.csv"), self.results_csv),
+            ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/results"), self.results),
+        ]
+
+    async def handle(self, event: dict[str, Any]) -> Response:
+        method = event["requestContext"]["http"]["method"]
+        path = event.get("rawPath", "/")
+        for route_method, pattern, handler in self.routes:
+            match = pattern.fullmatch(path)
+            if match and route_method == method:
+                try:
+                    return await handler(event, **match.groupdict())
+                except Rejected as e:
+                    return error(e.code, e.message)
+                except StoreError:
+                    return error("internal", "Nothing was saved: try again.", 503)
+        return error("not_found", "No such endpoint.", 404)
+
+    def join_url(self, code: str) -> str:
+        return f"{self.public_url}/j/{code}"
+
+    # -- the routes ------------------------------------------------------------------------------
+
+    def is_admin(self, event: dict[str, Any]) -> bool:
+        return hmac.compare_digest(bearer(event).encode(), self.admin_secret().encode())
+
+    async def create(self, event: dict[str, Any]) -> Response:
+        if not self.is_admin(event):
+            return error("unauthorized", "The admin secret is needed to create a game.")
+        body = read_json(event)
+        settings = {k: body.get(k) for k in ("question_seconds", "vote_seconds", "max_players", "late_join")}
+        created = await self.games.create(
+            body.get("title"), body.get("prompts"), body.get("type", "answer-vote"), settings
+        )
+        g = created.game
+        return respond(
+            201,
+            {
+                "game_id": g.id,
+                "code": g.code,
+                "host_token": created.host_token,
+                "join_url": self.join_url(g.code),
+                "host_url": f"/host/{g.id}",
+                "screen_url": f"/screen/{g.id}",
+            },
+        )
+
+    async def join(self, event: dict[str, Any]) -> Response:
+        body = read_json(event)
+        game_id = await self.games.find_code(body.get("code"))
+        if game_id is None:
+            return error("not_found", "No game has that code. Check the code on the big screen.")
+        game, player_id, token = await self.games.join(
+            game_id,
+            body.get("nickname"),
+            body.get("previous_token"),
+            client_id=body.get("client_id"),
+            device_id=body.get("device_id"),
+            address=event["requestContext"]["http"].get("sourceIp", ""),
+        )
+        await self.joined(game_id)
+        return respond(
+            200,
+            {
+                "game_id": game.id,
+                "player_id": player_id,
+                "player_token": token,
+                "play_url": f"/play/{game.id}",
+            },
+        )
+
+    async def packs(self, event: dict[str, Any]) -> Response:
+        return respond(200, {"packs": sample_packs()})
+
+    async def pack(self, event: dict[str, Any], name: str) -> Response:
+        found = sample_pack(name)
+        return respond(200, found) if found else error("not_found", "No such pack.", 404)
+
+    async def qr(self, event: dict[str, Any], game_id: str) -> Response:
+        meta = await self.games.meta(game_id)
+        if meta is None:
+            return error("not_found", "No such game.", 404)
+        return respond(200, qr_svg(self.join_url(meta["code"])).decode(), "image/svg+xml")
+
+    async def results_csv(self, event: dict[str, Any], game_id: str) -> Response:
+        game = await self._hosted(event, game_id)
+        name = f"results-{game.code}.csv"
+        return respond(
+            200,
+            export.results_csv(game, self.games.kind(game)),
+            "text/csv",
+            **{"content-disposition": f'attachment; filename="{name}"'},
+        )
+
+    async def results(self, event: dict[str, Any], game_id: str) -> Response:
+        """Every scored round's results as JSON (a synced appliance game reads here too)."""
+        game = await self._hosted(event, game_id)
+        kind = self.games.kind(game)
+        rounds = [
+            {"round": r, "prompt": game.prompts[r]["text"], "results": kind.results(game, r)}
+            for r, outcome in sorted(game.outcomes.items())
+            if outcome == "scored"
+        ]
+        return respond(
+            200,
+            {
+                "game_id": game.id,
+                "title": game.title,
+                "status": game.status,
+                "rounds": rounds,
+                "leaderboard": views.leaderboard(game),
+            },
+        )
+
+    async def _hosted(self, event: dict[str, Any], game_id: str) -> Any:
+        loaded = await self.games.load(game_id)
+        if loaded is None:
+            raise Rejected("not_found", "No such game.")
+        game = loaded[0]
+        if not auth.is_host(game, bearer(event)) and not self.is_admin(event):
+            raise Rejected("unauthorized", "The host token or the admin secret is needed for the results.")
+        return game
+
+
+def bearer(event: dict[str, Any]) -> str:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" else ""
+
+
+def read_json(event: dict[str, Any]) -> dict[str, Any]:
+    """The body as a JSON object (engagements.jsondoc's rules). Only JSON, as on the appliance: a form
+    or text/plain post is what another site can forge."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise Rejected("not_json", "Send the body as JSON (Content-Type: application/json).")
+    raw: str | bytes = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        raw = base64.b64decode(raw)
+    if len(raw) > MAX_BODY:
+        raise Rejected("too_large", "That body is too large.")
+    try:
+        body = jsondoc.loads(raw or "{}")
+    except jsondoc.BadJson as e:
+        raise Rejected("bad_message", f"The body is not JSON we read: {e}") from e
+    if not isinstance(body, dict):
+        raise Rejected("bad_message", "The body must be a JSON object.")
+    return body

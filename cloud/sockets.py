@@ -1,0 +1,291 @@
+"""The WebSocket protocol of docs/protocol.md over API Gateway: one message in, replies and fan-out out.
+
+Authorisation happens at `hello`, as on the appliance (not at `$connect`): the token then never
+appears in a URL, so it stays out of API Gateway's access logs and browser history, and the pages
+speak the same protocol to both runtimes. `$connect` only checks that the game exists and records
+the connection. The sender's reply goes straight back through the management API; what a command
+tells the other views goes out after its writes commit (cloud.delivery), then its ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from cloud.connections import Connection, Connections
+from cloud.deadlines import Deadlines
+from cloud.delivery import INLINE_POSTS, Invoker, Poster, Posts, chunks
+from cloud.games import CloudGames, Done
+from engagements import auth, items, jsondoc, views
+from engagements.engine import HOST_COMMANDS, SYSTEM_COMMANDS, evolve
+from engagements.model import BOARD, HOST, SYSTEM, Actor, Event, Rejected
+from engagements.store.base import StoreError
+from engagements.views import Messages
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4096
+REQUEST_TYPES = frozenset({"players", "results"})  # the host's; they read and change nothing
+# Progress updates to the board views per phase, about, whatever the room: the appliance coalesces
+# them in time (four a second); an invocation knows only the counts its own command left.
+PROGRESS_STEPS = 40
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def error(code: str, message: str, cmd_id: str = "") -> dict[str, Any]:
+    err = {"type": "error", "code": code, "message": message}
+    return {**err, "id": cmd_id} if cmd_id else err
+
+
+class Sockets:
+    def __init__(
+        self,
+        games: CloudGames,
+        connections: Connections,
+        poster: Poster,
+        invoker: Invoker | None,
+        deadlines: Deadlines | None,
+        *,
+        join_base: str,
+        inline_posts: int = INLINE_POSTS,
+        progress_steps: int = PROGRESS_STEPS,
+    ) -> None:
+        self.games = games
+        self.connections = connections
+        self.poster = poster
+        self.invoker = invoker
+        self.deadlines = deadlines
+        self.join_base = join_base
+        self.inline_posts = inline_posts
+        self.progress_steps = progress_steps
+
+    # -- the three routes ------------------------------------------------------------------------
+
+    async def connect(self, connection_id: str, game_id: Any, at: int) -> int:
+        """200, or 404 for no such game (the browser then sees the handshake refused)."""
+        if not isinstance(game_id, str) or await self.games.meta(game_id) is None:
+            return 404
+        await self.connections.opened(connection_id, game_id, at)
+        return 200
+
+    async def disconnect(self, connection_id: str) -> None:
+        connection = await self.connections.find(connection_id)
+        if connection is not None:
+            await self.connections.remove(connection)
+
+    async def message(self, connection_id: str, text: str, at: int) -> None:
+        """One message from a socket; `at` is when API Gateway received it (requestTimeEpoch)."""
+        reply = await self._reply(connection_id, text, at)
+        if reply is not None:
+            await self.reply(connection_id, reply)
+
+    # -- dispatch --------------------------------------------------------------------------------
+
+    async def _reply(self, connection_id: str, text: str, at: int) -> dict[str, Any] | None:
+        if len(text.encode()) > MAX_MESSAGE:
+            return error("too_large", f"Messages are at most {MAX_MESSAGE} bytes.")
+        try:
+            msg = jsondoc.loads(text)
+        except jsondoc.BadJson as e:
+            return error("bad_json", f"That message is not JSON we read: {e}")
+        if not isinstance(msg, dict):
+            return error("bad_json", "A message is a JSON object.")
+        type_ = msg.pop("type", None)
+        cmd_id = msg.pop("id", "")
+        if not isinstance(cmd_id, str) or len(cmd_id) > 64:
+            return error("bad_message", "`id` is a string of at most 64 characters.")
+        if not isinstance(type_, str):
+            return error("bad_message", "A message needs a `type`.", cmd_id)
+        if type_ == "ping":
+            t = msg.get("t")
+            return {"type": "pong", "t": t if isinstance(t, int | float) else None, "now": self.games.clock()}
+        try:
+            connection = await self.connections.find(connection_id)
+            if connection is None:
+                raise Rejected("unauthorized", "This connection is not open to a game.")
+            if type_ == "hello":
+                return await self._hello(connection, msg)
+            if connection.view is None:
+                raise Rejected("not_authenticated", "Say hello with your token first.")
+            if type_ == "sync":
+                return await self._snapshot(connection)
+            if type_ in REQUEST_TYPES:
+                reply = await self._request(connection, type_, msg)
+                return {**reply, "id": cmd_id} if cmd_id else reply
+            if not cmd_id:
+                raise Rejected("bad_message", "A command needs an `id`.")
+            self._screen(connection, type_)
+            done = await self.games.execute(connection.game_id, actor_of(connection), type_, msg, cmd_id, at)
+        except Rejected as e:
+            return error(e.code, e.message, cmd_id)
+        except StoreError:
+            log.exception("a command could not be saved")
+            return error("internal", "That could not be saved: please try again.", cmd_id)
+        await self.after(connection.game_id, done)
+        await self.reply(connection_id, {"type": "ack", "id": cmd_id, **done.ack})
+        if done.settle:
+            await self.settle(connection.game_id)
+        return None
+
+    def _screen(self, connection: Connection, type_: str) -> None:
+        """Refuse what the engine would refuse anyway before reading the game for it: an unknown
+        command, or the host's from a phone, costs a hostile client's invocation no table reads."""
+        if type_ in SYSTEM_COMMANDS:
+            raise Rejected("forbidden", "Only the server sends this.")
+        if type_ in HOST_COMMANDS:
+            if connection.view == "player":
+                raise Rejected("forbidden", "Only the host can do that.")
+        elif not any(type_ in kind.commands for kind in self.games.types.values()):
+            raise Rejected("unknown_type", f"Unknown command {type_!r}.")
+
+    async def _hello(self, connection: Connection, msg: dict[str, Any]) -> dict[str, Any]:
+        loaded = await self.games.load(connection.game_id)
+        if loaded is None:
+            raise Rejected("unauthorized", "There is no such game.")
+        game, _ = loaded
+        actor = auth.authenticate(game, msg.get("token"), msg.get("view"))
+        bound = await self.connections.bind(connection, msg["view"], actor.player, self.games.clock())
+        if actor.player:
+            if not game.players[actor.player].seen:  # the seat is used: from now on a phase waits for it
+                fields = {"player": actor.player, "connected": True}
+                await self.games.execute(connection.game_id, SYSTEM, "presence", fields)
+                seen = Event("player_seen", {"player": actor.player})
+                evolve(game, seen, self.games.kind(game))  # the snapshot below counts it too
+            game.connected.add(actor.player)
+        return self._render(game, bound)
+
+    async def _snapshot(self, connection: Connection) -> dict[str, Any]:
+        loaded = await self.games.load(connection.game_id)
+        if loaded is None:
+            raise Rejected("unauthorized", "There is no such game.")
+        return self._render(loaded[0], connection)
+
+    def _render(self, game: Any, connection: Connection) -> dict[str, Any]:
+        join_url = f"{self.join_base}/j/{game.code}"
+        snapshot = views.snapshot(
+            game, self.games.kind(game), actor_of(connection), connection.view or "", join_url
+        )
+        return {**snapshot, "now": self.games.clock()}
+
+    async def _request(self, connection: Connection, type_: str, msg: dict[str, Any]) -> dict[str, Any]:
+        if connection.view != "host":
+            raise Rejected("forbidden", "Only the host can do that.")
+        loaded = await self.games.load(connection.game_id)
+        if loaded is None:
+            raise Rejected("unauthorized", "There is no such game.")
+        game = loaded[0]
+        if type_ == "players":
+            return views.players_page(game, msg.get("query", ""), msg.get("offset"))
+        return views.results_page(game, self.games.kind(game), msg.get("round"), msg.get("offset"))
+
+    # -- after a command -------------------------------------------------------------------------
+
+    async def after(self, game_id: str, done: Done) -> None:
+        """Tell the views what a committed command changed, and start the timer of a phase it opened."""
+        await self.deliver(game_id, done.messages)
+        step = max(1, done.players // self.progress_steps)
+        if done.progress is not None and done.entered % step == 0:
+            board = await self.connections.of_game(game_id, BOARD)
+            await self.post(game_id, [(c.id, [encode(done.progress)]) for c in board])
+        if done.deadline is not None and self.deadlines is not None:
+            await asyncio.to_thread(self.deadlines.schedule, game_id, done.deadline, self.games.clock())
+
+    async def joined(self, game_id: str) -> None:
+        """A player joined: the board views see the room fill up, about `progress_steps` times
+        however many join (the appliance coalesces in time, four times a second)."""
+        meta = await self.games.meta(game_id)
+        players = 0 if meta is None else meta.get(items.ACTIVE, 0)
+        if not players or players % max(1, players // self.progress_steps):
+            return
+        room = await self.games.room(game_id)
+        if room is not None:
+            board = await self.connections.of_game(game_id, BOARD)
+            await self.post(game_id, [(c.id, [encode({"type": "room", **room})]) for c in board])
+
+    async def settle(self, game_id: str) -> None:
+        """Close the phase if everyone has finished it, judged from the whole game."""
+        try:
+            done = await self.games.execute(game_id, SYSTEM, "settle", {})
+        except (Rejected, StoreError):
+            log.exception("game %s could not be settled; its deadline will close the phase", game_id)
+            return
+        await self.after(game_id, done)
+
+    async def tick(self, game_id: str, deadline: int) -> None:
+        """The deadline timer fired: close the phase if that deadline is still the game's and has passed."""
+        meta = await self.games.meta(game_id)
+        if meta is None or meta.get("deadline") != deadline:
+            return  # the phase closed already (everyone finished, or the host ended it)
+        now = self.games.clock()
+        if now < deadline and self.deadlines is not None:  # delivered early: this clock is behind
+            await asyncio.to_thread(self.deadlines.schedule, game_id, deadline, now)
+            return
+        done = await self.games.execute(game_id, SYSTEM, "tick", {}, at=max(now, deadline))
+        await self.after(game_id, done)
+
+    async def deliver(self, game_id: str, messages: Messages) -> None:
+        if not (messages.broadcast or messages.private or messages.kicked):
+            return
+        connections = await self.connections.of_game(game_id)
+        encoded = [
+            {audience: encode(m) for audience, m in renditions.items()} for renditions in messages.broadcast
+        ]
+        kicked = set(messages.kicked)
+        gone_notice = encode(error("kicked", "The host removed you from this game."))
+        posts: Posts = []
+        for c in connections:
+            frames = [renditions[c.audience] for renditions in encoded if c.audience in renditions]
+            if c.player in messages.private:
+                frames.append(encode(messages.private[c.player]))
+            if c.player in kicked:
+                frames.append(gone_notice)
+            if frames:
+                posts.append((c.id, frames))
+        await self.post(game_id, posts)
+        for c in connections:
+            if c.player in kicked:
+                await asyncio.to_thread(self.poster.close, c.id)
+                await self.connections.remove(c)
+
+    async def post(self, game_id: str, posts: Posts) -> None:
+        """Inline for a small room; through the fan-out function, asynchronously, for a large one."""
+        if len(posts) <= self.inline_posts or self.invoker is None:
+            report = await asyncio.to_thread(self.poster.post, posts)
+            await self.connections.remove_ids(report.gone)
+            return
+        for chunk in chunks(posts):
+            await asyncio.to_thread(self.invoker.invoke, {"game_id": game_id, "posts": chunk})
+
+    async def fanout(self, event: dict[str, Any]) -> dict[str, int]:
+        """The fan-out function's work: `posts`, or `frames` to `connections` or to an `audience`."""
+        game_id = event["game_id"]
+        if "posts" in event:
+            posts: Posts = [(c, list(frames)) for c, frames in event["posts"]]
+        elif "connections" in event:
+            posts = [(c, list(event["frames"])) for c in event["connections"]]
+        else:
+            found = await self.connections.of_game(game_id, event.get("audience"))
+            posts = [(c.id, list(event["frames"])) for c in found]
+        report = await asyncio.to_thread(self.poster.post, posts)
+        await self.connections.remove_ids(report.gone)
+        return {
+            "sent": report.sent,
+            "gone": len(report.gone),
+            "throttled": report.throttled,
+            "failed": len(report.failed),
+        }
+
+    async def reply(self, connection_id: str, message: dict[str, Any]) -> None:
+        report = await asyncio.to_thread(self.poster.post, [(connection_id, [encode(message)])])
+        await self.connections.remove_ids(report.gone)
+
+
+def actor_of(connection: Connection) -> Actor:
+    if connection.view == "player" and connection.player:
+        return Actor("player", connection.player)
+    return HOST
