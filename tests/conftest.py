@@ -11,6 +11,8 @@ import ssl
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -113,11 +115,26 @@ class Client:
                     return you
 
 
-class Table:
-    """A game on the real server: the host's socket and the players' sockets."""
+def appliance_socket(game_id: str) -> str:
+    """The appliance's WebSocket for a game, on the HTTP session's own server."""
+    return f"/ws/{game_id}"
 
-    def __init__(self, http: aiohttp.ClientSession, created: dict[str, Any]) -> None:
+
+class Table:
+    """A game on the real server: the host's socket and the players' sockets.
+
+    `socket_url` says where a game's WebSocket is: the appliance's `/ws/<id>`, or the WebSocket API's
+    `ws://…/<stage>?game=<id>` (the pages speak the same protocol to both, only the URLs differ).
+    """
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        created: dict[str, Any],
+        socket_url: Callable[[str], str] = appliance_socket,
+    ) -> None:
         self.http = http
+        self.socket_url = socket_url
         self.created = created
         self.game_id: str = created["game_id"]
         self.host: Client
@@ -126,7 +143,7 @@ class Table:
         self.ids: dict[str, str] = {}
 
     async def connect(self, token: str, view: str) -> tuple[Client, dict[str, Any]]:
-        ws = await self.http.ws_connect(f"/ws/{self.game_id}")
+        ws = await self.http.ws_connect(self.socket_url(self.game_id))
         client = Client(ws)
         await client.send("hello", token=token, view=view)
         return client, await client.expect("snapshot")
@@ -147,7 +164,12 @@ class Table:
             await client.ws.close()
 
 
-async def create_game(http: aiohttp.ClientSession, prompts: list[str] | None = None, **extra: Any) -> Table:
+async def create_game(
+    http: aiohttp.ClientSession,
+    prompts: list[str] | None = None,
+    socket_url: Callable[[str], str] = appliance_socket,
+    **extra: Any,
+) -> Table:
     body = {
         "title": "Quiz night",
         "prompts": prompts or ["A bad name for a cat", "The worst pizza topping"],
@@ -155,7 +177,7 @@ async def create_game(http: aiohttp.ClientSession, prompts: list[str] | None = N
     }
     async with http.post("/api/games", json=body, headers=ADMIN) as r:
         assert r.status == 201, await r.text()
-        table = Table(http, await r.json())
+        table = Table(http, await r.json(), socket_url)
     table.host, _ = await table.connect(table.created["host_token"], "host")
     return table
 
@@ -168,6 +190,53 @@ def table_factory(http):
         table = await create_game(http, **kwargs)
         tables.append(table)
         return table
+
+    return make
+
+
+@pytest.fixture
+async def cloud_local(moto_endpoint, cloud_table, unused_tcp_port_factory):
+    """The cloud stack as deploy/realtime.yaml and deploy/http.yaml wire it, run by the local gateway
+    (tests/cloudlocal, a test double of API Gateway and Lambda) on the test's table: an HTTP session
+    on its HTTP API, and where a game's WebSocket is."""
+    from tests.cloudlocal.__main__ import local_parameters
+    from tests.cloudlocal.gateway import Gateway
+    from tests.cloudlocal.gateway import Settings as GatewaySettings
+
+    base = "engagements-dev"
+    deploy = Path(__file__).resolve().parents[1] / "deploy"
+    settings = GatewaySettings(
+        templates=[deploy / "realtime.yaml", deploy / "http.yaml"],
+        aws_endpoint=moto_endpoint,
+        port=unused_tcp_port_factory(),
+        http_port=unused_tcp_port_factory(),
+        parameters=local_parameters(base),
+        exports={
+            f"{base}-TableName": cloud_table,
+            f"{base}-TableArn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{cloud_table}",
+        },
+        environment={"ADMIN_SECRET": ADMIN_SECRET},
+    )
+    gateway = Gateway(settings)
+    await gateway.start()
+    assert gateway.state.websocket_api is not None
+    stage = gateway.state.websocket_api.stage
+    try:
+        async with aiohttp.ClientSession(base_url=settings.http_url) as session:
+            yield session, lambda game_id: f"{gateway.websocket_url}{stage}?game={game_id}"
+    finally:
+        await gateway.close()
+
+
+@pytest.fixture(params=["appliance", "cloud-local"])
+def any_table_factory(request):
+    """`table_factory` on the appliance, then on the cloud stack (`cloud_local`): one test, both runtimes."""
+    if request.param == "appliance":
+        return request.getfixturevalue("table_factory")
+    http, socket_url = request.getfixturevalue("cloud_local")
+
+    async def make(**kwargs: Any) -> Table:
+        return await create_game(http, socket_url=socket_url, **kwargs)
 
     return make
 

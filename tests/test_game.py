@@ -19,8 +19,8 @@ async def play_round(table, round_: int, votes: dict[str, str]) -> dict:
     return await table.host.phase("results")
 
 
-async def test_eight_players_play_a_whole_game_to_the_podium(table_factory):
-    table = await table_factory()
+async def test_eight_players_play_a_whole_game_to_the_podium(any_table_factory):
+    table = await any_table_factory()
     nicks = [f"Player{i}" for i in range(8)]
     for nick in nicks:
         await table.join(nick)

@@ -38,7 +38,7 @@ from engagements.store import (
     equals,
     present,
 )
-from engagements.store.base import MAX_PAGE_BYTES, Cond, now_epoch
+from engagements.store.base import MAX_PAGE_BYTES, Cond, below, now_epoch
 from engagements.store.dynamodb import DynamoStore
 from engagements.store.schema import create_table
 from engagements.store.sqlite import SQLiteStore
@@ -258,6 +258,15 @@ async def test_equals_lets_only_the_first_of_two_identical_version_bumps_win(sto
         )
     assert failed.value.item == after
     assert await store.get("game", "state") == after
+
+
+async def test_below_holds_for_a_missing_attribute_and_a_smaller_number_only(store: Store) -> None:
+    """A cap (a game's seats): the ADD that takes the count to the cap is the last one let through."""
+    for _ in range(2):
+        await store.update("game", "META", add={"active": 1}, condition=below("active", 2))
+    with pytest.raises(ConditionFailed):
+        await store.update("game", "META", add={"active": 1}, condition=below("active", 2))
+    assert (await store.get("game", "META"))["active"] == 2
 
 
 async def test_equals_compares_whole_values_and_never_a_missing_attribute_or_another_type(
