@@ -231,3 +231,27 @@ def test_an_answer_decided_before_the_deadline_but_committed_after_it_closed_is_
     assert ann.reply("a")["code"] == "stale"  # its transaction found the phase closed
     assert stored_entries(cloud, created["game_id"], 0, "answer") == []
     assert host.last("phase_changed")["phase"] == "results"
+
+
+def test_joins_racing_for_the_last_seats_and_a_retry_racing_its_first_copy(cloud):
+    """The cap holds in the join's own transaction: of 6 joins at once for 3 seats, 3 get one; two
+    copies of one join (same client id) at once get one seat and the same token."""
+
+    def join(game: dict[str, Any], nickname: str, **ids: str) -> Callable[[], tuple[int, Any]]:
+        body = {"code": game["code"], "nickname": nickname, **ids}
+        return lambda: cloud.http("POST", "/api/join", body, address=f"10.0.0.{len(nickname)}")
+
+    def active(game: dict[str, Any]) -> int:
+        return cloud.rt.run(cloud.rt.games.meta(game["game_id"]))[items.ACTIVE]
+
+    capped = cloud.create(["One"], max_players=3)
+    replies = race(*(join(capped, f"P{'x' * i}") for i in range(6)))
+    assert sorted(status for status, _ in replies) == [200] * 3 + [403] * 3
+    assert {body["error"]["code"] for status, body in replies if status == 403} == {"full"}
+    assert active(capped) == 3
+
+    game = cloud.create(["One"])
+    copies = race(*[join(game, "Ann", client_id="the-same-client-0123")] * 2)
+    assert [status for status, _ in copies] == [200, 200], copies
+    assert copies[0][1]["player_token"] == copies[1][1]["player_token"]
+    assert active(game) == 1
