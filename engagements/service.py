@@ -44,15 +44,23 @@ class Outcome:
 
     ack: dict[str, Any]
     messages: views.Messages = field(default_factory=views.Messages)
-    durable: asyncio.Future[None] | None = None
+    durable: asyncio.Future[None] | None = None  # every write saved: the ack may go
+    # The writes its messages depend on saved (the atomic group: scores are recomputed from the entries
+    # after a crash): its messages may go. None: the same as `durable`.
+    showable: asyncio.Future[None] | None = None
 
     async def saved(self) -> None:
         if self.durable is not None:
             await self.durable
 
-    def saved_ok(self) -> bool:
-        """Once `durable` is done: whether every write was saved (a failure was logged by the service)."""
-        return self.durable is None or (not self.durable.cancelled() and self.durable.exception() is None)
+    @property
+    def shown_after(self) -> asyncio.Future[None] | None:
+        return self.showable if self.showable is not None else self.durable
+
+    def may_show(self) -> bool:
+        """Once `shown_after` is done: whether its writes were saved (a failure was logged by the service)."""
+        after = self.shown_after
+        return after is None or (not after.cancelled() and after.exception() is None)
 
 
 class Games:
@@ -214,13 +222,13 @@ class Games:
         applied = apply(game, self.kind(game), cmd, self._ttl(game))
         events = applied.events
         writes = applied.atomic or applied.scores
-        durable = self._write(game, applied.atomic, applied.scores) if writes else None
+        durable, showable = self._write(game, applied.atomic, applied.scores) if writes else (None, None)
         if any(e.kind == "phase_changed" and e.data["status"] == FINISHED for e in events):
             # Rewriting every item of the game would compete with the podium's broadcast (and with
             # every other game finishing in the same second): it waits a moment.
             handle = asyncio.get_running_loop().call_later(self.keep_delay, self._keep, game)
             self._keeping[game.id] = handle
-        return Outcome(applied.ack, applied.messages, durable)
+        return Outcome(applied.ack, applied.messages, durable, showable)
 
     def _keep(self, game: Game) -> None:
         self._keeping.pop(game.id, None)
@@ -242,23 +250,32 @@ class Games:
     def presence(self, game: Game, player: str, connected: bool) -> Outcome:
         return self.execute(game, SYSTEM, "presence", {"player": player, "connected": connected})
 
-    def _write(self, game: Game, atomic: list[Write], scores: list[Write]) -> asyncio.Future[None]:
-        """Start saving a command's writes, keeping the order of the game's commands.
+    def _write(
+        self, game: Game, atomic: list[Write], scores: list[Write]
+    ) -> tuple[asyncio.Future[None], asyncio.Future[None] | None]:
+        """Start saving a command's writes, keeping the order of the game's commands: (all of them
+        saved, the atomic group saved when scores follow it).
 
         With an ordered store the task's first step queues the writes, so tasks started in order
         write in order and a burst of answers shares commits; otherwise each waits for the last.
         """
         before = None if self.store.ordered_writes else self._last_write.get(game.id)
-        durable = asyncio.ensure_future(self._persist(game, atomic, scores, before))
+        showable = asyncio.get_running_loop().create_future() if atomic and scores else None
+        durable = asyncio.ensure_future(self._persist(game, atomic, scores, before, showable))
         if not self.store.ordered_writes:
             self._last_write[game.id] = durable
             durable.add_done_callback(partial(self._forget_last, game.id))
         self._in_flight.add(durable)
         durable.add_done_callback(self._settled)
-        return durable
+        return durable, showable
 
     async def _persist(
-        self, game: Game, atomic: list[Write], scores: list[Write], before: asyncio.Future[None] | None
+        self,
+        game: Game,
+        atomic: list[Write],
+        scores: list[Write],
+        before: asyncio.Future[None] | None,
+        showable: asyncio.Future[None] | None,
     ) -> None:
         if before is not None:
             await asyncio.wait([before])  # its failure is its own command's to report
@@ -266,8 +283,12 @@ class Games:
             for writes in (atomic, scores):
                 for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
                     await self.store.transact_write(writes[i : i + MAX_TRANSACT_ITEMS])
-        except StoreError:
+                if showable is not None and not showable.done():
+                    showable.set_result(None)
+        except StoreError as e:
             log.exception("could not save game %s; reloading it from the store", game.id)
+            if showable is not None and not showable.done():
+                showable.set_exception(e)
             self.evict(game.id)
             raise
 

@@ -11,13 +11,14 @@ import ssl
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from tests.browsers import chromium
 from web.app import create_app
 from web.keys import GAMES
 from web.settings import Settings
@@ -408,3 +409,13 @@ def cloud_table(moto_endpoint, aws_env) -> str:
     name = f"cloud-{uuid.uuid4().hex[:10]}"
     create_table(boto3.client("dynamodb", endpoint_url=moto_endpoint), name)
     return name
+
+
+# -- headless Chromium ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """One Chromium per test (tests/browsers.py)."""
+    async with chromium() as b:
+        yield b

@@ -8,35 +8,21 @@ Drives Debian's Chromium (Playwright cannot download its own browser here) again
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import PIL.Image
 import pytest
 import zxingcpp
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
+from tests.browsers import ARTIFACTS, TIMEOUT
 from tests.conftest import ADMIN_SECRET, create_game
 from web.keys import GAMES
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PHONE = {"width": 390, "height": 844}
 SCREEN = {"width": 1600, "height": 900}
-TIMEOUT = 15_000
 
 PROMPTS = ["A bad name for a cat", "The worst pizza topping"]
 # Per prompt: each player's answer, and whose answer they vote for. Bob wins both prompts; Ann gets
@@ -56,18 +42,6 @@ ANIMATIONS_DONE = """() => document.getAnimations().every(a => {
   const t = a.effect && a.effect.getComputedTiming();
   return a.playState !== 'running' || (t && t.iterations === Infinity);
 })"""
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: `make chromium` (or `make test`) installs it")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 class Watch:

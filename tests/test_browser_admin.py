@@ -7,17 +7,15 @@ Real Chromium against real servers on 127.0.0.1 only (every other address is ref
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
+from tests.browsers import TIMEOUT
 from tests.conftest import ADMIN, ADMIN_SECRET, create_game
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT
 from tests.test_browser_rooms import no_serious_violations
 from web.app import create_app
 from web.settings import Settings
@@ -26,18 +24,6 @@ from web.tls import server_context
 pytestmark = pytest.mark.browser
 
 LOCAL = re.compile(r"^(https?|wss?)://127\.0\.0\.1:\d+/")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: `make chromium` (or `make test`) installs it")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def local_page(browser: Any, **options: Any) -> Any:

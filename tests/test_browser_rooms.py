@@ -19,7 +19,6 @@ import dataclasses
 import io
 import json
 import re
-import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,23 +27,13 @@ from typing import Any
 import aiohttp
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from conftest import ADMIN, Client
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
+
+from tests.browsers import ARTIFACTS, TIMEOUT
+from tests.conftest import ADMIN, Client
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-TIMEOUT = 15_000
 TO = "\u2013"  # the en dash of ranges: "Showing 1-50" is written with it
 PHONE = {"width": 390, "height": 844}
 HOST = {"width": 1920, "height": 1080}
@@ -146,18 +135,6 @@ HOST_APART = [
     [".control-bar", ".console-board"],
     [".console-top", ".control-bar"],
 ]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: `make chromium` (or `make test`) installs it")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 @pytest.fixture

@@ -3,17 +3,12 @@ host's requests answered by their replies (docs/protocol.md, "Ordering")."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import async_playwright
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 # A socket that is "open" without a network: raw() records what would be sent.
 SETUP = """async () => {
@@ -36,19 +31,12 @@ SETUP = """async () => {
 
 
 @pytest.fixture
-async def page(server) -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: `make chromium` (or `make test`) installs it")
+async def page(server, browser) -> AsyncIterator[Any]:
     base = str(server.make_url("/")).rstrip("/")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = await browser.new_page()
-            await page.goto(f"{base}/")
-            await page.evaluate(SETUP)
-            yield page
-        finally:
-            await browser.close()
+    page = await browser.new_page()
+    await page.goto(f"{base}/")
+    await page.evaluate(SETUP)
+    yield page
 
 
 async def test_updates_replace_their_piece_and_events_keep_order(page) -> None:

@@ -259,7 +259,8 @@ def test_points_awarded_equal_the_rule_applied_to_the_votes_cast_and_nobody_vote
     tally = dict.fromkeys(authors.values(), 0)
     for v in votes:
         tally[authors[v.value["for"]]] += 1
-    expected = round_points(tally, dict(shown) if with_ballots else None)
+    exposure = {author: shown[author] for author in tally}  # every answer, those on no ballot too
+    expected = round_points(tally, exposure if with_ballots else None)
     assert {pid: t.score(pid) for pid in tally} == expected
     assert sum(p.score for p in t.game.players.values()) == sum(expected.values())
 

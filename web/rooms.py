@@ -87,7 +87,8 @@ class Rooms:
         return None
 
     def deliver(self, game: Game, outcome: Outcome) -> None:
-        """Publish a command's messages once its writes are durable, after the game's earlier ones.
+        """Publish a command's messages once the writes they depend on are durable (all but the score
+        updates, which a restart recomputes from the entries), after the game's earlier ones.
 
         A write that fails is never shown: the service reloads the game from the store, and its views
         resynchronise from there.
@@ -96,15 +97,15 @@ class Rooms:
         if not (messages.broadcast or messages.private or messages.kicked):
             return self.touch(game)  # only the counts moved; they are no event a crash could take back
         waiting = self._unsaved.get(game.id)
-        if waiting is None and (outcome.durable is None or outcome.durable.done()):
-            if outcome.saved_ok():
+        if waiting is None and (outcome.shown_after is None or outcome.shown_after.done()):
+            if outcome.may_show():
                 self.publish(game, outcome.messages)
             return
         if waiting is None:
             waiting = self._unsaved[game.id] = deque()
         waiting.append(outcome)
-        if outcome.durable is not None:
-            outcome.durable.add_done_callback(lambda _: self._saved(game))
+        if outcome.shown_after is not None:
+            outcome.shown_after.add_done_callback(lambda _: self._saved(game))
         else:
             self._saved(game)
 
@@ -115,7 +116,9 @@ class Rooms:
         repeats what it shows.
         """
         while waiting := self._unsaved.get(game.id):
-            pending = [o.durable for o in waiting if o.durable is not None and not o.durable.done()]
+            pending = [
+                o.shown_after for o in waiting if o.shown_after is not None and not o.shown_after.done()
+            ]
             if not pending:  # their callbacks are on their way
                 await asyncio.sleep(0)
                 continue
@@ -123,9 +126,9 @@ class Rooms:
 
     def _saved(self, game: Game) -> None:
         waiting = self._unsaved.get(game.id)
-        while waiting and (waiting[0].durable is None or waiting[0].durable.done()):
+        while waiting and (waiting[0].shown_after is None or waiting[0].shown_after.done()):
             outcome = waiting.popleft()
-            if outcome.saved_ok():
+            if outcome.may_show():
                 self.publish(game, outcome.messages)
         if not waiting:
             self._unsaved.pop(game.id, None)

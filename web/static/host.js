@@ -338,8 +338,9 @@ function render() {
   const count = room.players || 0;
   setText(els.count, num(count));
   setText(els.online, count ? `${num(room.connected || 0)} connected` : "");
-  // The list follows the room's count and the scores (which change when results open).
-  const listKey = `${count}:${g.phase}`;
+  // The list follows the room's counts (who joined, who is connected: a phone opens its socket after its
+  // join) and the scores (which change when results open); refreshSoon paces it in a big room.
+  const listKey = `${count}:${room.connected || 0}:${g.phase}`;
   if (players.seenKey !== listKey) {
     const first = players.seenKey === null;
     players.seenKey = listKey;
