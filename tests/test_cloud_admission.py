@@ -34,6 +34,10 @@ def test_a_retried_join_gets_its_seat_back(cloud):
     assert meta(cloud, created)[items.ACTIVE] == 1
     other = join(cloud, created, "Ann", client_id="another-client-0123456789")
     assert (other[0], other[1]["error"]["code"]) == (409, "nickname_taken")
+    flipped = join(cloud, created, "\u202eevil", client_id="third-client-0123456789")
+    assert (flipped[0], flipped[1]["error"]["code"]) == (400, "invalid")  # the text rule, as on the appliance
+    malformed = join(cloud, created, "Bob", client_id="short")
+    assert (malformed[0], malformed[1]["error"]["code"]) == (400, "invalid")
 
 
 def test_a_kick_bans_the_device_and_the_address(cloud):
