@@ -13,9 +13,11 @@ from engagements import text
 from engagements.codes import new_code, new_id, new_secret, token_for
 from engagements.engine import JOIN_SETTINGS, PLAYERS_RANGE
 from engagements.model import Game, Rejected
+from engagements.store.base import MAX_TRANSACT_ITEMS
 from engagements.types import EngagementType
 
-MAX_PROMPTS = 100
+# A game is created in one transaction: its META, its join code and one item per prompt.
+MAX_PROMPTS = MAX_TRANSACT_ITEMS - 2
 SECONDS_RANGE = (5, 600)
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from engagements import jsondoc, text
+from engagements.creation import MAX_PROMPTS
 from engagements.model import Rejected
 from engagements.types.answer_vote import PROMPT_MAX
 
 PACKS_DIR = Path(__file__).parent / "packs"
-MAX_PROMPTS = 100
 MAX_PACK_BYTES = 256 * 1024
 
 

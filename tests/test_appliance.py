@@ -11,6 +11,7 @@ import uuid
 import zxingcpp
 from PIL import Image
 
+from engagements.creation import MAX_PROMPTS
 from tests.conftest import ADMIN, create_game
 
 
@@ -103,3 +104,12 @@ async def test_creating_a_game_validates_its_input(http):
     big = {**ADMIN, "Content-Type": "application/json"}
     async with http.post("/api/games", data=b"x" * 600_000, headers=big) as r:
         assert r.status == 413
+
+
+async def test_a_game_holds_as_many_prompts_as_its_creation_can_write_at_once(http):
+    """META, the join code and every prompt are one transaction (at most 100 items): 98 prompts."""
+    prompts = [f"Prompt number {i}" for i in range(MAX_PROMPTS)]
+    async with http.post("/api/games", json={"prompts": prompts}, headers=ADMIN) as r:
+        assert r.status == 201, await r.text()
+    async with http.post("/api/games", json={"prompts": [*prompts, "One too many"]}, headers=ADMIN) as r:
+        assert (r.status, (await r.json())["error"]["code"]) == (400, "invalid")
