@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import random
 import secrets
-import signal
 import sys
 import time
 from collections import Counter
@@ -146,11 +145,7 @@ class Campaign:
     # -- the server ---------------------------------------------------------------------------------
 
     async def kill_and_restart(self) -> None:
-        assert self.server.proc is not None
-        self.server.proc.send_signal(signal.SIGKILL)
-        self.server.proc.wait()
-        if self.server._sampler is not None:
-            self.server._sampler.cancel()
+        self.server.kill()
         await self.server.start()
 
     async def kill_during(

@@ -197,6 +197,14 @@ class ServerProcess:
         self.log.flush()
         return (self.data_dir / "server.log").read_text(errors="replace")[-4000:]
 
+    def kill(self) -> None:
+        """SIGKILL, like a pulled plug: its data directory stays for the next start."""
+        if self._sampler is not None:
+            self._sampler.cancel()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
     def stop(self) -> None:
         if self._sampler is not None:
             self._sampler.cancel()

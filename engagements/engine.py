@@ -286,10 +286,7 @@ def evolve(game: Game, event: Event, kind: EngagementType) -> None:
         case "entry_added":
             add_entry(game, d["entry"])
         case "host_acked":
-            game.host_acks[d["id"]] = d["ack"]
-            game.acks[(HOST.key, d["id"])] = d["ack"]
-            while len(game.host_acks) > HOST_ACKS_KEPT:
-                del game.host_acks[next(iter(game.host_acks))]
+            add_host_ack(game, d["id"], d["ack"])
         case "entry_removed":
             entry = game.entries[d["round"]][d["kind"]].pop(d["player"])
             if "option" in entry.value:
@@ -311,6 +308,14 @@ def seat(game: Game, player: Player) -> None:
     game.seated += player.seen
     if player.device:
         game.devices.add(player.device)
+
+
+def add_host_ack(game: Game, cmd_id: str, ack: dict[str, Any]) -> None:
+    """Remember one of the host's acks: found again by a retry, and the last few kept in META."""
+    game.host_acks[cmd_id] = ack
+    game.acks[(HOST.key, cmd_id)] = ack
+    while len(game.host_acks) > HOST_ACKS_KEPT:
+        del game.host_acks[next(iter(game.host_acks))]
 
 
 def add_entry(game: Game, entry: Entry) -> None:

@@ -18,8 +18,8 @@ the game is finished (kept, synced, expiring again) is engagements.lifecycle's.
 
 from __future__ import annotations
 
-from engagements.engine import add_entry, fold, seat
-from engagements.model import FINISHED, HOST, Entry, Event, Game, Player
+from engagements.engine import add_entry, add_host_ack, fold, seat
+from engagements.model import FINISHED, Entry, Event, Game, Player
 from engagements.store.base import (
     GSI1PK,
     GSI1SK,
@@ -248,8 +248,7 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
         version=m["version"],
     )
     for cmd_id, ack in m.get("host_acks", []):
-        game.host_acks[cmd_id] = ack
-        game.acks[(HOST.key, cmd_id)] = ack
+        add_host_ack(game, cmd_id, ack)
     for sk, item in sorted(by_sk.items()):
         if sk.startswith("PLAYER#"):
             p = Player(
