@@ -103,7 +103,8 @@ class Connections:
             )
         await asyncio.gather(*deletes)
 
-    async def remove_ids(self, connection_ids: list[str]) -> None:
-        """Connections API Gateway says are gone, found by their reverse items."""
-        found = await asyncio.gather(*(self.find(i) for i in connection_ids))
-        await asyncio.gather(*(self.remove(c) for c in found if c is not None))
+    async def remove_ids(self, connection_ids: list[str]) -> list[Connection]:
+        """Connections API Gateway says are gone, found by their reverse items; those it found."""
+        found = [c for c in await asyncio.gather(*(self.find(i) for i in connection_ids)) if c is not None]
+        await asyncio.gather(*(self.remove(c) for c in found))
+        return found

@@ -1,4 +1,4 @@
-"""The serverless timer: an SQS message delayed until the phase's deadline.
+"""The serverless timer: an SQS message delayed until the phase's deadline (or a room update's turn).
 
 Why SQS: a phase lasts 5 to 600 s, within SQS's 900 s delay, and a delayed message costs one request
 ($0.40 per million) with no resource to create or delete per phase. SQS delivers a delayed message
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from engagements import jsondoc
@@ -30,11 +31,27 @@ class Deadlines:
     def schedule(self, game_id: str, deadline: int, now_ms: int) -> int:
         """Queue the tick of `deadline` (ms); returns the delay in seconds."""
         delay = min(MAX_DELAY, max(0, math.ceil((deadline - now_ms) / 1000)))
-        body = json.dumps({"game_id": game_id, "deadline": deadline})
-        self.client.send_message(QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=delay)
+        self._send({"game_id": game_id, "deadline": deadline}, delay)
         return delay
 
+    def room(self, game_id: str, delay_ms: int) -> None:
+        """Queue a coalesced `room` update of the game (cloud.coalesce)."""
+        self._send({"game_id": game_id, "room": True}, math.ceil(delay_ms / 1000))
 
-def parse(body: str) -> tuple[str, int]:
+    def _send(self, message: dict[str, Any], delay: int) -> None:
+        body = json.dumps(message)
+        self.client.send_message(QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=delay)
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A queued message: the tick of a phase's `deadline`, or (deadline None) a room update."""
+
+    game_id: str
+    deadline: int | None
+
+
+def parse(body: str) -> Timer:
     message = jsondoc.loads(body)
-    return str(message["game_id"]), int(message["deadline"])
+    deadline = message.get("deadline")
+    return Timer(str(message["game_id"]), None if deadline is None else int(deadline))

@@ -47,7 +47,7 @@ class Routes:
         public_url: str,
     ) -> None:
         self.games = games
-        self.joined = joined  # tells the board views (cloud.sockets.Sockets.joined)
+        self.joined = joined  # tells the board views (cloud.sockets.Sockets.room_changed)
         self.admin_secret = admin_secret  # read when first needed (an SSM parameter in AWS)
         self.public_url = public_url
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Awaitable[Response]]]] = [

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import boto3
 
+from cloud.coalesce import RoomUpdates
 from cloud.config import Config
 from cloud.connections import Connections
 from cloud.deadlines import Deadlines
@@ -72,8 +73,11 @@ def build(config: Config) -> Runtime:
     deadlines = (
         Deadlines(session.client("sqs"), config.deadline_queue_url) if config.deadline_queue_url else None
     )
-    sockets = Sockets(games, Connections(store), poster, invoker, deadlines, join_base=config.public_url)
-    routes = Routes(games, AdminSecret(config, session), sockets.joined, public_url=config.public_url)
+    room_updates = RoomUpdates(store, deadlines, games.clock)
+    sockets = Sockets(
+        games, Connections(store), poster, invoker, deadlines, room_updates, join_base=config.public_url
+    )
+    routes = Routes(games, AdminSecret(config, session), sockets.room_changed, public_url=config.public_url)
     return Runtime(config, games, sockets, routes)
 
 

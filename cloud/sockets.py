@@ -14,11 +14,12 @@ import json
 import logging
 from typing import Any
 
+from cloud.coalesce import RoomUpdates
 from cloud.connections import Connection, Connections
-from cloud.deadlines import Deadlines
+from cloud.deadlines import Deadlines, Timer
 from cloud.delivery import INLINE_POSTS, Invoker, Poster, Posts, chunks
 from cloud.games import CloudGames, Done
-from engagements import auth, items, jsondoc, views
+from engagements import auth, jsondoc, views
 from engagements.engine import HOST_COMMANDS, SYSTEM_COMMANDS, evolve
 from engagements.model import BOARD, HOST, SYSTEM, Actor, Event, Rejected
 from engagements.store.base import StoreError
@@ -50,6 +51,7 @@ class Sockets:
         poster: Poster,
         invoker: Invoker | None,
         deadlines: Deadlines | None,
+        room_updates: RoomUpdates,
         *,
         join_base: str,
         inline_posts: int = INLINE_POSTS,
@@ -60,6 +62,7 @@ class Sockets:
         self.poster = poster
         self.invoker = invoker
         self.deadlines = deadlines
+        self.room_updates = room_updates
         self.join_base = join_base
         self.inline_posts = inline_posts
         self.progress_steps = progress_steps
@@ -77,6 +80,8 @@ class Sockets:
         connection = await self.connections.find(connection_id)
         if connection is not None:
             await self.connections.remove(connection)
+            if connection.player:  # a phone left: the board views see `connected` go down
+                await self.room_changed(connection.game_id)
 
     async def message(self, connection_id: str, text: str, at: int) -> None:
         """One message from a socket; `at` is when API Gateway received it (requestTimeEpoch)."""
@@ -157,6 +162,7 @@ class Sockets:
                 seen = Event("player_seen", {"player": actor.player})
                 evolve(game, seen, self.games.kind(game))  # the snapshot below counts it too
             game.connected.add(actor.player)
+            await self.room_changed(connection.game_id)
         return self._render(game, bound)
 
     async def _snapshot(self, connection: Connection) -> dict[str, Any]:
@@ -195,17 +201,25 @@ class Sockets:
         if done.deadline is not None and self.deadlines is not None:
             await asyncio.to_thread(self.deadlines.schedule, game_id, done.deadline, self.games.clock())
 
-    async def joined(self, game_id: str) -> None:
-        """A player joined: the board views see the room fill up, about `progress_steps` times
-        however many join (the appliance coalesces in time, four times a second)."""
-        meta = await self.games.meta(game_id)
-        players = 0 if meta is None else meta.get(items.ACTIVE, 0)
-        if not players or players % max(1, players // self.progress_steps):
-            return
+    async def room_changed(self, game_id: str) -> None:
+        """A player joined, or a phone's socket opened or closed: the board views see the room,
+        coalesced in time as on the appliance (cloud.coalesce)."""
+        if await self.room_updates.due(game_id):
+            await self.show_room(game_id)
+
+    async def show_room(self, game_id: str) -> None:
         room = await self.games.room(game_id)
         if room is not None:
             board = await self.connections.of_game(game_id, BOARD)
             await self.post(game_id, [(c.id, [encode({"type": "room", **room})]) for c in board])
+
+    async def timer(self, timer: Timer) -> None:
+        """The deadline queue delivered a phase's deadline, or a queued room update's turn."""
+        if timer.deadline is not None:
+            await self.tick(timer.game_id, timer.deadline)
+        else:
+            await self.room_updates.take(timer.game_id)
+            await self.show_room(timer.game_id)
 
     async def settle(self, game_id: str) -> None:
         """Close the phase if everyone has finished it, judged from the whole game."""
@@ -256,7 +270,7 @@ class Sockets:
         """Inline for a small room; through the fan-out function, asynchronously, for a large one."""
         if len(posts) <= self.inline_posts or self.invoker is None:
             report = await asyncio.to_thread(self.poster.post, posts)
-            await self.connections.remove_ids(report.gone)
+            await self.forget(report.gone)
             return
         for chunk in chunks(posts):
             await asyncio.to_thread(self.invoker.invoke, {"game_id": game_id, "posts": chunk})
@@ -272,7 +286,7 @@ class Sockets:
             found = await self.connections.of_game(game_id, event.get("audience"))
             posts = [(c.id, list(event["frames"])) for c in found]
         report = await asyncio.to_thread(self.poster.post, posts)
-        await self.connections.remove_ids(report.gone)
+        await self.forget(report.gone)
         return {
             "sent": report.sent,
             "gone": len(report.gone),
@@ -280,9 +294,17 @@ class Sockets:
             "failed": len(report.failed),
         }
 
+    async def forget(self, connection_ids: list[str]) -> None:
+        """Sockets API Gateway says are gone: their items go, and the rooms they were in change."""
+        if not connection_ids:
+            return
+        gone = await self.connections.remove_ids(connection_ids)
+        for game_id in {c.game_id for c in gone if c.player}:
+            await self.room_changed(game_id)
+
     async def reply(self, connection_id: str, message: dict[str, Any]) -> None:
         report = await asyncio.to_thread(self.poster.post, [(connection_id, [encode(message)])])
-        await self.connections.remove_ids(report.gone)
+        await self.forget(report.gone)
 
 
 def actor_of(connection: Connection) -> Actor:

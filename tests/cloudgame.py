@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -16,9 +17,9 @@ from typing import Any
 import boto3
 import pytest
 
-from cloud.handlers import fanout, http, websocket
+from cloud.handlers import deadline, fanout, http, websocket
 from cloud.runtime import Runtime, runtime
-from tests.cloudstandin import StandIn, connect_event, http_event, message_event
+from tests.cloudstandin import StandIn, connect_event, http_event, message_event, sqs_event
 
 ADMIN_SECRET = "cloud-admin-secret-0123456789"
 ADMIN = {"authorization": f"Bearer {ADMIN_SECRET}"}
@@ -86,6 +87,17 @@ class Cloud:
         reply = http.handler(event, None)
         kind = reply["headers"]["content-type"]
         return reply["statusCode"], json.loads(reply["body"]) if kind == "application/json" else reply["body"]
+
+    def run_queued(self, wait: float = 1.1) -> int:
+        """After `wait` seconds, hand what the deadline queue holds to its function, as Lambda's SQS
+        poller would (a queued `room` update is due a second after the change that queued it)."""
+        time.sleep(wait)
+        found = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if found:
+            assert deadline.handler(sqs_event([m["Body"] for m in found]), None) == {"batchItemFailures": []}
+        for m in found:
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return len(found)
 
     def create(self, prompts: list[str] | None = None, **settings: Any) -> dict[str, Any]:
         body = {

@@ -7,7 +7,7 @@ import uuid
 
 import boto3
 
-from cloud.deadlines import MAX_DELAY, Deadlines, parse
+from cloud.deadlines import MAX_DELAY, Deadlines, Timer, parse
 from cloud.delivery import PAYLOAD_BYTES, chunks
 
 
@@ -30,6 +30,6 @@ def test_deadlines_are_delayed_to_the_second_rounded_up_and_capped(moto_endpoint
     assert deadlines.schedule("g1", now + 2_000_000, now) == MAX_DELAY
     assert deadlines.schedule("g1", now - 50, now) == 0  # already due: at once
     [message] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)["Messages"]
-    assert parse(message["Body"]) == ("g1", now - 50)
+    assert parse(message["Body"]) == Timer("g1", now - 50)
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessagesDelayed"] == "2"

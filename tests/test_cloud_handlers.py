@@ -18,8 +18,12 @@ def test_a_whole_game_through_the_handlers(cloud):
     screen = cloud.host(created, view="screen")
     ann, bob, cy = (cloud.join(created, name) for name in ("Ann", "Bob", "Cy"))
     assert host.last("snapshot")["game"]["phase"] == "lobby"
-    room = screen.last("room")  # the lobby fills up on the big screen
-    assert (room["players"], room["connected"], room["recent"]) == (3, 2, ["Cy", "Bob", "Ann"])
+    # The lobby fills up on the big screen: Ann's join at once, the rest coalesced into one update
+    # a second later, once the phones have connected.
+    assert [(r["players"], r["connected"]) for r in screen.messages("room")] == [(1, 0)]
+    assert cloud.run_queued() == 1
+    room = screen.last("room")
+    assert (room["players"], room["connected"], room["recent"]) == (3, 3, ["Cy", "Bob", "Ann"])
 
     host.ok("lock", locked=True)
     status, refused = cloud.http("POST", "/api/join", {"code": created["code"], "nickname": "Dee"})
@@ -107,6 +111,29 @@ def test_a_connection_is_found_by_its_reverse_item_and_forgotten_on_disconnect(c
     assert cloud.rt.run(store.get(f"CONN#{ann.id}", "CONN")) is None
 
 
+def test_the_board_sees_phones_come_and_go_coalesced_to_about_one_update_a_second(cloud):
+    created = cloud.create(["One"])
+    screen = cloud.host(created, view="screen")
+    started = time.monotonic()
+    phones = [cloud.join(created, f"P{i}") for i in range(12)]  # 24 changes: 12 joins, 12 hellos
+    seconds = time.monotonic() - started
+    at_once = len(screen.messages("room"))
+    assert at_once <= seconds + 1, f"{at_once} updates in {seconds:.1f} s: at most one a second"
+    queued = cloud.run_queued()  # what a change found covered by no update already on its way
+    assert queued <= seconds + 1, f"{queued} updates queued in {seconds:.1f} s"
+    rooms = [(r["players"], r["connected"]) for r in screen.messages("room")]
+    assert rooms[-1] == (12, 12), "the last change is shown"
+    assert rooms == sorted(rooms), "in order"
+
+    for phone in phones[:3]:  # three phones sleep at once
+        assert websocket.disconnect(disconnect_event(phone.id), None) == {"statusCode": 200}
+    cloud.run_queued()
+    assert screen.last("room")["connected"] == 9
+    shown = len(screen.messages("room"))
+    assert cloud.run_queued() == 0, "nothing changed: nothing queued"
+    assert len(screen.messages("room")) == shown
+
+
 def test_connect_refuses_an_unknown_game_and_commands_need_hello(cloud):
     from tests.cloudstandin import connect_event
 
@@ -122,6 +149,7 @@ def test_the_deadline_closes_the_phase_and_judges_answers_by_arrival(cloud):
     created = cloud.create(["One"], question_seconds=5)
     host = cloud.host(created)
     ann, bob = cloud.join(created, "Ann"), cloud.join(created, "Bob")
+    assert cloud.run_queued() == 1  # the lobby's coalesced `room` update
     host.ok("start")
     opened = host.last("phase_changed")["round"]["deadline"]
     queued = cloud.sqs.receive_message(QueueUrl=cloud.queue_url, WaitTimeSeconds=0).get("Messages", [])

@@ -59,8 +59,8 @@ async def test_eight_players_play_a_whole_game_to_the_podium(any_table_factory):
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
 
 
-async def test_player_rejoins_same_seat_with_same_score_after_phone_sleeps(table_factory):
-    table = await table_factory()
+async def test_player_rejoins_same_seat_with_same_score_after_phone_sleeps(any_table_factory):
+    table = await any_table_factory()
     for nick in ("Ann", "Bob", "Cy"):
         await table.join(nick)
     await table.host.ok("start")

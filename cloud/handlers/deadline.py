@@ -1,4 +1,4 @@
-"""The deadline function: SQS delivers `{"game_id", "deadline"}` once its delay has passed."""
+"""The deadline function: SQS delivers a phase's deadline, or a room update's turn, once its delay passed."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
     failures = []
     for record in event.get("Records", []):
         try:
-            rt.run(rt.sockets.tick(*parse(record["body"])))
+            rt.run(rt.sockets.timer(parse(record["body"])))
         except Exception:  # SQS delivers it again; the others of the batch are done
             log.exception("deadline %s failed", record["messageId"])
             failures.append({"itemIdentifier": record["messageId"]})
