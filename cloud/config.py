@@ -18,6 +18,9 @@ class Config:
     public_url: str  # where phones open the pages: the base of join URLs in QR codes
     environment: str
     retention_days: int
+    # Origins whose pages may open a socket (checked at $connect; a request without `Origin` is no
+    # browser's, as on the appliance): the realtime stack's AllowedOrigins, like the HTTP API's CORS.
+    allowed_origins: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
@@ -31,4 +34,7 @@ class Config:
             public_url=env.get("PUBLIC_URL", "").rstrip("/"),
             environment=env.get("ENVIRONMENT", "dev"),
             retention_days=int(env.get("RETENTION_DAYS", "7")),
+            allowed_origins=frozenset(
+                o.strip().rstrip("/").lower() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
+            ),
         )

@@ -6,7 +6,9 @@
     GAME#<game>    CONN#<audience>#<connection id>    the game's sockets by audience (board, phones)
 
 `$connect` writes the reverse item; a successful `hello` adds the game's item; `$disconnect` (best
-effort, as API Gateway says) and a GoneException delete both. Every item expires three hours after
+effort, as API Gateway says) and a GoneException delete both. The reverse item also counts the socket's
+messages in windows (engagements.pace): each message counts itself there by one conditional write,
+which returns the item, so finding the connection costs no read. Every item expires three hours after
 it was written: past API Gateway's two-hour limit on a connection, so none outlives its socket for
 long when `$disconnect` never comes.
 """
@@ -16,12 +18,29 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from engagements import items
-from engagements.store.base import PK, SK, TTL, Put, Store, Update
+from engagements import items, pace
+from engagements.model import Rejected
+from engagements.store.base import (
+    PK,
+    SK,
+    TTL,
+    ConditionFailed,
+    Item,
+    Put,
+    Store,
+    Update,
+    below,
+    equals,
+    present,
+)
 from engagements.views import audience_of
 
 LIFETIME = 3 * 3600  # seconds: API Gateway closes every connection after 2 hours
 PREFIX = "CONN#"
+REFUSALS = {
+    "messages": "Too many messages: slow down.",
+    "syncs": "Too many sync requests: one every few seconds is plenty.",
+}
 
 
 @dataclass(frozen=True)
@@ -53,8 +72,48 @@ class Connections:
         return now_ms // 1000 + LIFETIME
 
     async def opened(self, connection_id: str, game_id: str, now_ms: int) -> None:
-        item = {PK: reverse_pk(connection_id), SK: "CONN", "game_id": game_id, TTL: self._ttl(now_ms)}
+        item = {
+            PK: reverse_pk(connection_id),
+            SK: "CONN",
+            "game_id": game_id,
+            TTL: self._ttl(now_ms),
+        }
         await self.store.put(item)
+
+    async def spend(self, connection_id: str, now_ms: int, *, sync: bool = False) -> Connection | None:
+        """The connection a message came from, once the message is counted in its window (a `sync`
+        in the sync window too); raises Rejected `rate_limited` past the window's allowance. None:
+        no such connection."""
+        item = await self.store.get(reverse_pk(connection_id), "CONN")
+        for name, bucket in [("messages", pace.MESSAGES)] + [("syncs", pace.SYNCS)] * sync:
+            if item is not None:
+                item = await self._count(item, name, bucket, now_ms)
+        if item is None:
+            return None
+        return Connection(connection_id, item["game_id"], item.get("view"), item.get("player_id"))
+
+    async def _count(self, item: Item, name: str, bucket: pace.Bucket, now_ms: int) -> Item | None:
+        """Count one message in `name`'s current window of the reverse item, by one conditional write
+        (ADD while below the allowance, or open the next window); on a race with another message of
+        the socket, again from the item as that write found it. A refused message writes nothing."""
+        window, count = now_ms // bucket.window_ms, f"{name}_n"
+        for _ in range(5):
+            opened = item.get(f"{name}_w", -1)
+            if opened == window and item[count] >= bucket.burst:
+                raise Rejected("rate_limited", REFUSALS[name])
+            try:
+                if opened == window:
+                    condition = equals(f"{name}_w", window) + below(count, bucket.burst)
+                    return await self.store.update(item[PK], item[SK], add={count: 1}, condition=condition)
+                condition = present() + below(f"{name}_w", window)  # no other message opened it first
+                return await self.store.update(
+                    item[PK], item[SK], set={f"{name}_w": window, count: 1}, condition=condition
+                )
+            except ConditionFailed as e:
+                if e.item is None:
+                    return None
+                item = e.item
+        raise Rejected("rate_limited", REFUSALS[name])
 
     async def find(self, connection_id: str) -> Connection | None:
         item = await self.store.get(reverse_pk(connection_id), "CONN")

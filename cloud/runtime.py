@@ -75,7 +75,14 @@ def build(config: Config) -> Runtime:
     )
     room_updates = RoomUpdates(store, deadlines, games.clock)
     sockets = Sockets(
-        games, Connections(store), poster, invoker, deadlines, room_updates, join_base=config.public_url
+        games,
+        Connections(store),
+        poster,
+        invoker,
+        deadlines,
+        room_updates,
+        join_base=config.public_url,
+        allowed_origins=config.allowed_origins,
     )
     routes = Routes(games, AdminSecret(config, session), sockets.room_changed, public_url=config.public_url)
     return Runtime(config, games, sockets, routes)

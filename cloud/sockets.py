@@ -54,6 +54,7 @@ class Sockets:
         room_updates: RoomUpdates,
         *,
         join_base: str,
+        allowed_origins: frozenset[str] = frozenset(),
         inline_posts: int = INLINE_POSTS,
         progress_steps: int = PROGRESS_STEPS,
     ) -> None:
@@ -64,13 +65,17 @@ class Sockets:
         self.deadlines = deadlines
         self.room_updates = room_updates
         self.join_base = join_base
+        self.allowed_origins = allowed_origins
         self.inline_posts = inline_posts
         self.progress_steps = progress_steps
 
     # -- the three routes ------------------------------------------------------------------------
 
-    async def connect(self, connection_id: str, game_id: Any, at: int) -> int:
-        """200, or 404 for no such game (the browser then sees the handshake refused)."""
+    async def connect(self, connection_id: str, game_id: Any, at: int, origin: str | None = None) -> int:
+        """200; 403 for a page of another site (`origin`: the handshake's, None from no browser), as
+        on the appliance; 404 for no such game (the browser then sees the handshake refused)."""
+        if origin is not None and origin.rstrip("/").lower() not in self.allowed_origins:
+            return 403
         if not isinstance(game_id, str) or await self.games.meta(game_id) is None:
             return 404
         await self.connections.opened(connection_id, game_id, at)
@@ -110,7 +115,7 @@ class Sockets:
             t = msg.get("t")
             return {"type": "pong", "t": t if isinstance(t, int | float) else None, "now": self.games.clock()}
         try:
-            connection = await self.connections.find(connection_id)
+            connection = await self.connections.spend(connection_id, at, sync=type_ == "sync")
             if connection is None:
                 raise Rejected("unauthorized", "This connection is not open to a game.")
             if type_ == "hello":

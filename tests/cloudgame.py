@@ -182,6 +182,7 @@ def cloud_stack(moto_endpoint, dynamodb_endpoint, cloud_table, monkeypatch):
         "DEADLINE_QUEUE_URL": queue_url,
         "ADMIN_SECRET": ADMIN_SECRET,
         "PUBLIC_URL": "https://play.example.test",
+        "ALLOWED_ORIGINS": "https://play.example.test",
         "ENVIRONMENT": "dev",
         "POWERTOOLS_SERVICE_NAME": "engagements",
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,

@@ -176,9 +176,11 @@ def _ws_context(route: str, event_type: str, connection_id: str, at: int) -> dic
     }
 
 
-def connect_event(connection_id: str, game_id: str | None, at: int | None = None) -> dict[str, Any]:
+def connect_event(
+    connection_id: str, game_id: str | None, at: int | None = None, origin: str | None = None
+) -> dict[str, Any]:
     at = now_ms() if at is None else at
-    headers = {"Host": DOMAIN, "Sec-WebSocket-Version": "13"}
+    headers = {"Host": DOMAIN, "Sec-WebSocket-Version": "13"} | ({"Origin": origin} if origin else {})
     event = {
         "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},

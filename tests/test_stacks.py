@@ -29,6 +29,7 @@ ENVIRONMENT = {
     "ADMIN_SECRET_PARAMETER",
     "ENVIRONMENT",
     "POWERTOOLS_SERVICE_NAME",
+    "ALLOWED_ORIGINS",
 }
 WEBSOCKET_HANDLERS = {
     "$connect": "cloud.handlers.websocket.connect",

@@ -49,8 +49,13 @@ def stacks(moto_endpoint: str, aws: boto3.Session) -> dict[str, dict[str, str]]:
     s3.create_bucket(Bucket=CODE["CodeBucket"], CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket=CODE["CodeBucket"], Key=CODE["CodeKey"], Body=placeholder_zip())
     cloudformation = aws.client("cloudformation", endpoint_url=moto_endpoint)
-    realtime = {"Environment": "prod", "BaseStack": BASE, **CODE}
-    http = {**realtime, "RealtimeStack": REALTIME, "AllowedOrigins": "https://play.example.org"}
+    realtime = {
+        "Environment": "prod",
+        "BaseStack": BASE,
+        "AllowedOrigins": "https://play.example.org",
+        **CODE,
+    }
+    http = {**realtime, "RealtimeStack": REALTIME}
     outputs = {}
     for name, template, parameters in [
         (BASE, "base.yaml", {"Environment": "prod"}),

@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engagements import pace
 from sync.target import Target
 
 
@@ -26,10 +27,11 @@ class Limits:
     join_burst: int = 100
     wrong_codes_per_minute: float = 10.0  # wrong join codes from one device (or one address without)
     wrong_code_burst: int = 10
-    messages_per_second: float = 10.0  # WebSocket messages from one socket, after a burst of...
-    message_burst: int = 30
-    syncs_per_minute: float = 20.0  # `sync` requests from one socket, after a burst of...
-    sync_burst: int = 3
+    # WebSocket messages from one socket, and its `sync` requests: engagements.pace, the cloud's too
+    messages_per_second: float = pace.MESSAGES.per_second
+    message_burst: int = pace.MESSAGES.burst
+    syncs_per_minute: float = pace.SYNCS.per_second * 60
+    sync_burst: int = pace.SYNCS.burst
     owed_bytes: int = 256 * 1024  # bytes queued for a socket that does not read, past its transport's
     log_every: float = 60.0  # seconds between two log lines about one client's refusals
 

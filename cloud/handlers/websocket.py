@@ -9,11 +9,13 @@ from cloud.runtime import runtime
 
 
 def connect(event: dict[str, Any], context: Any) -> dict[str, int]:
-    """`wss://…/<stage>?game=<id>`: the connection is recorded; the token comes later, in `hello`."""
+    """`wss://…/<stage>?game=<id>` from the pages' own site: the connection is recorded; the token comes
+    later, in `hello`."""
     rt = runtime()
     ctx = event["requestContext"]
     game_id = (event.get("queryStringParameters") or {}).get("game")
-    status = rt.run(rt.sockets.connect(ctx["connectionId"], game_id, ctx["requestTimeEpoch"]))
+    origin = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "origin"), None)
+    status = rt.run(rt.sockets.connect(ctx["connectionId"], game_id, ctx["requestTimeEpoch"], origin))
     return {"statusCode": status}
 
 
