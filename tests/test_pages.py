@@ -26,7 +26,8 @@ def test_every_address_of_the_appliance_has_its_page_in_the_static_site(tmp_path
     assert (site / "not_found.html").is_file()
     paths = ("/", "/host", "/host/g1", "/j/AB12")
     shown = {path: getattr(page_for(path), "template", None) for path in paths}
-    assert shown == {"/": "home.html", "/host": "host_new.html", "/host/g1": "host.html", "/j/AB12": "join.html"}
+    expected = {"/": "home.html", "/host": "host_new.html", "/host/g1": "host.html", "/j/AB12": "join.html"}
+    assert shown == expected
     assert page_for("/play/g1") == next(p for p in PAGES if p.name == "play")
     assert page_for("/play/g1/x") is None and page_for("/static") is None
 
