@@ -115,4 +115,3 @@ async def test_the_host_downloads_the_results_from_either_runtime(any_table_fact
     async with table.http.get(f"/api/games/{table.game_id}/results.csv", headers=token) as r:
         assert r.status == 200 and r.content_type == "text/csv"
     await table.close()
-
