@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local bench bench-full fuzz kills harden
+.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local cloud-pages bench bench-full fuzz kills harden
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -53,6 +53,15 @@ cloud-package: venv
 CLOUD_TEMPLATES := $(wildcard deploy/realtime.yaml deploy/http.yaml)
 cloud-local: $(TEST_STAMP)
 	$(PY) -m tests.cloudlocal $(addprefix --template ,$(CLOUD_TEMPLATES))
+
+# The browser pages for the cloud: the same templates rendered once, with the static files, into a directory
+# for a static host (docs/cloud.md, "The same pages"). CLOUD_API is the HTTP stack's HttpApiUrl and
+# CLOUD_SOCKET a game's WebSocket URL ({game} for its id); the defaults are make cloud-local's.
+CLOUD_API ?= http://127.0.0.1:8788
+CLOUD_SOCKET ?= ws://127.0.0.1:8787/dev?game={game}
+CLOUD_PAGES ?= build/cloud-pages
+cloud-pages: venv
+	$(PY) -m web.pages --api '$(CLOUD_API)' --socket '$(CLOUD_SOCKET)' --output $(CLOUD_PAGES)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,5 @@
-"""The HTTP API's routes (payload format 2.0): the appliance's JSON endpoints, with the same bodies.
+"""The HTTP API's routes (payload format 2.0): the appliance's JSON endpoints, with the same bodies, so
+the same pages work against both (web/pages.py).
 
 Creating a game needs the admin secret (`Authorization: Bearer`), compared in constant time; the
 results need the game's host token or the admin secret (a synced appliance game keeps its host
@@ -16,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cloud.games import CloudGames
-from engagements import auth, export, jsondoc, views
+from engagements import auth, export, jsondoc, lifecycle, views
 from engagements.model import Rejected
-from engagements.packs import sample_pack, sample_packs
+from engagements.packs import MAX_PACK_BYTES, PackError, parse_pack, sample_pack, sample_packs
 from engagements.qr import qr_svg
 from engagements.statuses import STATUS
 from engagements.store.base import StoreError
@@ -52,8 +53,11 @@ class Routes:
         self.public_url = public_url
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Awaitable[Response]]]] = [
             ("POST", re.compile(r"/api/games"), self.create),
+            ("GET", re.compile(r"/api/games"), self.list_games),
+            ("GET", re.compile(r"/api/admin"), self.whoami),
             ("POST", re.compile(r"/api/join"), self.join),
             ("GET", re.compile(r"/api/packs"), self.packs),
+            ("POST", re.compile(r"/api/packs/parse"), self.parse_upload),
             ("GET", re.compile(r"/api/packs/(?P<name>[\w-]+)"), self.pack),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/qr\.svg"), self.qr),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/results\.csv"), self.results_csv),
@@ -81,6 +85,17 @@ class Routes:
 
     def is_admin(self, event: dict[str, Any]) -> bool:
         return hmac.compare_digest(bearer(event).encode(), self.admin_secret().encode())
+
+    async def whoami(self, event: dict[str, Any]) -> Response:
+        """Lets the host page check a secret typed into its sign-in form before it trusts it."""
+        if not self.is_admin(event):
+            return error("unauthorized", "That is not the admin secret.")
+        return respond(200, {"admin": True})
+
+    async def list_games(self, event: dict[str, Any]) -> Response:
+        if not self.is_admin(event):
+            return error("unauthorized", "The admin secret is needed to list the games.")
+        return respond(200, {"games": await lifecycle.recent(self.games.store)})
 
     async def create(self, event: dict[str, Any]) -> Response:
         if not self.is_admin(event):
@@ -123,6 +138,7 @@ class Routes:
                 "game_id": game.id,
                 "player_id": player_id,
                 "player_token": token,
+                "nickname": game.players[player_id].nickname,
                 "play_url": f"/play/{game.id}",
             },
         )
@@ -133,6 +149,16 @@ class Routes:
     async def pack(self, event: dict[str, Any], name: str) -> Response:
         found = sample_pack(name)
         return respond(200, found) if found else error("not_found", "No such pack.", 404)
+
+    async def parse_upload(self, event: dict[str, Any]) -> Response:
+        """An imported JSON or CSV file's prompts, read by the same rules as the appliance's."""
+        if not self.is_admin(event):
+            return error("unauthorized", "The admin secret is needed to import a pack.")
+        filename = (event.get("queryStringParameters") or {}).get("filename", "")
+        try:
+            return respond(200, parse_pack(raw_body(event, MAX_PACK_BYTES), filename))
+        except PackError as e:
+            return error("invalid", str(e))
 
     async def qr(self, event: dict[str, Any], game_id: str) -> Response:
         meta = await self.games.meta(game_id)
@@ -192,15 +218,22 @@ def read_json(event: dict[str, Any]) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise Rejected("not_json", "Send the body as JSON (Content-Type: application/json).")
-    raw: str | bytes = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        raw = base64.b64decode(raw)
-    if len(raw) > MAX_BODY:
-        raise Rejected("too_large", "That body is too large.")
     try:
-        body = jsondoc.loads(raw or "{}")
+        body = jsondoc.loads(raw_body(event, MAX_BODY) or "{}")
     except jsondoc.BadJson as e:
         raise Rejected("bad_message", f"The body is not JSON we read: {e}") from e
     if not isinstance(body, dict):
         raise Rejected("bad_message", "The body must be a JSON object.")
     return body
+
+
+def raw_body(event: dict[str, Any], limit: int) -> bytes:
+    """The request's body as bytes (API Gateway sends binary ones base64), refused over `limit`."""
+    raw: str | bytes = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        data = base64.b64decode(raw)
+    else:
+        data = raw.encode() if isinstance(raw, str) else raw
+    if len(data) > limit:
+        raise Rejected("too_large", "That body is too large.")
+    return data

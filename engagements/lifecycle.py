@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 from engagements import items
 from engagements.model import FINISHED, Game
@@ -52,6 +53,19 @@ HOME_ONLY = frozenset({"secret", "host_token_hash", "token_hash", SYNC_AT, CLOUD
 def expiry(start_ms: int, days: int) -> int:
     """The `ttl` (epoch seconds) of something kept `days` from `start_ms`."""
     return start_ms // 1000 + days * DAY
+
+
+async def recent(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    """Live games, then finished ones (synced or not), newest first: the host's game list, on the
+    appliance and in the cloud (three queries of the index, whatever the table holds)."""
+    fields = ("id", "title", "status", "created_at", "finished_at", "synced_at")
+    games: list[dict[str, Any]] = []
+    for partition in (items.LIVE, items.FINISHED_GAMES, items.SYNCED_GAMES):
+        page = await store.query(partition, index=GSI1, limit=limit, reverse=True)
+        games += [{f: meta.get(f) for f in fields} for meta in page.items]
+    live = [g for g in games if g["status"] != FINISHED]
+    done = sorted((g for g in games if g["status"] == FINISHED), key=lambda g: -(g["finished_at"] or 0))
+    return live + done[:limit]
 
 
 # -- finished: kept until synced ----------------------------------------------------------------------

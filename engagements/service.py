@@ -144,15 +144,7 @@ class Games:
         return game
 
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Live games, then finished ones (synced or not), newest first: for the host's game list."""
-        fields = ("id", "title", "status", "created_at", "finished_at", "synced_at")
-        games: list[dict[str, Any]] = []
-        for partition in (items.LIVE, items.FINISHED_GAMES, items.SYNCED_GAMES):
-            page = await self.store.query(partition, index="GSI1", limit=limit, reverse=True)
-            games += [{f: meta.get(f) for f in fields} for meta in page.items]
-        live = [g for g in games if g["status"] != FINISHED]
-        done = sorted((g for g in games if g["status"] == FINISHED), key=lambda g: -(g["finished_at"] or 0))
-        return live + done[:limit]
+        return await lifecycle.recent(self.store, limit)
 
     async def live_games(self) -> list[str]:
         """Games in the lobby or playing, from the index: resumed (timers and all) after a restart."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import itertools
 import os
@@ -195,11 +196,11 @@ def table_factory(http):
     return make
 
 
-@pytest.fixture
-async def cloud_local(moto_endpoint, cloud_table, unused_tcp_port_factory):
+@contextlib.asynccontextmanager
+async def local_stack(moto_endpoint: str, cloud_table: str, ports: Callable[[], int], *, pages: bool = False):
     """The cloud stack as deploy/realtime.yaml and deploy/http.yaml wire it, run by the local gateway
-    (tests/cloudlocal, a test double of API Gateway and Lambda) on the test's table: an HTTP session
-    on its HTTP API, and where a game's WebSocket is."""
+    (tests/cloudlocal, a test double of API Gateway and Lambda) on the test's table; with `pages`, also the
+    browser pages rendered for it, on a third port (`make cloud-local`'s stand-in for S3 and CloudFront)."""
     from tests.cloudlocal.__main__ import local_parameters
     from tests.cloudlocal.gateway import Gateway
     from tests.cloudlocal.gateway import Settings as GatewaySettings
@@ -209,24 +210,41 @@ async def cloud_local(moto_endpoint, cloud_table, unused_tcp_port_factory):
     settings = GatewaySettings(
         templates=[deploy / "realtime.yaml", deploy / "http.yaml"],
         aws_endpoint=moto_endpoint,
-        port=unused_tcp_port_factory(),
-        http_port=unused_tcp_port_factory(),
-        parameters=local_parameters(base),
+        port=ports(),
+        http_port=ports(),
+        pages_port=ports() if pages else None,
         exports={
             f"{base}-TableName": cloud_table,
             f"{base}-TableArn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{cloud_table}",
         },
         environment={"ADMIN_SECRET": ADMIN_SECRET},
     )
+    settings.parameters = local_parameters(base, settings.pages_url)
     gateway = Gateway(settings)
     await gateway.start()
-    assert gateway.state.websocket_api is not None
-    stage = gateway.state.websocket_api.stage
     try:
-        async with aiohttp.ClientSession(base_url=settings.http_url) as session:
-            yield session, lambda game_id: f"{gateway.websocket_url}{stage}?game={game_id}"
+        yield gateway
     finally:
         await gateway.close()
+
+
+@pytest.fixture
+async def cloud_local(moto_endpoint, cloud_table, unused_tcp_port_factory):
+    """`local_stack`: an HTTP session on its HTTP API, and where a game's WebSocket is."""
+    async with (
+        local_stack(moto_endpoint, cloud_table, unused_tcp_port_factory) as gateway,
+        aiohttp.ClientSession(base_url=gateway.settings.http_url) as session,
+    ):
+        socket = gateway.endpoints.socket
+        yield session, lambda game_id: socket.replace("{game}", game_id)
+
+
+@pytest.fixture
+async def cloud_pages(moto_endpoint, cloud_table, unused_tcp_port_factory):
+    """`local_stack` with the pages: the gateway (its `settings.pages_url` is where a browser goes)."""
+    async with local_stack(moto_endpoint, cloud_table, unused_tcp_port_factory, pages=True) as gateway:
+        assert gateway.serves_pages
+        yield gateway
 
 
 @pytest.fixture(params=["appliance", "cloud-local"])

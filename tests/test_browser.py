@@ -15,14 +15,11 @@ import pytest
 import zxingcpp
 from playwright.async_api import expect
 
-from tests.browsers import ARTIFACTS, TIMEOUT
+from tests.browsers import ARTIFACTS, PHONE, SCREEN, Watch, local_only, settle
 from tests.conftest import ADMIN_SECRET, create_game
 from web.keys import GAMES
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
-SCREEN = {"width": 1600, "height": 900}
 
 PROMPTS = ["A bad name for a cat", "The worst pizza topping"]
 # Per prompt: each player's answer, and whose answer they vote for. Bob wins both prompts; Ann gets
@@ -36,48 +33,6 @@ VOTES = [
     {"Ann": "Bob", "Bob": "Ann", "Cy": "Bob"},
 ]
 EXPECTED_RANK = {"Bob": 1, "Ann": 2, "Cy": 3}
-
-# Animations that end (the reveal, the podium rising) have finished; endless ones (confetti) don't count.
-ANIMATIONS_DONE = """() => document.getAnimations().every(a => {
-  const t = a.effect && a.effect.getComputedTiming();
-  return a.playState !== 'running' || (t && t.iterations === Infinity);
-})"""
-
-
-class Watch:
-    """Collects page errors and console errors of every page, to fail on any but the expected ones."""
-
-    # The browser logs every 4xx fetch; the test provokes one 409 (a taken nickname) on purpose.
-    EXPECTED = re.compile(r"Failed to load resource: .* 409 \(Conflict\)")
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def page(self, page: Any, name: str) -> Any:
-        page.on("pageerror", lambda e: self.problems.append(f"{name}: {e}"))
-        page.on("console", lambda m: self._console(name, m))
-        page.set_default_timeout(TIMEOUT)
-        return page
-
-    def _console(self, name: str, message: Any) -> None:
-        if message.type == "error" and not self.EXPECTED.search(message.text):
-            self.problems.append(f"{name} console: {message.text}")
-
-
-async def local_only(context: Any, base: str) -> None:
-    """Refuse every request that is not to the appliance on 127.0.0.1."""
-
-    async def guard(route: Any) -> None:
-        if route.request.url.startswith(base):
-            await route.continue_()
-        else:
-            await route.abort()
-
-    await context.route("**/*", guard)
-
-
-async def settle(page: Any) -> None:
-    await page.wait_for_function(ANIMATIONS_DONE, timeout=TIMEOUT)
 
 
 async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:

@@ -38,8 +38,11 @@ WEBSOCKET_HANDLERS = {
 }
 HTTP_ROUTES = {
     "POST /api/games",
+    "GET /api/games",
+    "GET /api/admin",
     "POST /api/join",
     "GET /api/packs",
+    "POST /api/packs/parse",
     "GET /api/packs/{name}",
     "GET /api/games/{id}/qr.svg",
     "GET /api/games/{id}/results.csv",

@@ -6,10 +6,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 
 from engagements.plugins import load_types
@@ -31,6 +29,7 @@ from web.joins import Joins
 from web.keys import ADMIN, FAULTS, GAMES, GATE, JOINS, ORIGINS, REFUSALS, ROOMS, SETTINGS, SOCKETS, STORE
 from web.network import join_base_url
 from web.origin import Origins, same_origin
+from web.pages import template_options
 from web.refusals import Refusals
 from web.rooms import Rooms
 from web.routes import errors_and_headers, setup_routes
@@ -59,11 +58,7 @@ def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...]
     cap = connection_cap(limits.connections, file_limit())
     app[GATE] = Gate(cap, limits.connections_per_address, refusals)
     types = load_types(extra_types)
-    aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-    )
+    aiohttp_jinja2.setup(app, **template_options())
     setup_routes(app, types)
     app.cleanup_ctx.append(_storage(types))
     app.on_shutdown.append(_close_sockets)

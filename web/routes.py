@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -19,6 +18,7 @@ from engagements.store.base import StoreError
 from engagements.types import EngagementType
 from web.admin import admin_only, whoami
 from web.keys import FAULTS, GAMES, JOINS, ROOMS, SOCKETS
+from web.pages import APPLIANCE, NOT_FOUND, PAGES, STATIC
 
 JSON_PATHS = ("/api/", "/healthz")  # where every answer, errors included, is JSON
 
@@ -58,9 +58,9 @@ def page(template: str, *, game: bool = False):
     """A page handler whose context is its URL's parts; a game page 404s for a game we do not have."""
 
     async def handler(request: web.Request) -> web.Response:
-        context = {"version": __version__, **request.match_info}
+        context = {"version": __version__, "endpoints": APPLIANCE, **request.match_info}
         if game and await request.app[GAMES].get(request.match_info["game_id"]) is None:
-            return aiohttp_jinja2.render_template("not_found.html", request, context, status=404)
+            return aiohttp_jinja2.render_template(NOT_FOUND, request, context, status=404)
         return aiohttp_jinja2.render_template(template, request, context)
 
     return handler
@@ -207,13 +207,8 @@ async def errors_and_headers(request: web.Request, handler: Any) -> web.StreamRe
         request.app[FAULTS].unexpected(f"{request.method} {request.match_info.route.name or '?'}", e)
         response = error("internal", "That went wrong on the appliance; it has been logged.", 500)
     if not response.prepared:
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
-            "base-uri 'none'; frame-ancestors 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        for name, value in APPLIANCE.security_headers.items():
+            response.headers.setdefault(name, value)
     return response
 
 
@@ -222,13 +217,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None:
-    app.router.add_get("/", page("home.html"), name="home")
-    app.router.add_get("/host", page("host_new.html"), name="host_new")
-    app.router.add_get("/host/{game_id}", page("host.html", game=True), name="host")
-    app.router.add_get("/screen/{game_id}", page("screen.html", game=True), name="screen")
-    app.router.add_get("/j/{code}", page("join.html"), name="join_code")
-    app.router.add_get("/join", page("join.html"), name="join")
-    app.router.add_get("/play/{game_id}", page("play.html", game=True), name="play")
+    for p in PAGES:
+        app.router.add_get(p.path, page(p.template, game=p.game), name=p.name)
     app.router.add_post("/api/games", create_game, name="create_game")
     app.router.add_get("/api/games", list_games, name="list_games")
     app.router.add_get("/api/admin", whoami, name="admin")
@@ -240,7 +230,7 @@ def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None
     app.router.add_post("/api/packs/parse", parse_uploaded_pack, name="parse_pack")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/ws/{game_id}", websocket, name="ws")
-    app.router.add_static("/static/", Path(__file__).parent / "static", name="static")
+    app.router.add_static("/static/", STATIC, name="static")
     for slug, kind in types.items():
         if kind.static_dir is not None:
             app.router.add_static(f"/types/{slug}/", kind.static_dir, name=f"type-{slug}")

@@ -15,6 +15,7 @@ import secrets
 import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import boto3
 
@@ -51,19 +52,24 @@ def _pair(value: str) -> tuple[str, str]:
     return name, rest
 
 
-def local_parameters(base_stack: str) -> dict[str, str]:
+def local_parameters(base_stack: str, pages_url: str | None = None) -> dict[str, str]:
     """Values for the parameters the contract's templates declare without a default (docs/cloud-local.md).
 
     The code location is unused (handlers are imported from this repository); the realtime stack's name is
     the one the gateway gives deploy/realtime.yaml, so the HTTP stack's imports of its exports resolve.
+    With the pages served at `pages_url`, the HTTP API allows that origin and join links lead there.
     """
-    return {
+    parameters = {
         "BaseStack": base_stack,
         "RealtimeStack": "local-realtime",
         "CodeBucket": "cloud-local",
         "CodeKey": "cloud-lambda.zip",
         "AllowedOrigins": "http://127.0.0.1",
     }
+    if pages_url is not None:
+        parameters["AllowedOrigins"] += f",{pages_url}"
+        parameters["PublicUrl"] = pages_url
+    return parameters
 
 
 def store_admin_secret(gateway: Gateway, secret: str) -> None:
@@ -116,6 +122,12 @@ def parser() -> argparse.ArgumentParser:
         help="WebSocket API, management API and Lambda Invoke API",
     )
     p.add_argument("--http-port", type=int, default=int(_env("HTTP_PORT", "8788")), help="HTTP API")
+    p.add_argument(
+        "--pages-port",
+        type=int,
+        default=int(_env("PAGES_PORT", "8789")),
+        help="the browser pages, rendered for these APIs (the stand-in for S3 and CloudFront)",
+    )
     p.add_argument("--region", default=_env("REGION", "us-east-1"))
     p.add_argument(
         "--parameter",
@@ -193,13 +205,14 @@ async def serve(args: argparse.Namespace, aws_endpoint: str) -> None:
         aws_endpoint=aws_endpoint,
         port=args.port,
         http_port=args.http_port,
+        pages_port=args.pages_port,
         region=args.region,
-        parameters={**local_parameters(args.base_stack), **dict(args.parameter)},
         environment={"ADMIN_SECRET": args.admin_secret, **dict(args.env)},
         limits=Limits(idle_seconds=args.idle_timeout, max_age_seconds=args.max_connection_age),
         post_rate=args.post_rate,
         poll_interval=args.poll_interval,
     )
+    settings.parameters = {**local_parameters(args.base_stack, settings.pages_url), **dict(args.parameter)}
     locale = Locale(args.region, aws_endpoint, {"WEBSOCKET": settings.url, "HTTP": settings.http_url})
     dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=args.region)
     settings.exports = await asyncio.to_thread(
@@ -215,11 +228,15 @@ async def serve(args: argparse.Namespace, aws_endpoint: str) -> None:
         print(f"  WebSocket API:   {gateway.websocket_url}{ws_api.stage}?game=<id>")
     if http_api is not None:
         print(f"  HTTP API:        {settings.http_url}")
+    if gateway.serves_pages:
+        print(f"  Pages:           {settings.pages_url} (players join at /j/<code>)")
     print(f"  Management API:  {settings.url}/@connections/<id>")
     print(f"  Lambda:          {settings.url} ({len(gateway.wiring.functions)} functions)")
     print(f"  moto:            {aws_endpoint} (DynamoDB table {table}, SQS, SSM)")
     if chosen_secret is None:
         print(f"  Admin secret:    {args.admin_secret}")
+        if gateway.serves_pages:
+            print(f"  Host console:    {settings.pages_url}/host#admin={quote(args.admin_secret, safe='')}")
     if not args.template:
         print("  No templates given: only the table and the management API are served.")
     print("Press Ctrl+C to stop.", flush=True)

@@ -1,7 +1,9 @@
-"""The local gateway: templates in, two listening ports out, a test double of API Gateway and Lambda.
+"""The local gateway: templates in, listening ports out, a test double of API Gateway and Lambda.
 
 Port `port` serves what lives on API Gateway's WebSocket domain (the browser socket at `/` or `/{stage}`,
-the management API at `/@connections/{id}`) plus Lambda's Invoke API; port `http_port` serves the HTTP API.
+the management API at `/@connections/{id}`) plus Lambda's Invoke API; port `http_port` serves the HTTP API;
+`pages_port`, when given, the browser pages rendered for those two APIs (the stand-in for S3 and CloudFront,
+tests/cloudlocal/pages.py).
 DynamoDB, SQS and SSM are moto's, at `aws_endpoint`. See docs/cloud-local.md for what is and is not emulated.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +20,9 @@ from pathlib import Path
 import boto3
 from aiohttp import web
 
-from . import http_api, invoke, management, websocket
+from web.pages import GAME, Endpoints, build_site
+
+from . import http_api, invoke, management, pages, websocket
 from .connections import Connections, Limits
 from .lambdas import LambdaRuntime
 from .sqs import QueuePoller
@@ -45,6 +50,7 @@ class Settings:
     post_rate: float | None = None  # post_to_connection calls a second before 429; None: no limit
     concurrency: int = 32  # handler threads
     poll_interval: float = 0.05  # seconds between empty SQS polls
+    pages_port: int | None = None  # serve the pages here (when both APIs are served); None: no pages
 
     @property
     def url(self) -> str:
@@ -53,6 +59,10 @@ class Settings:
     @property
     def http_url(self) -> str:
         return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def pages_url(self) -> str | None:
+        return f"http://{self.host}:{self.pages_port}" if self.pages_port is not None else None
 
 
 class Gateway:
@@ -64,10 +74,22 @@ class Gateway:
         self.state: GatewayState
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._site: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def websocket_url(self) -> str:
         return self.settings.url.replace("http://", "ws://") + "/"
+
+    @property
+    def serves_pages(self) -> bool:
+        return self._site is not None
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Where the pages find this gateway's HTTP API and WebSocket API."""
+        assert self.state.websocket_api is not None
+        socket = f"{self.websocket_url}{self.state.websocket_api.stage}?game={GAME}"
+        return Endpoints(api=self.settings.http_url, socket=socket)
 
     async def start(self) -> None:
         settings = self.settings
@@ -103,6 +125,8 @@ class Gateway:
             app[GATEWAY] = self.state
             http_api.add_routes(app)
             await self._serve(app, settings.http_port)
+        if settings.pages_port is not None:
+            await self._serve_pages(settings.pages_port)
         self._tasks.append(asyncio.create_task(self.state.connections.sweep()))
         queue_urls = {queue.arn: queue.url for queue in self.wiring.queues}
         for source in self.wiring.event_sources:
@@ -143,6 +167,15 @@ class Gateway:
         for connection in list(self.state.connections.open.values()):
             await connection.close(1001, "Going away")
 
+    async def _serve_pages(self, port: int) -> None:
+        if self.state.websocket_api is None or self.state.http_api is None:
+            log.warning("no pages: they need a WebSocket API and an HTTP API (realtime.yaml and http.yaml)")
+            return
+        self._site = tempfile.TemporaryDirectory(prefix="cloud-pages-")
+        site = Path(self._site.name) / "site"
+        await asyncio.to_thread(build_site, site, self.endpoints)
+        await self._serve(pages.app(site, self.endpoints), port)
+
     async def _serve(self, app: web.Application, port: int) -> None:
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
@@ -159,3 +192,5 @@ class Gateway:
         if self.state.tasks:
             await asyncio.wait(list(self.state.tasks), timeout=10)
         await self.state.runtime.close()
+        if self._site is not None:
+            self._site.cleanup()

@@ -3,6 +3,7 @@
 // leaderboard. The page is one screen high at any number of players: its panels scroll, not it.
 
 import { leaderboard, podium } from "./board.js";
+import { apiUrl } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
 import { loadType } from "./types.js";
 import {
@@ -55,7 +56,7 @@ const els = {
 };
 
 const screenPath = `/screen/${encodeURIComponent(gameId)}`;
-els.qr.src = `/api/games/${encodeURIComponent(gameId)}/qr.svg`;
+els.qr.src = apiUrl(`/api/games/${encodeURIComponent(gameId)}/qr.svg`);
 els.openScreen.addEventListener("click", () => {
   const win = window.open(screenPath, `engagements-screen-${gameId}`);
   if (!win) location.assign(screenPath);
@@ -145,7 +146,7 @@ els.lock.addEventListener("change", async () => {
 async function downloadResults(btn) {
   btn.disabled = true;
   try {
-    const res = await fetch(`/api/games/${encodeURIComponent(gameId)}/results.csv`, {
+    const res = await fetch(apiUrl(`/api/games/${encodeURIComponent(gameId)}/results.csv`), {
       headers: { Authorization: `Bearer ${token}` },
     });
     if (!res.ok) {

@@ -2,6 +2,7 @@
 // type), the leaderboard after each round and the final podium.
 
 import { leaderboard, NameChips, podium } from "./board.js";
+import { apiUrl } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
 import { loadType } from "./types.js";
 import {
@@ -144,7 +145,7 @@ function renderLobby(g) {
           "div",
           { class: "qr-card" },
           h("img", {
-            src: `/api/games/${encodeURIComponent(gameId)}/qr.svg`,
+            src: apiUrl(`/api/games/${encodeURIComponent(gameId)}/qr.svg`),
             alt: "QR code: scan it to join the game",
             class: "qr-img",
           }),

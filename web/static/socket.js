@@ -7,6 +7,8 @@
 // same id after a reconnect: the server applies a retried id once. Requests (`players`, `results`)
 // resolve with their reply.
 
+import { socketUrl } from "./endpoints.js";
+
 const BASE_DELAY = 500;
 const MAX_DELAY = 10000;
 const PING_EVERY = 15000;
@@ -155,8 +157,7 @@ export class GameSocket {
   connect() {
     if (this.stopped) return;
     this.clearTimers();
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const url = `${proto}//${location.host}/ws/${encodeURIComponent(this.gameId)}`;
+    const url = socketUrl(this.gameId);
     this.ready = false;
     this.syncing = false;
     this.setStatus(this.attempt === 0 && !this.state ? "connecting" : "reconnecting");

@@ -1,5 +1,7 @@
 // Tiny DOM helpers. Strings always become text nodes: user text never goes through innerHTML.
 
+import { apiUrl } from "./endpoints.js";
+
 const PROPS = new Set(["value", "checked", "selected", "htmlFor", "textContent", "indeterminate"]);
 
 export function h(tag, attrs, ...children) {
@@ -64,10 +66,20 @@ export function setText(el, text) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
-/** The root element's data- attributes, as the server rendered them. */
+/** The root element's data- attributes, as the server rendered them. A page rendered once for every
+ * game (the cloud's static site, web/pages.py) has them empty: its address names the game or the code
+ * (/play/<id>, /j/<code>). */
 export function pageData() {
   const app = document.getElementById("app");
-  return app ? { ...app.dataset } : {};
+  const data = app ? { ...app.dataset } : {};
+  let fromPath = "";
+  try {
+    fromPath = decodeURIComponent(location.pathname.split("/")[2] || "");
+  } catch {
+    /* a mangled address names nothing */
+  }
+  for (const key of ["gameId", "code"]) if (data[key] === "") data[key] = fromPath;
+  return data;
 }
 
 // ---- toasts and the connection banner -------------------------------------------------------
@@ -305,7 +317,7 @@ export async function api(path, { method = "GET", body, raw, contentType, header
   }
   let res;
   try {
-    res = await fetch(path, init);
+    res = await fetch(apiUrl(path), init);
   } catch {
     const e = new Error("Can't reach the game server. Check you're on the venue Wi-Fi.");
     e.code = "network";
