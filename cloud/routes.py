@@ -17,6 +17,7 @@ from typing import Any
 
 from cloud.games import CloudGames
 from engagements import auth, export, jsondoc, views
+from engagements.creation import catalogue
 from engagements.model import Rejected
 from engagements.packs import sample_pack, sample_packs
 from engagements.qr import qr_svg
@@ -53,6 +54,7 @@ class Routes:
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Awaitable[Response]]]] = [
             ("POST", re.compile(r"/api/games"), self.create),
             ("POST", re.compile(r"/api/join"), self.join),
+            ("GET", re.compile(r"/api/types"), self.types),
             ("GET", re.compile(r"/api/packs"), self.packs),
             ("GET", re.compile(r"/api/packs/(?P<name>[\w-]+)"), self.pack),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/qr\.svg"), self.qr),
@@ -86,10 +88,7 @@ class Routes:
         if not self.is_admin(event):
             return error("unauthorized", "The admin secret is needed to create a game.")
         body = read_json(event)
-        settings = {k: body.get(k) for k in ("question_seconds", "vote_seconds", "max_players", "late_join")}
-        created = await self.games.create(
-            body.get("title"), body.get("prompts"), body.get("type", "answer-vote"), settings
-        )
+        created = await self.games.create(body.get("title"), body.get("prompts"), body.get("type"), body)
         g = created.game
         return respond(
             201,
@@ -102,6 +101,11 @@ class Routes:
                 "screen_url": f"/screen/{g.id}",
             },
         )
+
+    async def types(self, event: dict[str, Any]) -> Response:
+        if not self.is_admin(event):
+            return error("unauthorized", "The admin secret is needed to create a game.")
+        return respond(200, catalogue(self.games.types))
 
     async def join(self, event: dict[str, Any]) -> Response:
         body = read_json(event)

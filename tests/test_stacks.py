@@ -38,6 +38,7 @@ WEBSOCKET_HANDLERS = {
 HTTP_ROUTES = {
     "POST /api/games",
     "POST /api/join",
+    "GET /api/types",
     "GET /api/packs",
     "GET /api/packs/{name}",
     "GET /api/games/{id}/qr.svg",
