@@ -52,12 +52,12 @@ class Setting:
 # audience arriving late), else only in the lobby.
 JOIN_SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "max_players", "Player limit", INTEGER, 10_000, 1, 10_000, "players",
+        "max_players", "Most players", INTEGER, 10_000, 1, 10_000, "players",
         "Seats in the game; a kicked player's seat is given back.",
     ),
     Setting(
-        "late_join", "Players may join after the start", BOOLEAN, True,
-        help="Otherwise only in the lobby.",
+        "late_join", "Latecomers can join once the game has started", BOOLEAN, True,
+        help="Otherwise players join only in the lobby.",
     ),
 )  # fmt: skip
 

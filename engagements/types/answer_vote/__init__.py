@@ -47,8 +47,8 @@ class AnswerVote(EngagementType):
     phases = (QUESTION, VOTING, RESULTS)
     timers: ClassVar[dict[str, str]] = {QUESTION: "question_seconds", VOTING: "vote_seconds"}
     settings = (
-        Setting("question_seconds", "Time to answer", INTEGER, 60, 5, 600, "seconds"),
-        Setting("vote_seconds", "Time to vote", INTEGER, 45, 5, 600, "seconds"),
+        Setting("question_seconds", "Seconds to answer", INTEGER, 60, 5, 600, "seconds"),
+        Setting("vote_seconds", "Seconds to vote", INTEGER, 45, 5, 600, "seconds"),
     )
     default = True
 
