@@ -4,7 +4,7 @@
 
 import { leaderboard, podium } from "./board.js";
 import { GameSocket } from "./socket.js";
-import { inResults, phaseLabel, phaseOf, phaseWords, reduce, roundModule } from "./types.js";
+import { inResults, phaseLabel, phaseState, phaseOf, phaseWords, reduce, roundModule } from "./types.js";
 import {
   announce,
   avatar,
@@ -316,7 +316,7 @@ function render() {
   setText(els.title, g.title || "Untitled game");
   document.title = `${g.title || "Game"} · Host console`;
   setText(els.phase, phaseLabel(g));
-  els.phase.dataset.phase = g.phase;
+  els.phase.dataset.state = phaseState(g);
   document.getElementById("app").dataset.phase = g.phase;
   announce(phaseWords(g, "board"));
   setText(els.code, g.code || "");

@@ -113,6 +113,12 @@ export function phaseLabel(game) {
   return phaseOf(game).label || game.phase;
 }
 
+/** The phase as the core's pages colour it: lobby, live (a round runs), results or finished. */
+export function phaseState(game) {
+  if (game.phase === "lobby" || game.phase === "finished") return game.phase;
+  return inResults(game) ? "results" : "live";
+}
+
 /** Whether the game is in its type's last phase: a round's results, with the leaderboard. */
 export function inResults(game) {
   const mod = typeOf(game.type);
