@@ -177,7 +177,7 @@ class CloudGames:
     # -- creating and joining --------------------------------------------------------------------
 
     async def create(
-        self, title: Any, prompts: Any, type_slug: Any = "answer-vote", settings: dict[str, Any] | None = None
+        self, title: Any, prompts: Any, type_slug: Any = None, settings: dict[str, Any] | None = None
     ) -> Created:
         for _ in range(5):  # a join code already in use: draw again
             created = new_game(self.types, title, prompts, type_slug, settings, now=self.clock())

@@ -18,6 +18,7 @@ from typing import Any
 
 from cloud.games import CloudGames
 from engagements import auth, export, jsondoc, lifecycle, views
+from engagements.creation import catalogue
 from engagements.model import Rejected
 from engagements.packs import MAX_PACK_BYTES, PackError, parse_pack, sample_pack, sample_packs
 from engagements.qr import qr_svg
@@ -56,6 +57,7 @@ class Routes:
             ("GET", re.compile(r"/api/games"), self.list_games),
             ("GET", re.compile(r"/api/admin"), self.whoami),
             ("POST", re.compile(r"/api/join"), self.join),
+            ("GET", re.compile(r"/api/types"), self.types),
             ("GET", re.compile(r"/api/packs"), self.packs),
             ("POST", re.compile(r"/api/packs/parse"), self.parse_upload),
             ("GET", re.compile(r"/api/packs/(?P<name>[\w-]+)"), self.pack),
@@ -101,10 +103,7 @@ class Routes:
         if not self.is_admin(event):
             return error("unauthorized", "The admin secret is needed to create a game.")
         body = read_json(event)
-        settings = {k: body.get(k) for k in ("question_seconds", "vote_seconds", "max_players", "late_join")}
-        created = await self.games.create(
-            body.get("title"), body.get("prompts"), body.get("type", "answer-vote"), settings
-        )
+        created = await self.games.create(body.get("title"), body.get("prompts"), body.get("type"), body)
         g = created.game
         return respond(
             201,
@@ -117,6 +116,11 @@ class Routes:
                 "screen_url": f"/screen/{g.id}",
             },
         )
+
+    async def types(self, event: dict[str, Any]) -> Response:
+        if not self.is_admin(event):
+            return error("unauthorized", "The admin secret is needed to create a game.")
+        return respond(200, catalogue(self.games.types))
 
     async def join(self, event: dict[str, Any]) -> Response:
         body = read_json(event)

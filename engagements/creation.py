@@ -11,14 +11,14 @@ from typing import Any
 
 from engagements import text
 from engagements.codes import new_code, new_id, new_secret, token_for
-from engagements.engine import JOIN_SETTINGS, PLAYERS_RANGE
 from engagements.model import Game, Rejected
+from engagements.plugins import default_type
+from engagements.settings import JOIN_SETTINGS, Setting, resolve
 from engagements.store.base import MAX_TRANSACT_ITEMS
 from engagements.types import EngagementType
 
 # A game is created in one transaction: its META, its join code and one item per prompt.
 MAX_PROMPTS = MAX_TRANSACT_ITEMS - 2
-SECONDS_RANGE = (5, 600)
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,18 @@ def new_game(
     types: dict[str, EngagementType],
     title: Any,
     prompts: Any,
-    type_slug: Any = "answer-vote",
+    type_slug: Any = None,
     settings: dict[str, Any] | None = None,
     *,
     now: int,
 ) -> Created:
-    """Raises Rejected. Each call draws a new id, join code and secrets: a clash is drawn again."""
+    """Raises Rejected. Each call draws a new id, join code and secrets: a clash is drawn again.
+
+    `type_slug` None is the default type; `settings` may hold anything (a request's whole body):
+    only the settings the game's type and the core declare are read from it.
+    """
+    if type_slug is None:
+        type_slug = default_type(types)
     kind = types.get(type_slug) if isinstance(type_slug, str) else None
     if kind is None:
         raise Rejected("invalid", f"Unknown game type: the types are {', '.join(sorted(types))}.")
@@ -53,11 +59,7 @@ def new_game(
             raise Rejected(e.code, f"Prompt {n}: {e.message}") from e
         except ValueError as e:
             raise Rejected("invalid", f"Prompt {n}: {e}.") from e
-    game_settings = {**JOIN_SETTINGS, **kind.defaults}
-    for key, value in (settings or {}).items():
-        if key not in game_settings or value is None:
-            continue
-        game_settings[key] = _setting(key, value)
+    game_settings = resolve(declared(kind), settings or {})
     game_id = new_id("g")
     host_token, host_hash = token_for(game_id)
     game = Game(game_id, new_code(), title, kind.slug, parsed, game_settings, host_hash, new_secret(), now)
@@ -65,14 +67,19 @@ def new_game(
     return Created(game, host_token)
 
 
-def _setting(key: str, value: Any) -> int:
-    """A game setting checked against its range: whole seconds, a number of players, or a yes/no."""
-    if key == "late_join":
-        if not isinstance(value, bool):
-            raise Rejected("invalid", "late_join must be true or false.")
-        return value
-    low, high = PLAYERS_RANGE if key == "max_players" else SECONDS_RANGE
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        unit = "players" if key == "max_players" else "seconds"
-        raise Rejected("invalid", f"{key} must be a whole number of {unit} from {low} to {high}.")
-    return value
+def declared(kind: EngagementType) -> tuple[Setting, ...]:
+    """Every setting a game of this type has: the type's own, then the core's join rules."""
+    return (*kind.settings, *JOIN_SETTINGS)
+
+
+def catalogue(types: dict[str, EngagementType]) -> dict[str, Any]:
+    """What a host may create (`GET /api/types`): each type with its settings, the core's settings
+    every game has, and the default type; the "new game" form is built from it."""
+    return {
+        "default": default_type(types),
+        "settings": [s.as_json() for s in JOIN_SETTINGS],
+        "types": [
+            {"slug": slug, "title": kind.title, "settings": [s.as_json() for s in kind.settings]}
+            for slug, kind in types.items()
+        ],
+    }

@@ -23,15 +23,11 @@ from engagements.model import (
     Player,
     Rejected,
 )
+from engagements.settings import JOIN_DEFAULTS
 from engagements.text import one_line
 from engagements.types import EngagementType
 
 NICKNAME_MAX = 20
-# The join rules every game has, whatever its type: its settings, chosen when it is created.
-# `max_players`: seats in the game (kicked players' seats are given back); `late_join`: whether
-# players may still join once the game has started (an audience arriving late), else only the lobby.
-JOIN_SETTINGS: dict[str, int] = {"max_players": 10_000, "late_join": True}
-PLAYERS_RANGE = (1, 10_000)
 HOST_COMMANDS = frozenset({"start", "end_phase", "next", "skip", "kick", "lock", "end_game"})
 HOST_ACKS_KEPT = 16  # the host's acks a retry after a restart can still find
 SYSTEM_COMMANDS = frozenset({"join", "presence", "tick", "settle"})
@@ -158,9 +154,9 @@ def seat_of(game: Game, client: str) -> str | None:
     return game.clients.get(client) if client else None
 
 
-def setting(game: Game, name: str) -> int:
-    """A join setting, with its default for games created before it existed."""
-    return game.settings.get(name, JOIN_SETTINGS[name])
+def setting(game: Game, name: str) -> int | bool:
+    """A join setting (settings.JOIN_SETTINGS), with its default for games created before it existed."""
+    return game.settings.get(name, JOIN_DEFAULTS[name])
 
 
 def clean_nickname(raw: Any) -> str:

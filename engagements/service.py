@@ -98,7 +98,7 @@ class Games:
     # -- creating and finding games -------------------------------------------------------------
 
     async def create(
-        self, title: Any, prompts: Any, type_slug: Any = "answer-vote", settings: dict[str, Any] | None = None
+        self, title: Any, prompts: Any, type_slug: Any = None, settings: dict[str, Any] | None = None
     ) -> Created:
         for _ in range(5):  # a code already in use is astronomically rare: draw again
             created = new_game(self.types, title, prompts, type_slug, settings, now=self.clock())

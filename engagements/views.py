@@ -105,17 +105,10 @@ def standing(game: Game, player: str) -> dict[str, Any]:
 
 
 def you_view(game: Game, kind: EngagementType, player: str | None) -> dict[str, Any]:
-    you: dict[str, Any] = {
-        "player": None,
-        "answer_option": None,
-        "vote": None,
-        "ballot": None,
-        "result": None,
-    }
-    if player:
-        you["player"] = standing(game, player)
-        you.update(kind.you_view(game, player))
-    return you
+    """A player's standing and what the type keeps private to them; the board views have neither."""
+    if not player:
+        return {"player": None}
+    return {"player": standing(game, player), **kind.you_view(game, player)}
 
 
 def snapshot(game: Game, kind: EngagementType, actor: Actor, view: str, join_url: str) -> dict[str, Any]:

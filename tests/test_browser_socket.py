@@ -1,5 +1,6 @@
 """GameSocket's reducer in Chromium, fed messages by hand: events with seq, updates without, and the
-host's requests answered by their replies (docs/protocol.md, "Ordering")."""
+host's requests answered by their replies (docs/protocol.md, "Ordering"). The socket hands the type's
+part of each message (its `progress`, its `you` fields) to the type's reducer: here answer-vote's."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ pytestmark = pytest.mark.browser
 # A socket that is "open" without a network: raw() records what would be sent.
 SETUP = """async () => {
   const { GameSocket } = await import('/static/socket.js');
-  const s = new GameSocket({ gameId: 'g', token: 't', view: 'player' });
+  const { reduce } = await import('/types/answer-vote/round.js');
+  const s = new GameSocket({ gameId: 'g', token: 't', view: 'player', reduce });
   s.sent = [];
   s.raw = (msg) => { s.sent.push(msg); return true; };
   s.ready = true;

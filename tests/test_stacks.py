@@ -41,6 +41,7 @@ HTTP_ROUTES = {
     "GET /api/games",
     "GET /api/admin",
     "POST /api/join",
+    "GET /api/types",
     "GET /api/packs",
     "POST /api/packs/parse",
     "GET /api/packs/{name}",

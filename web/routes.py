@@ -9,6 +9,7 @@ from aiohttp import web
 
 from engagements import __version__, export, jsondoc
 from engagements.codes import is_client_id
+from engagements.creation import catalogue
 from engagements.model import Rejected
 from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
 from engagements.qr import qr_png, qr_svg
@@ -70,10 +71,7 @@ def page(template: str, *, game: bool = False):
 async def create_game(request: web.Request) -> web.Response:
     body = await read_json(request)
     games: Games = request.app[GAMES]
-    settings = {k: body.get(k) for k in ("question_seconds", "vote_seconds", "max_players", "late_join")}
-    created = await games.create(
-        body.get("title"), body.get("prompts"), body.get("type", "answer-vote"), settings
-    )
+    created = await games.create(body.get("title"), body.get("prompts"), body.get("type"), body)
     g = created.game
     return web.json_response(
         {
@@ -123,6 +121,11 @@ async def join_game(request: web.Request) -> web.Response:
             "play_url": f"/play/{game.id}",
         }
     )
+
+
+@admin_only
+async def list_types(request: web.Request) -> web.Response:
+    return web.json_response(catalogue(request.app[GAMES].types))
 
 
 @admin_only
@@ -222,6 +225,7 @@ def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None
     app.router.add_post("/api/games", create_game, name="create_game")
     app.router.add_get("/api/games", list_games, name="list_games")
     app.router.add_get("/api/admin", whoami, name="admin")
+    app.router.add_get("/api/types", list_types, name="types")
     app.router.add_post("/api/join", join_game, name="join_game")
     app.router.add_get("/api/games/{game_id}/qr.{fmt:svg|png}", qr, name="qr")
     app.router.add_get("/api/games/{game_id}/results.csv", results_csv, name="results_csv")

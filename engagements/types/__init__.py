@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engagements.model import Command, Entry, Event, Game
+from engagements.settings import Setting
 
 
 class EngagementType:
@@ -22,7 +23,11 @@ class EngagementType:
     commands: ClassVar[frozenset[str]]  # the player command types this type accepts
     phases: ClassVar[tuple[str, ...]]  # the first opens a round, the last shows results until "next"
     timers: ClassVar[dict[str, str]]  # timed phase -> the setting holding its seconds
-    defaults: ClassVar[dict[str, int]]  # default settings
+    # The type's own settings (a game also has the core's, settings.JOIN_SETTINGS): the host's form is
+    # built from them and a new game's values are checked against them.
+    settings: ClassVar[tuple[Setting, ...]] = ()
+    # The type a game gets when its creator names none: at most one installed type says so.
+    default: ClassVar[bool] = False
     # Player commands decided from the game's META, the sender's own PLAYER item and entry, and (in a
     # phase of `partial_phases`) the sender's partial state, each sent at most once per player and
     # phase: the cloud applies them without loading the other players, so their cost does not grow
@@ -30,6 +35,10 @@ class EngagementType:
     partial_commands: ClassVar[frozenset[str]] = frozenset()
     # Phases whose partial commands need what `partial_state` derives from the whole game.
     partial_phases: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def defaults(self) -> dict[str, int | bool]:
+        return {s.name: s.default for s in self.settings}
 
     @property
     def static_dir(self) -> Path | None:

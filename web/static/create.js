@@ -1,6 +1,7 @@
-// The "new game" form: title, prompts (typed, from a sample pack or an imported file), timings.
+// The "new game" form: title, prompts (typed, from a sample pack or an imported file), the kind of
+// game and its settings, built from what the appliance declares (GET /api/types).
 
-import { adminApi } from "./admin.js";
+import { adminApi, signedIn } from "./admin.js";
 import { api, h, keys, samePath, setText, store, toast } from "./ui.js";
 
 const form = document.getElementById("create-form");
@@ -11,6 +12,9 @@ const packSel = document.getElementById("pack");
 const fileIn = document.getElementById("import");
 const errEl = form.querySelector(".form-error");
 const button = form.querySelector("button[type=submit]");
+const typeField = document.getElementById("type-field");
+const typeSel = document.getElementById("type");
+const settingsEl = document.getElementById("settings");
 
 const PROMPT_MAX = 200;
 
@@ -111,12 +115,75 @@ fileIn.addEventListener("change", async () => {
   }
 });
 
-function whole(input, label, unit) {
-  const n = Number.parseInt(input.value, 10);
-  const min = Number(input.min) || 1;
-  const max = Number(input.max) || 3600;
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new Error(`${label} must be between ${min} and ${max} ${unit}.`);
+// ---- the kind of game and its settings ---------------------------------------------------------
+
+let catalogue = null; // GET /api/types: {default, settings, types: [{slug, title, settings}]}
+
+/** The declared settings of the chosen type, then the core's: [{name, label, kind, default, min, max, unit, help}]. */
+function declared() {
+  const type = catalogue.types.find((t) => t.slug === typeSel.value);
+  return [...(type ? type.settings : []), ...catalogue.settings];
+}
+
+function settingField(s) {
+  const id = s.name;
+  const help = s.help ? h("span", { class: "muted small" }, s.help) : null;
+  if (s.kind === "boolean") {
+    return h(
+      "label",
+      { class: "field field-check" },
+      h("input", { id, name: id, type: "checkbox", checked: !!s.default }),
+      h("span", { class: "field-label" }, s.label),
+      help,
+    );
+  }
+  return h(
+    "label",
+    { class: "field" },
+    h("span", { class: "field-label" }, s.label),
+    h("input", {
+      id,
+      name: id,
+      class: "input",
+      type: "number",
+      inputmode: "numeric",
+      min: String(s.min),
+      max: String(s.max),
+      step: "1",
+      value: String(s.default),
+      required: true,
+    }),
+    help,
+  );
+}
+
+function buildSettings() {
+  settingsEl.replaceChildren(...declared().map(settingField));
+}
+
+async function loadTypes() {
+  await signedIn;
+  try {
+    catalogue = await adminApi("/api/types");
+  } catch (err) {
+    showError(`Couldn't load the kinds of game: ${err.message}`);
+    return;
+  }
+  typeSel.replaceChildren(...catalogue.types.map((t) => h("option", { value: t.slug }, t.title)));
+  typeSel.value = catalogue.default;
+  typeField.hidden = catalogue.types.length < 2;
+  buildSettings();
+}
+typeSel.addEventListener("change", buildSettings);
+loadTypes();
+
+/** The form's value of one declared setting; throws a message a host can act on. */
+function settingValue(s) {
+  const input = form.querySelector(`#${CSS.escape(s.name)}`);
+  if (s.kind === "boolean") return input.checked;
+  const n = Number(input.value);
+  if (!Number.isInteger(n) || n < s.min || n > s.max) {
+    throw new Error(`${s.label} must be a whole number from ${s.min} to ${s.max}${s.unit ? ` (${s.unit})` : ""}.`);
   }
   return n;
 }
@@ -126,17 +193,14 @@ form.addEventListener("submit", async (e) => {
   if (button.disabled) return;
   const title = titleIn.value.trim();
   const list = prompts();
-  let questionSeconds;
-  let voteSeconds;
-  let maxPlayers;
+  const settings = {};
   try {
+    if (!catalogue) throw new Error("The kinds of game have not loaded yet: reload the page.");
     if (!title) throw new Error("Give the game a title.");
     if (!list.length) throw new Error("Add at least one prompt — one per line.");
     const long = list.findIndex((p) => [...p].length > PROMPT_MAX);
     if (long >= 0) throw new Error(`Prompt ${long + 1} is over ${PROMPT_MAX} characters — shorten it.`);
-    questionSeconds = whole(form.querySelector("#question_seconds"), "Time to answer", "seconds");
-    voteSeconds = whole(form.querySelector("#vote_seconds"), "Time to vote", "seconds");
-    maxPlayers = whole(form.querySelector("#max_players"), "Most players", "players");
+    for (const s of declared()) settings[s.name] = settingValue(s);
   } catch (err) {
     showError(err.message);
     return;
@@ -147,14 +211,7 @@ form.addEventListener("submit", async (e) => {
   try {
     const res = await adminApi("/api/games", {
       method: "POST",
-      body: {
-        title,
-        prompts: list,
-        question_seconds: questionSeconds,
-        vote_seconds: voteSeconds,
-        max_players: maxPlayers,
-        late_join: form.querySelector("#late_join").checked,
-      },
+      body: { ...settings, title, prompts: list, type: typeSel.value },
     });
     store.set(keys.host(res.game_id), res.host_token);
     location.assign(samePath(res.host_url, `/host/${encodeURIComponent(res.game_id)}`));

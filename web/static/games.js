@@ -26,7 +26,7 @@ function row(game) {
   return h(
     "li",
     { class: "game-row" },
-    h("span", { class: "pill", "data-phase": game.status === "playing" ? "question" : game.status }, STATUS[game.status]),
+    h("span", { class: "pill", "data-state": game.status === "playing" ? "live" : game.status }, STATUS[game.status]),
     h("span", { class: "game-title" }, title),
     h("span", { class: "muted small" }, when(game.finished_at || game.created_at)),
     syncState(game) || h("span"),

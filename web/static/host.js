@@ -5,7 +5,7 @@
 import { leaderboard, podium } from "./board.js";
 import { apiUrl } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
-import { loadType } from "./types.js";
+import { inResults, phaseLabel, phaseState, phaseOf, phaseWords, reduce, roundModule } from "./types.js";
 import {
   announce,
   avatar,
@@ -15,9 +15,7 @@ import {
   h,
   keys,
   num,
-  PHASE_LABELS,
   pageData,
-  phaseWords,
   plural,
   setText,
   store,
@@ -79,7 +77,6 @@ function notice(title, text, link) {
 }
 
 let socket = null;
-let roundMod = null;
 
 if (!token) {
   notice(
@@ -88,7 +85,7 @@ if (!token) {
     { href: "/host", label: "Create a new game" },
   );
 } else {
-  socket = new GameSocket({ gameId, token, view: "host" });
+  socket = new GameSocket({ gameId, token, view: "host", reduce });
   socket.on("status", connectionBanner);
   socket.on("error", (e) => toast(errorText(e), "error"));
   socket.on("fatal", (e) => {
@@ -315,17 +312,12 @@ function render() {
   const s = socket.state;
   if (!s) return;
   const g = s.game;
-  if (!roundMod) {
-    loadType(g.type).then((m) => {
-      roundMod = m;
-      render();
-    });
-  }
+  const roundMod = roundModule(socket, render);
 
   setText(els.title, g.title || "Untitled game");
   document.title = `${g.title || "Game"} · Host console`;
-  setText(els.phase, PHASE_LABELS[g.phase] || g.phase);
-  els.phase.dataset.phase = g.phase;
+  setText(els.phase, phaseLabel(g));
+  els.phase.dataset.state = phaseState(g);
   document.getElementById("app").dataset.phase = g.phase;
   announce(phaseWords(g, "board"));
   setText(els.code, g.code || "");
@@ -349,8 +341,8 @@ function render() {
   }
   if (!count) els.playersEmpty.hidden = false;
 
-  renderStage(s);
-  renderControls(s);
+  renderStage(s, roundMod);
+  renderControls(s, roundMod);
   const key = JSON.stringify(g.leaderboard || []);
   if (key !== boardKey) {
     boardKey = key;
@@ -359,12 +351,12 @@ function render() {
       els.board,
       scored
         ? leaderboard(g.leaderboard, { limit: 10, cls: "compact" })
-        : h("p", { class: "muted" }, "Scores appear here after the first round's vote."),
+        : h("p", { class: "muted" }, "Scores appear here after the first round."),
     );
   }
 }
 
-function renderStage(s) {
+function renderStage(s, roundMod) {
   const g = s.game;
   const room = g.room || {};
   if (g.phase === "lobby") {
@@ -417,13 +409,13 @@ function renderStage(s) {
   if (roundMod) roundMod.renderHost(root, s, tools);
 }
 
-function renderControls(s) {
+function renderControls(s, roundMod) {
   const g = s.game;
   const r = g.round;
   const idx = r ? r.index : -1;
   const last = r ? idx + 1 >= (g.rounds || 0) : false;
   const noPlayers = !(g.room && g.room.players);
-  const key = `${g.phase}:${idx}:${last}:${noPlayers}`;
+  const key = `${g.phase}:${idx}:${last}:${noPlayers}:${!!roundMod}`;
   if (key === controlsKey) return;
   controlsKey = key;
 
@@ -445,52 +437,33 @@ function renderControls(s) {
     id: "download",
   });
   const parts = [];
-  switch (g.phase) {
-    case "lobby":
-      parts.push(
-        btn("Start game", "primary big", (e) => command(e.currentTarget, "start"), {
-          disabled: noPlayers,
-          id: "start",
-          title: noPlayers ? "Wait for players to join" : "Start the first prompt",
-        }),
-      );
-      break;
-    case "question":
-      parts.push(
-        btn("End answers now", "primary big", (e) => command(e.currentTarget, "end_phase", { round: idx, phase: "question" }), {
-          id: "end-phase",
-        }),
-        skip,
-        endGame,
-      );
-      break;
-    case "voting":
-      parts.push(
-        btn("End voting now", "primary big", (e) => command(e.currentTarget, "end_phase", { round: idx, phase: "voting" }), {
-          id: "end-phase",
-        }),
-        skip,
-        endGame,
-      );
-      break;
-    case "results":
-      parts.push(
-        btn(last ? "Show the podium" : "Next prompt", "primary big", (e) => command(e.currentTarget, "next", { round: idx }), {
-          id: "next",
-        }),
-        download,
-        endGame,
-      );
-      break;
-    case "finished":
-      parts.push(
-        download,
-        h("a", { class: "btn primary", href: "/host" }, "Host another game"),
-        h("a", { class: "btn secondary", href: "/" }, "Home"),
-      );
-      break;
-    default:
-      break;
+  const end = phaseOf(g).end; // the type's button that closes its phase early
+  if (g.phase === "lobby") {
+    parts.push(
+      btn("Start game", "primary big", (e) => command(e.currentTarget, "start"), {
+        disabled: noPlayers,
+        id: "start",
+        title: noPlayers ? "Wait for players to join" : "Start the first prompt",
+      }),
+    );
+  } else if (g.phase === "finished") {
+    parts.push(
+      download,
+      h("a", { class: "btn primary", href: "/host" }, "Host another game"),
+      h("a", { class: "btn secondary", href: "/" }, "Home"),
+    );
+  } else if (inResults(g)) {
+    parts.push(
+      btn(last ? "Show the podium" : "Next prompt", "primary big", (e) => command(e.currentTarget, "next", { round: idx }), {
+        id: "next",
+      }),
+      download,
+      endGame,
+    );
+  } else if (roundMod) {
+    const phase = g.phase;
+    const endPhase = (e) => command(e.currentTarget, "end_phase", { round: idx, phase });
+    parts.push(btn(end || "End this phase now", "primary big", endPhase, { id: "end-phase" }), skip, endGame);
   }
   fill(els.controls, ...parts);
   // The lock matters in the lobby; once the game runs it still keeps latecomers out.

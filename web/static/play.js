@@ -2,7 +2,7 @@
 
 import { leaderboard, podium } from "./board.js";
 import { GameSocket } from "./socket.js";
-import { loadType } from "./types.js";
+import { phaseOf, phaseWords, reduce, roundModule } from "./types.js";
 import {
   announce,
   avatar,
@@ -14,7 +14,6 @@ import {
   num,
   ordinal,
   pageData,
-  phaseWords,
   plural,
   rankOf,
   setText,
@@ -58,7 +57,7 @@ function notice(title, text, link) {
 }
 
 let socket = null;
-let roundMod = null;
+let actions = null; // the player's commands, from the game type's module once it has loaded
 
 if (!token) {
   const code = knownCode();
@@ -68,16 +67,14 @@ if (!token) {
     { href: code ? `/j/${encodeURIComponent(code)}` : "/", label: "Join the game" },
   );
 } else {
-  socket = new GameSocket({ gameId, token, view: "player" });
+  socket = new GameSocket({ gameId, token, view: "player", reduce });
   socket.on("status", connectionBanner);
   socket.on("error", (e) => toast(errorText(e), "error"));
   socket.on("fatal", onFatal);
   socket.on("state", render);
   socket.on("event", (msg) => {
     // A little buzz when there is something new to do.
-    if (msg.type === "phase_changed" && (msg.phase === "question" || msg.phase === "voting")) {
-      navigator.vibrate?.(60);
-    }
+    if (msg.type === "phase_changed" && phaseOf(socket.state.game).buzz) navigator.vibrate?.(60);
   });
   socket.start();
 }
@@ -98,46 +95,6 @@ function onFatal(e) {
     { href: code ? `/j/${encodeURIComponent(code)}` : "/", label: "Join again" },
   );
 }
-
-const actions = {
-  answer(text) {
-    const r = socket.state.game.round;
-    const index = r ? r.index : -1;
-    return socket.send("answer", { round: index, text }).then(
-      (ack) => {
-        const s = socket.state;
-        if (s.game.round && s.game.round.index === index) {
-          s.you.answer_option = ack.option ?? s.you.answer_option ?? "answered";
-          render();
-        }
-        return ack;
-      },
-      (err) => {
-        if (err.code === "already_answered") socket.sync();
-        throw err;
-      },
-    );
-  },
-  vote(option) {
-    const r = socket.state.game.round;
-    const index = r ? r.index : -1;
-    return socket.send("vote", { round: index, option }).then(
-      (ack) => {
-        const s = socket.state;
-        if (s.game.round && s.game.round.index === index) {
-          s.you.vote = option;
-          render();
-        }
-        return ack;
-      },
-      (err) => {
-        // Already voted, or the ballot changed under us: the snapshot has the truth.
-        if (err.code === "already_voted" || err.code === "not_on_ballot") socket.sync();
-        throw err;
-      },
-    );
-  },
-};
 
 let view = { key: "", refs: null };
 function mountView(key, build) {
@@ -161,28 +118,19 @@ function roomSize(g) {
   return (g.room && g.room.players) || 0;
 }
 
-// A vote opens with a `you` bringing this phone's ballot; should it go missing, ask for a snapshot.
-let ballotWatch = { key: "", timer: 0 };
-function watchBallot(s) {
-  const g = s.game;
-  const r = g.round;
-  const waiting = g.phase === "voting" && r && s.you && s.you.ballot == null && s.you.vote == null;
-  const key = waiting ? `${r.index}` : "";
-  if (key === ballotWatch.key) return;
-  clearTimeout(ballotWatch.timer);
-  ballotWatch = { key, timer: 0 };
-  if (waiting) ballotWatch.timer = setTimeout(() => socket.sync(), 2500);
-}
-
 function render() {
   const s = socket.state;
   if (!s) return;
   const g = s.game;
-  if (!roundMod) {
-    loadType(g.type).then((m) => {
-      roundMod = m;
-      render();
-    });
+  const roundMod = roundModule(socket, render);
+  if (roundMod && !actions) {
+    actions =
+      roundMod.commands?.({
+        send: (type, fields) => socket.send(type, fields),
+        sync: () => socket.sync(),
+        state: () => socket.state,
+        refresh: render,
+      }) ?? {};
   }
   const me = myStanding(s);
   document.title = `${g.title || "Game"} · Engagements`;
@@ -199,7 +147,6 @@ function render() {
   }
   document.body.dataset.phase = g.phase;
   announce(phaseWords(g, "player"));
-  watchBallot(s);
 
   if (g.phase === "lobby") renderLobby(s, me);
   else if (g.phase === "finished") renderFinished(s, me);

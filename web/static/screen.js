@@ -4,7 +4,7 @@
 import { leaderboard, NameChips, podium } from "./board.js";
 import { apiUrl } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
-import { loadType } from "./types.js";
+import { inResults, phaseWords, reduce, roundModule } from "./types.js";
 import {
   announce,
   connectionBanner,
@@ -14,7 +14,6 @@ import {
   keys,
   num,
   pageData,
-  phaseWords,
   plural,
   setText,
   store,
@@ -62,7 +61,6 @@ function notice(title, text) {
 }
 
 let socket = null;
-let roundMod = null;
 
 if (!token) {
   notice(
@@ -70,7 +68,7 @@ if (!token) {
     "This browser doesn't hold the host key for this game. On the host's laptop, press “Open big screen” in the console.",
   );
 } else {
-  socket = new GameSocket({ gameId, token, view: "screen" });
+  socket = new GameSocket({ gameId, token, view: "screen", reduce });
   socket.on("status", connectionBanner);
   socket.on("error", (e) => toast(errorText(e), "error"));
   socket.on("fatal", (e) =>
@@ -98,12 +96,7 @@ function render() {
   const s = socket.state;
   if (!s) return;
   const g = s.game;
-  if (!roundMod) {
-    loadType(g.type).then((m) => {
-      roundMod = m;
-      render();
-    });
-  }
+  const roundMod = roundModule(socket, render);
   setText(titleEl, g.title || "");
   document.title = `${g.title || "Game"} · Big screen`;
   document.body.dataset.phase = g.phase;
@@ -115,7 +108,7 @@ function render() {
 
   if (g.phase === "lobby") renderLobby(g);
   else if (g.phase === "finished") renderFinished(g);
-  else renderRound(s);
+  else renderRound(s, roundMod);
 }
 
 function codeLetters(code) {
@@ -186,7 +179,7 @@ function renderLobby(g) {
   refs.hint.classList.toggle("locked", !!g.locked);
 }
 
-function renderRound(s) {
+function renderRound(s, roundMod) {
   const g = s.game;
   const r = g.round;
   const refs = mountView("round", (refs) => {
@@ -195,15 +188,15 @@ function renderRound(s) {
     return h("div", { class: "screen-round" }, refs.round, refs.board);
   });
   if (roundMod) roundMod.renderScreen(refs.round, s);
-  const showBoard = g.phase === "results";
+  const showBoard = inResults(g);
   const boardKey = showBoard ? `results:${r ? r.index : -1}` : "";
   if (refs.boardKey !== boardKey) {
     refs.boardKey = boardKey;
     refs.board.parentElement.classList.toggle("with-board", showBoard);
     if (showBoard) {
-      // After the reveal (round.js: it starts at 0.3 s, one card every min(2.5 s, 12 s / count)).
-      const n = Math.min(8, (r && r.results ? r.results.length : 0) || 1);
-      refs.board.style.setProperty("--after", `${(0.3 + n * Math.min(2.5, 12 / n)).toFixed(2)}s`);
+      // The leaderboard joins the round's results once the type has revealed them.
+      const after = roundMod?.revealSeconds?.(r) ?? 0;
+      refs.board.style.setProperty("--after", `${after.toFixed(2)}s`);
       fill(refs.board, h("h2", { class: "board-title" }, "Leaderboard"), leaderboard(g.leaderboard, { limit: 8 }));
     } else {
       fill(refs.board);

@@ -1,7 +1,8 @@
 // GameSocket: one WebSocket per view, speaking docs/protocol.md.
 //
 // Keeps `state` = the last snapshot ({seq, now, game, you}) with every event applied in order and
-// every update (`progress`, `room`, `you`: no seq, each replaces a piece whole) merged in;
+// every update (`room`, `you`: no seq, each replaces a piece whole) merged in; what belongs to the
+// game's type (its events' fields, its updates such as `progress`) goes to the `reduce` hook;
 // reconnects with exponential backoff and full jitter, estimates the server's clock, and turns
 // commands into promises settled by their ack or error. Pending commands are re-sent with the
 // same id after a reconnect: the server applies a retried id once. Requests (`players`, `results`)
@@ -69,12 +70,15 @@ export class CommandError extends Error {
 
 export class GameSocket {
   /**
-   * @param {{gameId: string, token: string, view: "host"|"screen"|"player"}} opts
+   * @param {{gameId: string, token: string, view: "host"|"screen"|"player",
+   *          reduce?: (state: object, msg: object) => boolean|void}} opts
+   * `reduce` is the game type's part of each event and update (types.js); false ignores an update.
    */
-  constructor({ gameId, token, view }) {
+  constructor({ gameId, token, view, reduce = () => true }) {
     this.gameId = gameId;
     this.token = token;
     this.view = view;
+    this.reduce = reduce;
     this.state = null;
     this.status = "idle"; // idle | connecting | open | reconnecting | stopped
     this.ws = null;
@@ -89,7 +93,8 @@ export class GameSocket {
     this.timers = { retry: 0, ping: 0, connect: 0, watchdog: 0, probe: 0 };
   }
 
-  // ---- events for the page: "state", "status", "error", "fatal", "event", "you" ----------
+  // ---- events for the page: "state", "status", "error", "fatal", "event", "you", "room", and each
+  // update of the type by its own type ("progress") ------------------------------------------------
   on(name, fn) {
     if (!this.listeners.has(name)) this.listeners.set(name, new Set());
     this.listeners.get(name).add(fn);
@@ -386,14 +391,13 @@ export class GameSocket {
         return this.onYou(msg);
       case "room":
         return this.onRoom(msg);
-      case "progress":
-        return this.onProgress(msg);
       default:
         if (typeof msg.seq === "number") this.onEvent(msg);
+        else this.onUpdate(msg);
     }
   }
 
-  /** Your own standing, ballot or result: merged into `state.you`. */
+  /** Your own standing, or what your game's type keeps private to you: merged into `state.you`. */
   onYou(msg) {
     const s = this.state;
     if (!s || !this.ready) return;
@@ -415,16 +419,12 @@ export class GameSocket {
     this.emit("state", msg);
   }
 
-  /** The round's counts: applied only to the round they name. */
-  onProgress(msg) {
+  /** An update of the game's type (`progress`: the round's counts), merged by its reducer. */
+  onUpdate(msg) {
     const s = this.state;
-    if (!s || !this.ready) return;
-    const r = s.game.round;
-    if (!r || r.index !== msg.round) return;
-    r.answered = msg.answered;
-    r.voted = msg.voted;
-    r.eligible = msg.eligible;
-    this.emit("progress", msg);
+    if (!s || !this.ready || typeof msg.type !== "string") return;
+    if (this.reduce(s, msg) === false) return;
+    this.emit(msg.type, msg);
     this.emit("state", msg);
   }
 
@@ -507,30 +507,18 @@ export class GameSocket {
     }
     if (this.syncing) return;
     s.seq = msg.seq;
+    this.reduce(s, msg); // the type's part first: it sees the state the event changes
     const g = s.game;
     switch (msg.type) {
       case "lobby_locked":
         g.locked = !!msg.locked;
         break;
-      case "phase_changed": {
-        const before = g.round ? g.round.index : null;
-        const after = msg.round ? msg.round.index : null;
+      case "phase_changed":
         g.status = msg.status ?? g.status;
         g.phase = msg.phase;
         g.round = msg.round ?? null;
         if (msg.leaderboard) g.leaderboard = msg.leaderboard;
-        const you = s.you;
-        if (you) {
-          if (before !== after) {
-            you.answer_option = null;
-            you.vote = null;
-          }
-          // A ballot belongs to a vote, a result to the results: the `you` that follows brings the new ones.
-          if (msg.phase !== "voting") you.ballot = null;
-          if (msg.phase !== "results") you.result = null;
-        }
         break;
-      }
       default:
         break; // an event this page does not know: its seq still counts
     }

@@ -196,46 +196,12 @@ export function announce(text) {
   }, 60);
 }
 
-/** The phase, in words, for the announcer: `who` is "player" or "board". */
-export function phaseWords(game, who = "board") {
-  const r = game.round;
-  const tag = r && game.rounds ? `Prompt ${r.index + 1} of ${game.rounds}` : r ? `Prompt ${r.index + 1}` : "";
-  switch (game.phase) {
-    case "lobby":
-      return who === "player" ? "You're in the lobby. The game starts soon." : "The lobby is open.";
-    case "question":
-      return who === "player"
-        ? `${tag}. Answer time: ${r ? r.prompt : ""}. Type your answer.`
-        : `${tag}. Answer time: ${r ? r.prompt : ""}`;
-    case "voting":
-      return who === "player" ? "Voting is open: pick your favourite answer." : `${tag}. Voting is open.`;
-    case "results":
-      return who === "player" ? "The results are in." : `${tag}. The results are in.`;
-    case "finished":
-      return "Game over: the final results.";
-    default:
-      return "";
-  }
-}
-
-export const PHASE_LABELS = {
-  lobby: "Lobby",
-  question: "Answering",
-  voting: "Voting",
-  results: "Results",
-  finished: "Final results",
-};
-
-/** Human text for the server's error codes (commands and HTTP alike). */
-export function errorText(err) {
+/** Human text for the server's error codes (commands and HTTP alike); a type adds its own `texts`. */
+export function errorText(err, texts = {}) {
   const code = err && err.code;
   const known = {
+    ...texts,
     stale: "Too late — the game has moved on.",
-    already_answered: "You already answered this one.",
-    already_voted: "You already voted this round.",
-    own_answer: "That's your own answer — pick another one.",
-    not_on_ballot: "That answer isn't on your ballot any more — pick one of these.",
-    no_such_option: "That answer isn't in the vote any more.",
     no_such_player: "That player is no longer in the game.",
     forbidden: "You're not allowed to do that.",
     rate_limited: "Slow down a moment, then try again.",

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from engagements.engine import phase_event
 from engagements.model import BOARD, Command, Entry, Event, Game, Rejected
+from engagements.settings import INTEGER, Setting
 from engagements.text import one_line
 from engagements.types import EngagementType
 from engagements.types.answer_vote.ballots import Ballots
@@ -45,7 +46,11 @@ class AnswerVote(EngagementType):
     partial_phases = frozenset({VOTING})  # a vote needs the voter's ballot, drawn from the whole round
     phases = (QUESTION, VOTING, RESULTS)
     timers: ClassVar[dict[str, str]] = {QUESTION: "question_seconds", VOTING: "vote_seconds"}
-    defaults: ClassVar[dict[str, int]] = {"question_seconds": 60, "vote_seconds": 45}
+    settings = (
+        Setting("question_seconds", "Seconds to answer", INTEGER, 60, 5, 600, "seconds"),
+        Setting("vote_seconds", "Seconds to vote", INTEGER, 45, 5, 600, "seconds"),
+    )
+    default = True
 
     @property
     def static_dir(self) -> Path:

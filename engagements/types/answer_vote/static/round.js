@@ -10,8 +10,12 @@
 // Each render function is called on every state change; the DOM of a phase is built once per
 // (phase, round, sub-state) and afterwards only counters are updated in place, so a half-typed
 // answer survives an update and the reveal animation plays once.
+//
+// Besides its views the module declares its phases, its players' commands and its reducer (what
+// its events and its `progress` updates change in the socket's state): web/static/types.js says what
+// the pages ask of a type's module.
 
-import { avatar, errorText, h, num, plural, rankOf, session, setText } from "/static/ui.js";
+import { avatar, errorText as coreErrorText, h, num, plural, rankOf, session, setText } from "/static/ui.js";
 import { countdown, setDeadline } from "/static/countdown.js";
 
 const MAX_ANSWER = 140;
@@ -20,6 +24,130 @@ const SCREEN_ALL = 8; // up to this many answers share one page of the big scree
 const SCREEN_PAGE = 6; // ...beyond, it pages through the showcase this many at a time
 const PAGE_MS = 7000;
 const HOST_RESULTS_PAGE = 20;
+const BALLOT_GRACE_MS = 2500; // a vote opens with a `you` bringing the ballot: if it goes missing, resync
+
+function tagOf(game) {
+  return game.round ? roundTag(game, game.round) : "";
+}
+
+export const phases = {
+  question: {
+    label: "Answering",
+    end: "End answers now",
+    buzz: true,
+    words: (g, who) =>
+      who === "player"
+        ? `${tagOf(g)}. Answer time: ${g.round ? g.round.prompt : ""}. Type your answer.`
+        : `${tagOf(g)}. Answer time: ${g.round ? g.round.prompt : ""}`,
+  },
+  voting: {
+    label: "Voting",
+    end: "End voting now",
+    buzz: true,
+    words: (g, who) => (who === "player" ? "Voting is open: pick your favourite answer." : `${tagOf(g)}. Voting is open.`),
+  },
+  results: {
+    label: "Results",
+    words: (g, who) => (who === "player" ? "The results are in." : `${tagOf(g)}. The results are in.`),
+  },
+};
+
+/** The texts of this type's refusals (docs/protocol.md, "Errors"). */
+const ERRORS = {
+  already_answered: "You already answered this one.",
+  already_voted: "You already voted this round.",
+  own_answer: "That's your own answer — pick another one.",
+  not_on_ballot: "That answer isn't on your ballot any more — pick one of these.",
+  no_such_option: "That answer isn't in the vote any more.",
+};
+
+const errorText = (err) => coreErrorText(err, ERRORS);
+
+/**
+ * What this type's part of an event or update changes, before the socket applies its own part: a new
+ * round forgets your answer and vote; a ballot belongs to a vote, a result to the results (the `you`
+ * that follows brings the new ones); `progress` counts only for the round it names.
+ */
+export function reduce(state, msg) {
+  const g = state.game;
+  if (msg.type === "progress") {
+    const r = g.round;
+    if (!r || r.index !== msg.round) return false;
+    r.answered = msg.answered;
+    r.voted = msg.voted;
+    r.eligible = msg.eligible;
+    return true;
+  }
+  if (msg.type === "phase_changed" && state.you) {
+    const you = state.you;
+    const before = g.round ? g.round.index : null;
+    const after = msg.round ? msg.round.index : null;
+    if (before !== after) {
+      you.answer_option = null;
+      you.vote = null;
+    }
+    if (msg.phase !== "voting") you.ballot = null;
+    if (msg.phase !== "results") you.result = null;
+  }
+  return true;
+}
+
+/** The player's commands: answer and vote, each settled by its ack (what it changes shows at once). */
+export function commands({ send, sync, state, refresh }) {
+  const inRound = (index) => state().game.round && state().game.round.index === index;
+  const roundIndex = () => (state().game.round ? state().game.round.index : -1);
+  return {
+    sync,
+    answer(text) {
+      const index = roundIndex();
+      return send("answer", { round: index, text }).then(
+        (ack) => {
+          if (inRound(index)) {
+            const you = state().you;
+            you.answer_option = ack.option ?? you.answer_option ?? "answered";
+            refresh();
+          }
+          return ack;
+        },
+        (err) => {
+          if (err.code === "already_answered") sync();
+          throw err;
+        },
+      );
+    },
+    vote(option) {
+      const index = roundIndex();
+      return send("vote", { round: index, option }).then(
+        (ack) => {
+          if (inRound(index)) {
+            state().you.vote = option;
+            refresh();
+          }
+          return ack;
+        },
+        (err) => {
+          // Already voted, or the ballot changed under us: the snapshot has the truth.
+          if (err.code === "already_voted" || err.code === "not_on_ballot") sync();
+          throw err;
+        },
+      );
+    },
+  };
+}
+
+let ballotWatch = { key: "", timer: 0 };
+/** A vote opens with a `you` bringing this phone's ballot; should it go missing, ask for a snapshot. */
+function watchBallot(state, actions) {
+  const g = state.game;
+  const r = g.round;
+  const you = state.you;
+  const waiting = g.phase === "voting" && r && you && you.ballot == null && you.vote == null;
+  const key = waiting ? `${r.index}` : "";
+  if (key === ballotWatch.key) return;
+  clearTimeout(ballotWatch.timer);
+  ballotWatch = { key, timer: 0 };
+  if (waiting) ballotWatch.timer = setTimeout(() => actions.sync(), BALLOT_GRACE_MS);
+}
 
 (function ensureCss() {
   if (document.querySelector("link[data-round-css='answer-vote']")) return;
@@ -121,6 +249,12 @@ export function revealInterval(count) {
   return Math.min(2.5, 12 / Math.max(1, count));
 }
 const REVEAL_START = 0.3; // seconds after the results open: the first card is in within 1 s
+
+/** Seconds until the big screen has revealed a round's results (its leaderboard follows them). */
+export function revealSeconds(round) {
+  const n = Math.min(SCREEN_ALL, (round && round.results ? round.results.length : 0) || 1);
+  return REVEAL_START + n * revealInterval(n);
+}
 
 function resultCard(res, { me = null, index = 0, total = 1, big = false, reveal = false } = {}) {
   const mine = me && res.author && res.author.id === me;
@@ -237,6 +371,7 @@ function keepFitted(box, fit) {
 export function renderPlayer(root, state, actions) {
   const g = state.game;
   const r = g.round;
+  watchBallot(state, actions);
   if (!r) {
     unmount(root);
     return;
