@@ -71,7 +71,7 @@ bench-full: venv
 # The serverless stack on the local gateway and moto (bench/cloud.py): games of CLOUD_PLAYERS (sizes, comma
 # separated) through its WebSocket and HTTP APIs; DynamoDB reads and writes per command, invocations,
 # messages. Figures in docs/cloud.md.
-CLOUD_PLAYERS ?= 30,1000
+CLOUD_PLAYERS ?= 30,100
 bench-cloud: $(TEST_STAMP)
 	$(PY) -m bench.cloud --players $(CLOUD_PLAYERS)
 

@@ -246,7 +246,13 @@ class Client:
         if p.round >= 0:
             self.round_messages[p.round] += 1
             self.round_bytes[p.round] += n
-        type_ = m["type"]
+        type_ = m.get("type")
+        if (
+            type_ is None
+        ):  # API Gateway's own `{"message": "Internal server error", ...}`: a failed invocation
+            p.errors += 1
+            self.error_codes[f"gateway:{m.get('message', '?')}"] += 1
+            return
         seq = m.get("seq")
         if type_ == "phase_changed":  # a question's bytes run from its opening to the end of its results
             phase = m["phase"]
