@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local cloud-pages bench bench-full fuzz kills harden
+.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local cloud-pages bench bench-full bench-cloud fuzz kills harden
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -76,6 +76,13 @@ bench: venv
 
 bench-full: venv
 	$(PY) -m bench.run --full
+
+# The serverless stack on the local gateway and moto (bench/cloud.py): games of CLOUD_PLAYERS (sizes, comma
+# separated) through its WebSocket and HTTP APIs; DynamoDB reads and writes per command, invocations,
+# messages. Figures in docs/cloud.md.
+CLOUD_PLAYERS ?= 30,100
+bench-cloud: $(TEST_STAMP)
+	$(PY) -m bench.cloud --players $(CLOUD_PLAYERS)
 
 # The kill -9 campaign (bench/kills.py): kills during joins, answers, votes, phase changes and results;
 # prints the lost acknowledged commands, ghost seats and visible rollbacks (all must be 0).

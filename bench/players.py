@@ -2,7 +2,9 @@
 
 Driven by `bench.run` over stdin/stdout, one JSON object a line each way. Commands:
 
-    {"cmd": "join", "url", "players": [[game_index, game_id, code, player_index], ...], "concurrency"}
+    {"cmd": "join", "url", "socket", "players": [[game, game_id, code, player_index], ...], "concurrency"}
+                                         `url`: where /api/join is; `socket`: a game's WebSocket URL
+                                         with `{game_id}` in it
     {"cmd": "record", "on": bool}        timings of events are kept only while recording (not joins)
     {"cmd": "answer", "round", "t0", "spread", "total", "abstain": [player_index]}
     {"cmd": "vote", "round", "t0", "spread", "total", "abstain": [player_index]}
@@ -244,7 +246,13 @@ class Client:
         if p.round >= 0:
             self.round_messages[p.round] += 1
             self.round_bytes[p.round] += n
-        type_ = m["type"]
+        type_ = m.get("type")
+        if (
+            type_ is None
+        ):  # API Gateway's own `{"message": "Internal server error", ...}`: a failed invocation
+            p.errors += 1
+            self.error_codes[f"gateway:{m.get('message', '?')}"] += 1
+            return
         seq = m.get("seq")
         if type_ == "phase_changed":  # a question's bytes run from its opening to the end of its results
             phase = m["phase"]
@@ -316,7 +324,7 @@ class Client:
     # -- commands -------------------------------------------------------------------------------
 
     async def join(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        url = cmd["url"]
+        url, socket = cmd["url"], cmd["socket"]
         todo = [Player(g, gid, code, i) for g, gid, code, i in cmd["players"]]
         gate = asyncio.Semaphore(cmd.get("concurrency", 32))
         started = time.time()
@@ -325,7 +333,7 @@ class Client:
             async with gate:
                 t = time.time()
                 try:
-                    await self._join_one(url, p)
+                    await self._join_one(url, socket, p)
                 except (aiohttp.ClientError, ConnectionError, TimeoutError, OSError) as e:
                     self.join_failures += 1
                     self.error_codes[f"join:{type(e).__name__}"] += 1
@@ -342,7 +350,7 @@ class Client:
             "finished": time.time(),
         }
 
-    async def _join_one(self, url: str, p: Player) -> None:
+    async def _join_one(self, url: str, socket: str, p: Player) -> None:
         address = address_of(p.index)
         session = self.sessions.get(address)
         if session is None:
@@ -350,10 +358,11 @@ class Client:
                 connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, local_addr=(address, 0)),
                 timeout=aiohttp.ClientTimeout(total=None, connect=60),
             )
+        # as web/static/join.js joins: with the browser's device id and this join's client id
+        joining = {"code": p.code, "nickname": f"Player {p.index}"}
+        joining |= {"device_id": os.urandom(16).hex(), "client_id": os.urandom(16).hex()}
         for attempt in range(5):
-            async with session.post(
-                f"{url}/api/join", json={"code": p.code, "nickname": f"Player {p.index}"}
-            ) as r:
+            async with session.post(f"{url}/api/join", json=joining) as r:
                 if r.status == 200:
                     body = await r.json()
                     break
@@ -362,10 +371,11 @@ class Client:
                     continue
                 raise ConnectionError(f"join answered {r.status}: {await r.text()}")
         p.token = body["player_token"]
-        where = urlsplit(url)
+        where = urlsplit(socket.format(game_id=body["game_id"]))
+        path = where.path + (f"?{where.query}" if where.query else "")
         loop = asyncio.get_running_loop()
         _, sock = await loop.create_connection(
-            lambda: Socket(self, p, where.netloc, f"/ws/{body['game_id']}"),
+            lambda: Socket(self, p, where.netloc, path),
             where.hostname,
             where.port,
             local_addr=(address, 0),

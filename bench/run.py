@@ -131,30 +131,50 @@ def ms(value: float | None) -> float | None:
 
 
 class ServerProcess:
+    """The server under test in a process of its own: the appliance, bare aiohttp (`baseline`), or the
+    serverless stack on the local gateway (`cloud`: bench.cloudserver, whose HTTP API, WebSocket API
+    and control port are three ports)."""
+
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://127.0.0.1:{self.port}"  # where /api/... is served
+        self.control = self.url  # where /healthz is (and, for the cloud, /meter)
+        self.socket_base = f"ws://127.0.0.1:{self.port}"
         self.data_dir = Path(tempfile.mkdtemp(prefix="engagements-bench-"))
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = open(self.data_dir / "server.log", "wb")  # noqa: SIM115  # closed in stop()
         self.peak_rss = 0
         self._sampler: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    def socket_url(self, game_id: str) -> str:
+        """A game's WebSocket: the appliance's path, or API Gateway's `?game=` on the API's root."""
+        if self.kind == "cloud":
+            return f"{self.socket_base}/?game={game_id}"
+        return f"{self.socket_base}/ws/{game_id}"
+
+    def arguments(self) -> list[str]:
         if self.kind == "engagements":
             args = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
             args += ["--data-dir", str(self.data_dir / "data"), "--public-url", self.url]
             args += ["--mdns-interfaces", "127.0.0.1", "--name", f"Engagements bench {uuid.uuid4().hex[:6]}"]
-        else:
-            args = [sys.executable, "-m", "bench.baseline", "--port", str(self.port)]
+            return args
+        if self.kind == "cloud":
+            http_port, control_port = free_port(), free_port()
+            self.url, self.control = f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{control_port}"
+            args = [sys.executable, "-m", "bench.cloudserver", "--port", str(self.port)]
+            args += ["--http-port", str(http_port), "--control-port", str(control_port)]
+            return [*args, "--data-dir", str(self.data_dir / "data")]
+        return [sys.executable, "-m", "bench.baseline", "--port", str(self.port)]
+
+    async def start(self) -> None:
         self.proc = subprocess.Popen(
-            args, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=raise_nofile
+            self.arguments(), cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=raise_nofile
         )
         async with aiohttp.ClientSession() as session:
-            for _ in range(400):
+            for _ in range(1200):
                 with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"{self.url}/healthz") as r:
+                    async with session.get(f"{self.control}/healthz") as r:
                         if r.status == 200:
                             break
                 if self.proc.poll() is not None:
@@ -169,17 +189,28 @@ class ServerProcess:
             self.peak_rss = max(self.peak_rss, self.rss())
             await asyncio.sleep(0.1)
 
-    def cpu(self) -> float:
+    def pids(self) -> list[int]:
+        """The server and its children (the cloud's moto server runs in a child of its own)."""
         assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+        pid = self.proc.pid
+        with contextlib.suppress(OSError):
+            return [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+        return [pid]
+
+    def cpu(self) -> float:
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError, IndexError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / CLK_TCK
 
     def rss(self) -> int:
-        assert self.proc is not None
-        try:
-            return int(Path(f"/proc/{self.proc.pid}/statm").read_text().split()[1]) * PAGE
-        except (OSError, IndexError):
-            return 0
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError, IndexError):
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+        return total
 
     def hwm(self) -> int:
         assert self.proc is not None
@@ -375,6 +406,7 @@ class Run:
         self.s = scenario
         self.kind = kind
         self.server = ServerProcess(kind)
+        self.meter: dict[str, Any] = {}  # the cloud's counts (bench.cloudserver's /meter), read at the end
         self.procs = Procs()
         self.hosts: list[Host] = []
         self.causes: dict[tuple[int, int], tuple[str, float]] = {}  # (game, seq) -> (cause, when)
@@ -401,10 +433,14 @@ class Run:
                 play_seconds = time.time() - t_play
                 reports = await self.procs.all({"cmd": "report"})
                 hwm = self.server.hwm()
+                if self.kind == "cloud":
+                    async with http.get(f"{self.server.control}/meter") as r:
+                        self.meter = await r.json()
                 for h in self.hosts:
                     if h.ws is not None:
                         await h.ws.close()
-            return self.figures(joined, reports, cpu0, cpu1, cpu2, rss0, rss1, hwm, play_seconds)
+            figures = self.figures(joined, reports, cpu0, cpu1, cpu2, rss0, rss1, hwm, play_seconds)
+            return {**figures, "meter": self.meter} if self.meter else figures
         except Exception as e:
             raise RuntimeError(
                 f"{type(e).__name__}: {e}\n--- {self.kind} server output:\n{self.server.output()}"
@@ -426,7 +462,7 @@ class Run:
                 assert r.status == 201, await r.text()
                 created = await r.json()
             host = Host(g, created["game_id"], created["code"], created["host_token"])
-            host.ws = await http.ws_connect(f"{self.server.url}/ws/{host.game_id}", max_msg_size=0)
+            host.ws = await http.ws_connect(self.server.socket_url(host.game_id), max_msg_size=0)
             host.reader = asyncio.ensure_future(host.read())
             await host.ws.send_str(json.dumps({"type": "hello", "view": "host", "token": host.token}))
             self.hosts.append(host)
@@ -442,7 +478,13 @@ class Run:
                 shares[i % s.procs].append([g, h.game_id, h.code, i])
                 i += 1
         cmds = [
-            {"cmd": "join", "url": self.server.url, "players": share, "concurrency": s.concurrency}
+            {
+                "cmd": "join",
+                "url": self.server.url,
+                "socket": self.server.socket_url("{game_id}"),
+                "players": share,
+                "concurrency": s.concurrency,
+            }
             for share in shares
         ]
         replies = await self.procs.all(cmds)

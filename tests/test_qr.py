@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import textwrap
 import xml.etree.ElementTree as ET
 from io import BytesIO
 
@@ -45,3 +49,40 @@ def test_rendering_is_cached() -> None:
 
     assert qr_svg(url) is qr_svg(url)
     assert qr_png(url) is qr_png(url)
+
+
+def raster(svg: bytes, scale: int = 8) -> PIL.Image.Image:
+    """The SVG's one path of unit squares (`Mx,yH…V…H…z`), drawn black on white for the decoder."""
+    root = ET.fromstring(svg)
+    size = int(root.get("viewBox").split()[2])
+    image = PIL.Image.new("L", (size * scale, size * scale), 255)
+    for x, y in re.findall(r"M(\d+),(\d+)H", root.find(f"{SVG}path").get("d")):
+        left, top = int(x) * scale, int(y) * scale
+        image.paste(0, (left, top, left + scale, top + scale))
+    return image
+
+
+def test_the_cloud_makes_its_svg_code_without_pillow() -> None:
+    """The Lambda package carries no Pillow: with PIL unimportable, the code the HTTP function serves
+    (`cloud.routes` imports `qr_svg`) is made all the same and decodes to the join URL."""
+    url = "https://play.example.org/j/ABCD"
+    program = textwrap.dedent(
+        f"""
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "PIL":
+                    raise ImportError(f"{{name}} is blocked: the Lambda package has no Pillow")
+                return None
+
+        sys.meta_path.insert(0, Block())
+        import cloud.routes
+        from engagements.qr import qr_svg
+        sys.stdout.buffer.write(qr_svg({url!r}))
+        assert not [m for m in sys.modules if m.split(".")[0] == "PIL"]
+        """
+    )
+    made = subprocess.run([sys.executable, "-c", program], capture_output=True, timeout=60)
+    assert made.returncode == 0, made.stderr.decode()
+    assert [result.text for result in zxingcpp.read_barcodes(raster(made.stdout))] == [url]

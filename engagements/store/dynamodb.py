@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 from collections.abc import Sequence
@@ -293,7 +294,9 @@ class DynamoStore(Store):
             if self._closed:
                 raise StoreError("store is closed")
             try:
-                call = partial(getattr(self._client, operation), **params)
+                # in the caller's context, as asyncio.to_thread would: logging and tracing context
+                # (and a bench's per-invocation counters) follow the call onto the store's threads
+                call = partial(contextvars.copy_context().run, getattr(self._client, operation), **params)
                 return await loop.run_in_executor(self._threads, call)
             except ClientError as error:
                 if _code(error) == "ConditionalCheckFailedException":

@@ -9,6 +9,7 @@ than silently sharing one of them.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib
 import logging
 import os
@@ -58,14 +59,33 @@ class Outcome:
         return self.error is None
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """The invocation a thread is working for: `INVOCATION.get()` inside a handler and whatever it runs
+    with the context copied (its asyncio tasks, `asyncio.to_thread`, the DynamoDB store's threads), so
+    instrumentation such as a bench's botocore hooks can charge each call to its command."""
+
+    function: str
+    event: Any
+    request_id: str
+
+
+INVOCATION: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar("invocation", default=None)
+
+
 @dataclass
 class Invocations:
-    """Counts per function, so tests and benches can say "one invocation per command"."""
+    """Counts per function, so tests and benches can say "one invocation per command", and the
+    seconds they ran (this machine's, in one shared process: not what Lambda would bill)."""
 
     by_function: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def add(self, name: str) -> None:
         self.by_function[name] = self.by_function.get(name, 0) + 1
+
+    def ran(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
 
 class LambdaRuntime:
@@ -124,8 +144,10 @@ class LambdaRuntime:
             log_group_name=f"/aws/lambda/{function.name}",
         )
         self.counts.add(name)
+        started = time.monotonic()
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, _run, self._handlers[name], event, context)
+        current = Invocation(name, event, request_id)
+        future = loop.run_in_executor(self.pool, _run, self._handlers[name], event, context, current)
         try:
             outcome = await asyncio.wait_for(asyncio.shield(future), function.timeout)
         except TimeoutError:
@@ -134,6 +156,7 @@ class LambdaRuntime:
             log.warning("%s: %s", name, message)
             outcome = Outcome(error={"errorMessage": message, "errorType": "Sandbox.Timedout"})
         outcome.request_id = request_id
+        self.counts.ran(name, time.monotonic() - started)
         return outcome
 
     def invoke_in_background(self, name: str, event: Any) -> None:
@@ -148,9 +171,15 @@ class LambdaRuntime:
             log.warning("asynchronous invocation failed: %s", task.result().error)
 
 
-def _run(handler: Callable[[Any, Any], Any], event: Any, context: LambdaContext) -> Outcome:
+def _run(
+    handler: Callable[[Any, Any], Any], event: Any, context: LambdaContext, current: Invocation
+) -> Outcome:
+    def call() -> Any:
+        INVOCATION.set(current)
+        return handler(event, context)
+
     try:
-        return Outcome(result=handler(event, context))
+        return Outcome(result=contextvars.copy_context().run(call))
     except Exception as exc:
         log.exception("%s raised", context.function_name)
         return Outcome(

@@ -44,6 +44,7 @@ async def post(request: web.Request) -> web.Response:
     except ConnectionError:  # the client went away between the lookup and the send
         return aws_error(410, "GoneException", "Connection is gone")
     connection.touch()
+    state.traffic.add(len(data), posted=True)
     return web.Response(status=200)
 
 

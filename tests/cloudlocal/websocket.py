@@ -57,6 +57,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
             msg = await ws.receive()
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 connection.touch()
+                size = len(msg.data.encode()) if isinstance(msg.data, str) else len(msg.data)
+                state.traffic.add(size, posted=False)
                 state.spawn(_route(state, api, connection, msg.data))
             elif msg.type == WSMsgType.ERROR and isinstance(msg.data, WebSocketError):
                 # aiohttp has sent the close frame (1009 for a frame or message too big)

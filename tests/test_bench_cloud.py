@@ -1,0 +1,35 @@
+"""The cloud benchmark (`make bench-cloud`, bench/cloud.py) at a small size: real games through the local
+gateway's WebSocket and HTTP APIs, and the counts it prints hold their targets at two sizes.
+
+The figures of docs/cloud.md come from the full run (30 and 1,000 players); this only keeps the scenario
+working, and its constant counts constant, in `make test`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_cloud_bench_counts_the_same_reads_and_writes_per_command_at_two_sizes(tmp_path: Path) -> None:
+    out = tmp_path / "bench-cloud.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.cloud", "--players", "3,6", "--rounds", "1", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert [t["target"] for t in figures["targets"] if not t["met"]] == []
+    small, large = (size["commands"] for size in figures["sizes"])
+    for command in ("answer", "vote"):
+        assert small[command]["invocations"] == 2 and large[command]["invocations"] == 5
+        for figure in ("reads", "read_units", "writes", "write_units"):
+            assert small[command][figure]["typical"] == large[command][figure]["typical"] > 0
+    assert small["answer"]["writes"]["typical"] == 2  # the ENTRY and META, in one transaction
