@@ -35,10 +35,10 @@ class Quiz(EngagementType):
     partial_commands = frozenset({ANSWER})
     partial_prompt = True
     phases = (QUESTION, REVEAL)
-    timers: ClassVar[dict[str, str]] = {QUESTION: "question_seconds"}
+    timers: ClassVar[dict[str, str]] = {QUESTION: "quiz_seconds"}
     settings = (
         Setting(
-            "question_seconds", "Seconds per question", INTEGER, 20, 5, 300, "seconds",
+            "quiz_seconds", "Seconds per question", INTEGER, 20, 5, 300, "seconds",
             "Faster correct answers score more: 1,000 points at once, 500 at the deadline.",
         ),
     )  # fmt: skip
@@ -52,7 +52,7 @@ class Quiz(EngagementType):
 
     def window(self, game: Game) -> int:
         """The question's time, ms: what an answer's speed is measured against."""
-        return int(game.settings["question_seconds"]) * 1000
+        return int(game.settings["quiz_seconds"]) * 1000
 
     # -- commands ------------------------------------------------------------------------------
 
