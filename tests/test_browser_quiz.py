@@ -141,7 +141,9 @@ async def test_quiz_views_keep_their_size(n, server, sockets, browser) -> None: 
     await expect(host.locator(".qz-table tbody tr")).to_have_count(min(n, 20))
     await shot(host, f"quiz-host-reveal-{n}")
     await assert_layout(
-        host, {"inside": ["#next", "#end-game", ".control-bar .switch"], "apart": HOST_APART}, f"host reveal {n}"
+        host,
+        {"inside": ["#next", "#end-game", ".control-bar .switch"], "apart": HOST_APART},
+        f"host reveal {n}",
     )
     if axe:
         await no_serious_violations(host, "the host's reveal")

@@ -35,12 +35,16 @@ class Quizzing:
 
     def run(self, actor: Actor, type_: str, at: int | None = None, **fields):
         self.t = self.t + 1 if at is None else at
-        return handle(self.game, Command(type_, actor, fields, self.t, f"c{self.t}:{type_}:{actor.key}"), KIND)
+        return handle(
+            self.game, Command(type_, actor, fields, self.t, f"c{self.t}:{type_}:{actor.key}"), KIND
+        )
 
     def answer(self, pid: str, choice: int, after: int = 0):
         """`pid` answers `after` ms after the question opened."""
         opened = self.game.deadline - WINDOW
-        return self.run(Actor("player", pid), "answer", at=opened + after, round=self.game.round, choice=choice)
+        return self.run(
+            Actor("player", pid), "answer", at=opened + after, round=self.game.round, choice=choice
+        )
 
     def score(self, pid: str) -> int:
         return self.game.players[pid].score
@@ -176,7 +180,11 @@ def test_question_shapes_read_alike():
     assert parse_question("Capital of France? | Lyon | *Paris | Nice") == {
         "text": "Capital of France?", "options": ["Lyon", "Paris", "Nice"], "answer": 1,
     }  # fmt: skip
-    assert parse_question("Water is wet | TRUE") == {"text": "Water is wet", "options": ["True", "False"], "answer": 0}
+    assert parse_question("Water is wet | TRUE") == {
+        "text": "Water is wet",
+        "options": ["True", "False"],
+        "answer": 0,
+    }
     assert parse_question({"question": "Pick b", "options": ["a", "b"], "answer": "b"})["answer"] == 1
     for q in QUESTIONS[:2]:
         parsed = parse_question(q)
@@ -191,3 +199,11 @@ def test_question_shapes_read_alike():
         {"question": "Bar | in it", "options": ["a", "b"], "answer": 0},
     ):
         refused("invalid", parse_question, bad)
+
+
+def test_the_sample_quiz_packs_are_quiz_questions():
+    from engagements.packs import PACKS_DIR, parse_pack
+
+    for path in PACKS_DIR.glob("quiz-*"):
+        pack = parse_pack(path.read_bytes(), path.name)
+        assert all(2 <= len(KIND.parse_prompt(p)["options"]) <= 6 for p in pack["prompts"]), path.name
