@@ -35,6 +35,9 @@ class EngagementType:
     partial_commands: ClassVar[frozenset[str]] = frozenset()
     # Phases whose partial commands need what `partial_state` derives from the whole game.
     partial_phases: ClassVar[frozenset[str]] = frozenset()
+    # Whether partial commands read the current round's prompt (a quiz checks a choice against its
+    # options): the cloud then loads that one PROMPT item too, at its index in `game.prompts`.
+    partial_prompt: ClassVar[bool] = False
 
     @property
     def defaults(self) -> dict[str, int | bool]:
