@@ -47,7 +47,7 @@ from engagements.store.base import (
     Update,
     Write,
 )
-from engagements.types import EngagementType
+from engagements.types import EngagementType, kind_of
 from engagements.views import Messages
 
 log = logging.getLogger(__name__)
@@ -94,13 +94,16 @@ class CloudGames:
         self.retention_days = retention_days
         self.clock = clock
 
-    def kind(self, game: Game) -> EngagementType:
-        return self.types[game.type]
-
     def ttl(self, game: Game) -> int:
         return lifecycle.expiry(game.created_at, self.retention_days)
 
     # -- reading ---------------------------------------------------------------------------------
+
+    def round_kind(self, meta: Item) -> EngagementType:
+        """The type that plays the current round, from META alone: a mixed game's META names each
+        round's type (items.ROUND_TYPES), a single-type game's rounds are all of its `type`."""
+        round_types, r = meta.get(items.ROUND_TYPES, []), meta["round"]
+        return self.types[round_types[r] if 0 <= r < len(round_types) else meta["type"]]
 
     async def meta(self, game_id: str) -> Item | None:
         return await self.store.get(items.game_pk(game_id), items.META)
@@ -111,7 +114,7 @@ class CloudGames:
         meta = next((i for i in found if i[SK] == items.META), None)
         if meta is None:
             return None
-        game = items.load_game(found, self.types[meta["type"]])
+        game = items.load_game(found, self.types)
         game.connected = {
             i["player_id"] for i in found if i[SK].startswith(CONNECTIONS) and i.get("player_id")
         }
@@ -135,7 +138,7 @@ class CloudGames:
         meta = meta or await self.meta(game_id)
         if meta is None:
             return None
-        kind = self.types[meta["type"]]
+        kind = self.round_kind(meta)
         pk = items.game_pk(game_id)
         keys = list(also or [])
         stateful = entry is not None and player is not None and meta["phase"] in kind.partial_phases
@@ -151,7 +154,7 @@ class CloudGames:
         state = next((i for i in found if i[PK] != pk), None)
         if stateful and (state is None or state["version"] != meta["version"]):
             return None
-        game = items.load_game([meta, *(i for i in found if i is not state)], kind)
+        game = items.load_game([meta, *(i for i in found if i is not state)], self.types)
         admission.restore(game, found)
         game.active, game.seated = meta.get(items.ACTIVE, 0), meta.get(items.SEATED, 0)
         if state is not None and player is not None:
@@ -166,7 +169,7 @@ class CloudGames:
             return None
         pk = items.game_pk(game_id)
         players = await self.store.query_all(pk, "PLAYER#")
-        game = items.load_game([meta, *players], self.types[meta["type"]])
+        game = items.load_game([meta, *players], self.types)
         game.connected = {i.get("player_id") for i in await self.store.query_all(pk, f"{CONNECTIONS}phones#")}
         return views.room(game, BOARD)
 
@@ -215,7 +218,7 @@ class CloudGames:
         meta = await self.meta(game_id)
         if meta is None:
             raise Rejected("not_found", "No game has that code.")
-        bare = items.load_game([meta], self.types[meta["type"]])  # the game's secret keys the hashes
+        bare = items.load_game([meta], self.types)  # the game's secret keys the hashes
         who = seats.identity(bare, client_id, device_id, address)
         for _ in range(2):  # a retry racing its first copy finds the seat the first copy claimed
             retried = await self._retried(game_id, who)
@@ -267,7 +270,7 @@ class CloudGames:
         meta = await self.meta(game_id)
         if meta is None:
             raise Rejected("unauthorized", "There is no such game.")
-        kind = self.types[meta["type"]]
+        kind = self.round_kind(meta)
         partial = type_ in ("join", "presence") or (actor.role == "player" and type_ in kind.partial_commands)
         player = fields.get("player") if type_ == "presence" else actor.player
         fresh: Item | None = meta  # the first attempt uses the META just read
@@ -283,9 +286,9 @@ class CloudGames:
             if loaded is None:
                 raise Rejected("unauthorized", "There is no such game.")
             game, meta = loaded
-            before = Before.of(game, meta, kind)
+            before = Before.of(game, meta, kind_of(game, self.types))
             cmd = Command(type_, actor, fields, at, cmd_id)
-            applied = apply(game, kind, cmd, self.ttl(game), settle_phases=whole)
+            applied = apply(game, self.types, cmd, self.ttl(game), settle_phases=whole)
             writes = guarded(game, applied, before) + admission.writes(game, applied, self.ttl(game))
             try:
                 await self._commit(writes, applied.scores)
@@ -302,10 +305,11 @@ class CloudGames:
             done = Done(game, applied.ack, applied.messages)
             opened = [e for e in applied.events if e.kind == "phase_changed" and e.data.get("deadline")]
             done.deadline = opened[-1].data["deadline"] if opened else None
-            if whole and game.phase in kind.partial_phases and _changes_meta(applied):
-                await self._keep_partial_state(game, kind)
+            now = kind_of(game, self.types)  # the command may have opened a round of another type
+            if whole and game.phase in now.partial_phases and _changes_meta(applied):
+                await self._keep_partial_state(game, now)
             if not whole and type_ in kind.partial_commands and applied.atomic:
-                await self._counted(game_id, kind, done)
+                await self._counted(game_id, done)
             return done
         raise StoreError(f"game {game_id}: {type_} kept conflicting")
 
@@ -351,12 +355,13 @@ class CloudGames:
         except StoreError:  # the command is saved; votes without their ballot load the whole game
             log.exception("game %s: the ballots of version %d were not all kept", game.id, game.version)
 
-    async def _counted(self, game_id: str, kind: EngagementType, done: Done) -> None:
+    async def _counted(self, game_id: str, done: Done) -> None:
         """After a partial command, META's counters (read once more) say whether the phase may be
         complete (then `settle` it from the whole game) and give the board views their counts."""
         meta = await self.meta(game_id)
         if meta is None or meta["round"] < 0:
             return
+        kind = self.round_kind(meta)
         entered = {k: meta.get(items.entry_count(meta["round"], k), 0) for k in kind.commands}
         players = meta.get(items.SEATED, 0)  # only used seats are waited for
         done.settle = kind.may_be_complete(meta["phase"], entered, players)

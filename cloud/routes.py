@@ -24,6 +24,7 @@ from engagements.packs import MAX_PACK_BYTES, PackError, parse_pack, sample_pack
 from engagements.qr import qr_svg
 from engagements.statuses import STATUS
 from engagements.store.base import StoreError
+from engagements.types import kind_of
 
 MAX_BODY = 64 * 1024
 
@@ -175,7 +176,7 @@ class Routes:
         name = f"results-{game.code}.csv"
         return respond(
             200,
-            export.results_csv(game, self.games.kind(game)),
+            export.results_csv(game, self.games.types),
             "text/csv",
             **{"content-disposition": f'attachment; filename="{name}"'},
         )
@@ -183,9 +184,13 @@ class Routes:
     async def results(self, event: dict[str, Any], game_id: str) -> Response:
         """Every scored round's results as JSON (a synced appliance game reads here too)."""
         game = await self._hosted(event, game_id)
-        kind = self.games.kind(game)
         rounds = [
-            {"round": r, "prompt": game.prompts[r]["text"], "results": kind.results(game, r)}
+            {
+                "round": r,
+                "type": game.round_type(r),
+                "prompt": game.prompts[r]["text"],
+                "results": kind_of(game, self.games.types, r).results(game, r),
+            }
             for r, outcome in sorted(game.outcomes.items())
             if outcome == "scored"
         ]

@@ -165,7 +165,7 @@ class Sockets:
                 fields = {"player": actor.player, "connected": True}
                 await self.games.execute(connection.game_id, SYSTEM, "presence", fields)
                 seen = Event("player_seen", {"player": actor.player})
-                evolve(game, seen, self.games.kind(game))  # the snapshot below counts it too
+                evolve(game, seen)  # the snapshot below counts it too
             game.connected.add(actor.player)
             await self.room_changed(connection.game_id)
         return self._render(game, bound)
@@ -179,7 +179,7 @@ class Sockets:
     def _render(self, game: Any, connection: Connection) -> dict[str, Any]:
         join_url = f"{self.join_base}/j/{game.code}"
         snapshot = views.snapshot(
-            game, self.games.kind(game), actor_of(connection), connection.view or "", join_url
+            game, self.games.types, actor_of(connection), connection.view or "", join_url
         )
         return {**snapshot, "now": self.games.clock()}
 
@@ -192,7 +192,7 @@ class Sockets:
         game = loaded[0]
         if type_ == "players":
             return views.players_page(game, msg.get("query", ""), msg.get("offset"))
-        return views.results_page(game, self.games.kind(game), msg.get("round"), msg.get("offset"))
+        return views.results_page(game, self.games.types, msg.get("round"), msg.get("offset"))
 
     # -- after a command -------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any
 from engagements import engine, items, views
 from engagements.model import Command, Event, Game
 from engagements.store.base import Write
-from engagements.types import EngagementType
+from engagements.types import Types
 
 
 @dataclass
@@ -38,13 +38,14 @@ class Applied:
     scores: list[Write]
 
 
-def apply(game: Game, kind: EngagementType, cmd: Command, ttl: int, *, settle_phases: bool = True) -> Applied:
+def apply(game: Game, types: Types, cmd: Command, ttl: int, *, settle_phases: bool = True) -> Applied:
     """Apply `cmd` to `game` (in place; raises Rejected and changes nothing when refused).
 
+    `types`: every installed type (each round is played by its own, types.kind_of).
     `settle_phases=False` for a partial game: see engine.handle.
     """
-    events, ack = engine.handle(game, cmd, kind, settle_phases=settle_phases)
-    messages = views.messages(game, kind, events)
+    events, ack = engine.handle(game, cmd, types, settle_phases=settle_phases)
+    messages = views.messages(game, types, events)
     for renditions in messages.broadcast:
         game.seq += 1
         for message in renditions.values():

@@ -38,38 +38,60 @@ def new_game(
 ) -> Created:
     """Raises Rejected. Each call draws a new id, join code and secrets: a clash is drawn again.
 
-    `type_slug` None is the default type; `settings` may hold anything (a request's whole body):
-    only the settings the game's type and the core declare are read from it.
+    A prompt may name the type that plays it (`{"type": "quiz", ...}`): a game may mix types. The
+    others are played by the game's type: `type_slug`, else the first prompt's, else the default.
+    `settings` may hold anything (a request's whole body): only the settings the game's types and
+    the core declare are read from it.
     """
-    if type_slug is None:
-        type_slug = default_type(types)
-    kind = types.get(type_slug) if isinstance(type_slug, str) else None
-    if kind is None:
-        raise Rejected("invalid", f"Unknown game type: the types are {', '.join(sorted(types))}.")
     title = text.title(title, "Game night")
     if not isinstance(prompts, list) or not prompts:
         raise Rejected("invalid", "Add at least one prompt.")
     if len(prompts) > MAX_PROMPTS:
         raise Rejected("invalid", f"A game holds at most {MAX_PROMPTS} prompts.")
+    if type_slug is None:
+        type_slug = _named_type(prompts[0]) or default_type(types)
+    game_type = _kind(types, type_slug, "Unknown game type")
     parsed = []
     for n, prompt in enumerate(prompts, 1):  # the host is told which of a hundred prompts to fix
         try:
-            parsed.append(kind.parse_prompt(prompt))
+            kind = _kind(types, _named_type(prompt) or game_type.slug, "Unknown prompt type")
+            own = kind.parse_prompt(prompt)
         except Rejected as e:
             raise Rejected(e.code, f"Prompt {n}: {e.message}") from e
         except ValueError as e:
             raise Rejected("invalid", f"Prompt {n}: {e}.") from e
-    game_settings = resolve(declared(kind), settings or {})
+        parsed.append(own if kind is game_type else {**own, "type": kind.slug})
+    used = [types[slug] for slug in dict.fromkeys([game_type.slug, *(p.get("type") for p in parsed)]) if slug]
+    game_settings = resolve(declared(*used), settings or {})
     game_id = new_id("g")
     host_token, host_hash = token_for(game_id)
-    game = Game(game_id, new_code(), title, kind.slug, parsed, game_settings, host_hash, new_secret(), now)
+    game = Game(
+        game_id, new_code(), title, game_type.slug, parsed, game_settings, host_hash, new_secret(), now
+    )
     game.version = 1
     return Created(game, host_token)
 
 
-def declared(kind: EngagementType) -> tuple[Setting, ...]:
-    """Every setting a game of this type has: the type's own, then the core's join rules."""
-    return (*kind.settings, *JOIN_SETTINGS)
+def _named_type(prompt: Any) -> Any:
+    """The type a prompt names (an object's `type`), or None: a text prompt names none."""
+    return prompt.get("type") if isinstance(prompt, dict) else None
+
+
+def _kind(types: dict[str, EngagementType], slug: Any, unknown: str) -> EngagementType:
+    kind = types.get(slug) if isinstance(slug, str) else None
+    if kind is None:
+        raise Rejected("invalid", f"{unknown}: the types are {', '.join(sorted(types))}.")
+    return kind
+
+
+def declared(*kinds: EngagementType) -> tuple[Setting, ...]:
+    """Every setting a game of these types has: each type's own (a name two types declare is one
+    setting, as the first declares it), then the core's join rules."""
+    own: dict[str, Setting] = {}
+    for kind in kinds:
+        for s in kind.settings:
+            own.setdefault(s.name, s)
+    return (*own.values(), *JOIN_SETTINGS)
 
 
 def catalogue(types: dict[str, EngagementType]) -> dict[str, Any]:

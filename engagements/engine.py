@@ -25,7 +25,7 @@ from engagements.model import (
 )
 from engagements.settings import JOIN_DEFAULTS
 from engagements.text import one_line
-from engagements.types import EngagementType
+from engagements.types import EngagementType, Types, kind_of
 
 NICKNAME_MAX = 20
 HOST_COMMANDS = frozenset({"start", "end_phase", "next", "skip", "kick", "lock", "end_game"})
@@ -34,9 +34,12 @@ SYSTEM_COMMANDS = frozenset({"join", "presence", "tick", "settle"})
 
 
 def handle(
-    game: Game, cmd: Command, kind: EngagementType, *, settle_phases: bool = True
+    game: Game, cmd: Command, types: Types, *, settle_phases: bool = True
 ) -> tuple[list[Event], dict[str, Any]]:
     """Apply a command: the events it caused (already applied to `game`) and its ack fields.
+
+    `types` holds every type the game's rounds may name: the current round's decides its commands
+    and phases, the next round's opens it (kind_of).
 
     A command id seen before from the same actor is answered with the first ack and changes nothing.
     `settle_phases=False` is for a partial game (only the items one command needs, as the cloud
@@ -46,33 +49,34 @@ def handle(
     key = (cmd.actor.key, cmd.id)
     if cmd.id and key in game.acks:
         return [], game.acks[key]
-    events, ack = decide(game, cmd, kind)
+    events, ack = decide(game, cmd, types)
     for event in events:
-        evolve(game, event, kind)
+        evolve(game, event)
     if settle_phases:
-        events += settle(game, cmd.at, kind)
+        events += settle(game, cmd.at, types)
     if cmd.id:
         game.acks[key] = ack
         if cmd.actor == HOST:
             acked = Event("host_acked", {"id": cmd.id, "ack": ack})
-            evolve(game, acked, kind)
+            evolve(game, acked)
             events.append(acked)
     return events, ack
 
 
-def settle(game: Game, at: int, kind: EngagementType) -> list[Event]:
+def settle(game: Game, at: int, types: Types) -> list[Event]:
     """Close phases that everyone has finished, without waiting for their deadline."""
     events: list[Event] = []
-    while game.status == PLAYING and kind.is_complete(game):
+    while game.status == PLAYING and (kind := kind_of(game, types)).is_complete(game):
         closing = kind.close_phase(game, at)
         for event in closing:
-            evolve(game, event, kind)
+            evolve(game, event)
         events += closing
     return events
 
 
-def decide(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event], dict[str, Any]]:
+def decide(game: Game, cmd: Command, types: Types) -> tuple[list[Event], dict[str, Any]]:
     role = cmd.actor.role
+    kind = kind_of(game, types)
     if cmd.type in SYSTEM_COMMANDS:
         if role != "system":
             raise Rejected("forbidden", "Only the server sends this.")
@@ -82,7 +86,7 @@ def decide(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event],
     if cmd.type in HOST_COMMANDS:
         if role != "host":
             raise Rejected("forbidden", "Only the host can do that.")
-        return _host(game, cmd, kind), {}
+        return _host(game, cmd, types), {}
     if cmd.type in kind.commands:
         if role != "player":
             raise Rejected("forbidden", "Only players can do that.")
@@ -92,6 +96,8 @@ def decide(game: Game, cmd: Command, kind: EngagementType) -> tuple[list[Event],
         if player.kicked:
             raise Rejected("kicked", "The host removed you from this game.")
         return kind.decide(game, cmd)
+    if any(cmd.type in types[slug].commands for slug in set(game.round_types())):
+        raise Rejected("stale", "That round has closed.")  # a command of another round's type
     raise Rejected("unknown_type", f"Unknown command {cmd.type!r}.")
 
 
@@ -168,15 +174,16 @@ def fold(nickname: str) -> str:
     return unicodedata.normalize("NFKC", nickname).casefold()
 
 
-def _host(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:
+def _host(game: Game, cmd: Command, types: Types) -> list[Event]:
     f = cmd.fields
+    kind = kind_of(game, types)
     last = kind.phases[-1]
     if cmd.type == "start":
         if game.status != LOBBY:
             raise Rejected("stale", "The game has already started.")
         if not game.active_players():
             raise Rejected("invalid", "Wait for at least one player to join.")
-        return [open_round(game, 0, cmd.at, kind)]
+        return [open_round(game, 0, cmd.at, types)]
     if cmd.type == "lock":
         locked = f.get("locked")
         if not isinstance(locked, bool):
@@ -189,7 +196,7 @@ def _host(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:
         cleanup = kind.on_kick(game, player.id) if game.status == PLAYING else []
         return [*cleanup, Event("player_kicked", {"player": player.id})]
     if cmd.type == "end_game":
-        return [*_drop_open_round(game, kind), finish(cmd.at)]
+        return [*_drop_open_round(game), finish(cmd.at)]
     _expect_round(game, f)
     if cmd.type == "end_phase":
         if f.get("phase") != game.phase:
@@ -200,9 +207,9 @@ def _host(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:
     if cmd.type == "next":
         if game.phase != last:
             raise Rejected("stale", "The round is still running: end the phase or skip it.")
-        return [advance(game, cmd.at, kind)]
+        return [advance(game, cmd.at, types)]
     # skip: drop the round unscored; from the results it is the same as next.
-    return [*_drop_open_round(game, kind), advance(game, cmd.at, kind)]
+    return [*_drop_open_round(game), advance(game, cmd.at, types)]
 
 
 def _expect_round(game: Game, f: dict[str, Any]) -> None:
@@ -212,13 +219,15 @@ def _expect_round(game: Game, f: dict[str, Any]) -> None:
         raise Rejected("stale", "That round has already closed.")
 
 
-def _drop_open_round(game: Game, kind: EngagementType) -> list[Event]:
+def _drop_open_round(game: Game) -> list[Event]:
     if game.status == PLAYING and game.round not in game.outcomes:
         return [Event("round_skipped", {"round": game.round})]
     return []
 
 
-def open_round(game: Game, index: int, at: int, kind: EngagementType) -> Event:
+def open_round(game: Game, index: int, at: int, types: Types) -> Event:
+    """The first phase of round `index`, as the type that plays that round opens it."""
+    kind = kind_of(game, types, index)
     return phase_event(game, kind.phases[0], at, kind, round=index)
 
 
@@ -237,16 +246,16 @@ def phase_event(game: Game, phase: str, at: int, kind: EngagementType, round: in
     )
 
 
-def advance(game: Game, at: int, kind: EngagementType) -> Event:
+def advance(game: Game, at: int, types: Types) -> Event:
     nxt = game.round + 1
-    return open_round(game, nxt, at, kind) if nxt < len(game.prompts) else finish(at)
+    return open_round(game, nxt, at, types) if nxt < len(game.prompts) else finish(at)
 
 
 def finish(at: int) -> Event:
     return Event("phase_changed", {"status": FINISHED, "phase": FINISHED, "deadline": None, "at": at})
 
 
-def evolve(game: Game, event: Event, kind: EngagementType) -> None:
+def evolve(game: Game, event: Event) -> None:
     d = event.data
     match event.kind:
         case "player_joined":

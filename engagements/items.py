@@ -36,7 +36,7 @@ from engagements.store.base import (
     absent,
     equals,
 )
-from engagements.types import EngagementType
+from engagements.types import Types, kind_of
 
 META = "META"
 # Counters on META that only the cloud keeps (by atomic ADD, in the transaction of the write they
@@ -44,6 +44,9 @@ META = "META"
 # game in memory and never writes them.
 ACTIVE = "active"  # players not kicked
 SEATED = "seated"  # players not kicked whose phone has connected (Game.seated): the ones a phase waits for
+# On a mixed game's META only: each round's type, so a load without the PROMPT items (the cloud's
+# partial loads) still knows which type plays the current round. A single-type game has none.
+ROUND_TYPES = "round_types"
 LIVE = "GAMES#live"
 FINISHED_GAMES = "GAMES#finished"
 SYNCED_GAMES = "GAMES#synced"
@@ -81,6 +84,11 @@ def meta_attrs(game: Game) -> Item:
     }
 
 
+def is_mixed(game: Game) -> bool:
+    """Whether some round is played by a type other than the game's own."""
+    return any(t != game.type for t in game.round_types())
+
+
 def creation_writes(game: Game, ttl: int) -> list[Write]:
     pk = game_pk(game.id)
     meta = {
@@ -90,6 +98,7 @@ def creation_writes(game: Game, ttl: int) -> list[Write]:
         "code": game.code,
         "title": game.title,
         "type": game.type,
+        **({ROUND_TYPES: game.round_types()} if is_mixed(game) else {}),
         "settings": game.settings,
         "host_token_hash": game.host_token_hash,
         "secret": game.secret,
@@ -223,16 +232,22 @@ def entry_item(pk: str, e: Entry, ttl: int) -> Item:
     }
 
 
-def load_game(items: list[Item], kind: EngagementType) -> Game:
-    """Rebuild a game from its partition; scores and command acks are recomputed from the entries."""
+def load_game(items: list[Item], types: Types) -> Game:
+    """Rebuild a game from its partition; scores and command acks are recomputed from the entries,
+    each by the type that played its round."""
     by_sk = {item[SK]: item for item in items}
     m = by_sk[META]
     # Each prompt at its index; a partial load (the cloud's) holds only the current round's, and the
-    # rounds before it are empty placeholders.
+    # other rounds are placeholders: empty, or in a mixed game naming their type (from META).
     found = {int(sk.removeprefix("PROMPT#")): item for sk, item in by_sk.items() if sk.startswith("PROMPT#")}
+    round_types = m.get(ROUND_TYPES, [])
     prompts: list[dict[str, Any]] = [
-        {k: v for k, v in found[i].items() if k not in (PK, SK, TTL, "index")} if i in found else {}
-        for i in range(max(found, default=-1) + 1)
+        {k: v for k, v in found[i].items() if k not in (PK, SK, TTL, "index")}
+        if i in found
+        else {"type": round_types[i]}
+        if i < len(round_types) and round_types[i] != m["type"]
+        else {}
+        for i in range(max(max(found, default=-1) + 1, len(round_types)))
     ]
     game = Game(
         id=m["id"],
@@ -277,9 +292,9 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
             )
             add_entry(game, entry)
             if entry.cmd:
-                game.acks[(entry.player, entry.cmd)] = kind.ack(entry)
+                game.acks[(entry.player, entry.cmd)] = kind_of(game, types, entry.round).ack(entry)
     for r, outcome in game.outcomes.items():
         if outcome == "scored":
-            for pid, points in kind.score(game, r).items():
+            for pid, points in kind_of(game, types, r).score(game, r).items():
                 game.players[pid].score += points
     return game

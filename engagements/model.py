@@ -87,6 +87,20 @@ class Game:
     def active_players(self) -> list[Player]:
         return [p for p in self.players.values() if not p.kicked]
 
+    def round_type(self, round: int) -> str:
+        """The slug of the type that plays `round`: its prompt's `type`, else the game's own.
+
+        Only a mixed game's prompts name a type (and only those of a type other than the game's), so a
+        single-type game is stored and sent as it always was. Before the first round (the lobby) and
+        after the last, it is the game's type.
+        """
+        prompt = self.prompts[round] if 0 <= round < len(self.prompts) else {}
+        return str(prompt.get("type", self.type))
+
+    def round_types(self) -> list[str]:
+        """Each round's type, in order: what a mixed game's META keeps for loads without prompts."""
+        return [self.round_type(r) for r in range(len(self.prompts))]
+
     def round_entries(self, round: int, kind: str) -> dict[str, Entry]:
         """The entries of one kind in one round, by player id (empty when there are none)."""
         return self.entries.get(round, {}).get(kind, {})

@@ -89,9 +89,6 @@ class Games:
         self.on_evict = on_evict  # the game's memory and store may disagree: its views must reload
         self.on_finished: Callable[[], None] = lambda: None  # once a finished game will keep
 
-    def kind(self, game: Game) -> EngagementType:
-        return self.types[game.type]
-
     def join_url(self, game: Game) -> str:
         return f"{self.join_base}/j/{game.code}"
 
@@ -136,7 +133,7 @@ class Games:
                 meta = next((i for i in found if i["SK"] == items.META), None)
                 if meta is None:
                     return None
-                game = items.load_game(found, self.types[meta["type"]])
+                game = items.load_game(found, self.types)
                 self._games[game_id] = game
                 if lifecycle.needs_keeping(meta, found):
                     self._keep(game)  # the server stopped before the finished game's items were kept
@@ -195,7 +192,7 @@ class Games:
         return auth.authenticate(game, token, view)
 
     def snapshot(self, game: Game, actor: Actor, view: str) -> dict[str, Any]:
-        snapshot = views.snapshot(game, self.kind(game), actor, view, self.join_url(game))
+        snapshot = views.snapshot(game, self.types, actor, view, self.join_url(game))
         return {**snapshot, "now": self.clock()}
 
     # -- commands -------------------------------------------------------------------------------
@@ -211,7 +208,7 @@ class Games:
     ) -> Outcome:
         """Apply one command now; raises Rejected. Await `saved()` before acknowledging it."""
         cmd = Command(type_, actor, fields, self.clock() if at is None else at, cmd_id)
-        applied = apply(game, self.kind(game), cmd, self._ttl(game))
+        applied = apply(game, self.types, cmd, self._ttl(game))
         events = applied.events
         writes = applied.atomic or applied.scores
         durable, showable = self._write(game, applied.atomic, applied.scores) if writes else (None, None)

@@ -16,7 +16,7 @@ from typing import Any
 
 from engagements.engine import fold
 from engagements.model import BOARD, FINISHED, LOBBY, PHONES, Actor, Event, Game, Player, Rejected
-from engagements.types import EngagementType
+from engagements.types import Types, kind_of
 
 AUDIENCES = (BOARD, PHONES)
 LEADERBOARD_SIZE = 10
@@ -62,13 +62,16 @@ def room(game: Game, audience: str) -> dict[str, Any]:
     return view
 
 
-def round_view(game: Game, kind: EngagementType, audience: str) -> dict[str, Any] | None:
+def round_view(game: Game, types: Types, audience: str) -> dict[str, Any] | None:
+    """The current round as its type shows it, named by its `type`: in a mixed game the pages load
+    the module of each round's type (web/static/types.js)."""
     if game.phase in (LOBBY, FINISHED) or game.round < 0:
         return None
-    return kind.round_view(game, audience)
+    kind = kind_of(game, types)
+    return {**kind.round_view(game, audience), "type": kind.slug}
 
 
-def game_view(game: Game, kind: EngagementType, join_url: str, audience: str) -> dict[str, Any]:
+def game_view(game: Game, types: Types, join_url: str, audience: str) -> dict[str, Any]:
     return {
         "id": game.id,
         "code": game.code,
@@ -81,7 +84,7 @@ def game_view(game: Game, kind: EngagementType, join_url: str, audience: str) ->
         "settings": dict(game.settings),
         "join_url": join_url,
         "room": room(game, audience),
-        "round": round_view(game, kind, audience),
+        "round": round_view(game, types, audience),
         "leaderboard": leaderboard(game),
         "synced_at": game.synced_at,
     }
@@ -104,19 +107,19 @@ def standing(game: Game, player: str) -> dict[str, Any]:
     return {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank}
 
 
-def you_view(game: Game, kind: EngagementType, player: str | None) -> dict[str, Any]:
-    """A player's standing and what the type keeps private to them; the board views have neither."""
+def you_view(game: Game, types: Types, player: str | None) -> dict[str, Any]:
+    """A player's standing and what the round's type keeps private to them; the board views have neither."""
     if not player:
         return {"player": None}
-    return {"player": standing(game, player), **kind.you_view(game, player)}
+    return {"player": standing(game, player), **kind_of(game, types).you_view(game, player)}
 
 
-def snapshot(game: Game, kind: EngagementType, actor: Actor, view: str, join_url: str) -> dict[str, Any]:
+def snapshot(game: Game, types: Types, actor: Actor, view: str, join_url: str) -> dict[str, Any]:
     return {
         "type": "snapshot",
         "seq": game.seq,
-        "game": game_view(game, kind, join_url, audience_of(view)),
-        "you": {"view": view, **you_view(game, kind, actor.player)},
+        "game": game_view(game, types, join_url, audience_of(view)),
+        "you": {"view": view, **you_view(game, types, actor.player)},
     }
 
 
@@ -130,7 +133,7 @@ class Messages:
     kicked: list[str] = field(default_factory=list)
 
 
-def messages(game: Game, kind: EngagementType, events: list[Event]) -> Messages:
+def messages(game: Game, types: Types, events: list[Event]) -> Messages:
     """The messages for what `events` changed, rendered after they were applied.
 
     A command that closes two phases at once yields one phase_changed. Joins, presence, answers and
@@ -151,6 +154,7 @@ def messages(game: Game, kind: EngagementType, events: list[Event]) -> Messages:
             case "round_scored":
                 scored = True
     if phase_changed:
+        kind = kind_of(game, types)  # the type of the round the game is in now
         board = leaderboard(game)
         standings_shown = game.phase in (kind.phases[-1], FINISHED)  # phones see the top ten only then
         out.broadcast.append(
@@ -159,7 +163,7 @@ def messages(game: Game, kind: EngagementType, events: list[Event]) -> Messages:
                     "type": "phase_changed",
                     "status": game.status,
                     "phase": game.phase,
-                    "round": round_view(game, kind, audience),
+                    "round": round_view(game, types, audience),
                     "leaderboard": board if audience == BOARD or standings_shown else None,
                 }
                 for audience in AUDIENCES
@@ -174,9 +178,9 @@ def messages(game: Game, kind: EngagementType, events: list[Event]) -> Messages:
     return out
 
 
-def progress(game: Game, kind: EngagementType) -> dict[str, Any]:
+def progress(game: Game, types: Types) -> dict[str, Any]:
     """The round's counts now: how many answered, voted, and could."""
-    return {"type": "progress", **kind.progress(game)}
+    return {"type": "progress", **kind_of(game, types).progress(game)}
 
 
 def players_page(game: Game, query: Any, offset: Any) -> dict[str, Any]:
@@ -202,14 +206,14 @@ def players_page(game: Game, query: Any, offset: Any) -> dict[str, Any]:
     }
 
 
-def results_page(game: Game, kind: EngagementType, round: Any, offset: Any) -> dict[str, Any]:
+def results_page(game: Game, types: Types, round: Any, offset: Any) -> dict[str, Any]:
     """A page of a finished round's results, best first: the host reads every answer this way."""
     if not isinstance(round, int) or isinstance(round, bool):
         raise Rejected("bad_message", "`round` must be the round number.")
     if game.outcomes.get(round) != "scored":
         raise Rejected("no_such_round", "That round has no results (yet).")
     offset = _offset(offset)
-    rows = kind.results(game, round)
+    rows = kind_of(game, types, round).results(game, round)
     return {
         "type": "results",
         "round": round,

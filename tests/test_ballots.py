@@ -12,7 +12,7 @@ from engagements import items
 from engagements.model import HOST, SYSTEM, Actor
 from engagements.types.answer_vote.ballots import BALLOT_SIZE, Ballots
 from engagements.types.answer_vote.scoring import SWEEP_BONUS, TOP_BONUS, round_points
-from tests.test_engine import KIND, Table, refused
+from tests.test_engine import KIND, TYPES, Table, refused
 
 
 def classic_points(votes: dict[str, int]) -> dict[str, int]:
@@ -136,7 +136,7 @@ def test_ballots_and_votes_are_the_same_after_a_restart():
     before = {pid: KIND.you_view(t.game, pid)["ballot"] for pid in t.players}
     for pid in t.players[:10]:
         t.run(Actor("player", pid), "vote", round=0, option=before[pid][-1]["id"])
-    reloaded = items.load_game(stored_items(t), KIND)
+    reloaded = items.load_game(stored_items(t), TYPES)
     assert {pid: KIND.you_view(reloaded, pid)["ballot"] for pid in t.players} == before
     assert {p: e.value for p, e in reloaded.round_entries(0, "vote").items()} == {
         p: e.value for p, e in t.game.round_entries(0, "vote").items()

@@ -15,6 +15,7 @@ from engagements.types.answer_vote import AnswerVote, round_points
 from engagements.types.answer_vote.ballots import BALLOT_SIZE
 
 KIND = AnswerVote()
+TYPES = {KIND.slug: KIND}
 
 
 class Table:
@@ -33,7 +34,7 @@ class Table:
 
     def run(self, actor: Actor, type_: str, *, cmd_id: str | None = None, **fields):
         self.t += 1
-        return handle(self.game, Command(type_, actor, fields, self.t, cmd_id or f"c{self.t}"), KIND)
+        return handle(self.game, Command(type_, actor, fields, self.t, cmd_id or f"c{self.t}"), TYPES)
 
     def answer(self, pid: str, text: str | None = None):
         events, ack = self.run(
@@ -85,8 +86,8 @@ def test_deadline_closes_a_phase_but_an_early_tick_does_nothing():
     t.run(HOST, "start")
     t.answer("p0")
     deadline = t.game.deadline
-    assert handle(t.game, Command("tick", SYSTEM, {}, deadline - 1), KIND)[0] == []
-    events, _ = handle(t.game, Command("tick", SYSTEM, {}, deadline), KIND)
+    assert handle(t.game, Command("tick", SYSTEM, {}, deadline - 1), TYPES)[0] == []
+    events, _ = handle(t.game, Command("tick", SYSTEM, {}, deadline), TYPES)
     assert t.game.phase == "voting", [e.kind for e in events]
 
 
@@ -99,7 +100,7 @@ def test_answer_arriving_after_the_deadline_is_stale_even_if_the_timer_has_not_f
         handle,
         t.game,
         Command("answer", Actor("player", "p0"), {"round": 0, "text": "x"}, late),
-        KIND,
+        TYPES,
     )
 
 

@@ -95,6 +95,5 @@ def test_a_cloud_copy_loads_as_a_game_nobody_can_sign_in_to():
         "locked": False, "finished_at": 2, "synced_at": 3, "outcomes": {}, "seq": 4, "version": 5,
     }  # fmt: skip
     player = {"PK": "GAME#g1", "SK": "PLAYER#p1", "player_id": "p1", "nickname": "Zoë", "joined_at": 1}
-    kind = load_types()["answer-vote"]
-    game = items.load_game([meta, {**player, "score": 0, "kicked": False}], kind)
+    game = items.load_game([meta, {**player, "score": 0, "kicked": False}], load_types())
     assert game.secret == "" and game.host_token_hash == "" and game.players["p1"].token_hash == ""

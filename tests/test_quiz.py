@@ -14,6 +14,7 @@ from engagements.types.quiz.questions import as_line, parse_question
 from engagements.types.quiz.scoring import answer_points, speed_points, streak_bonus
 
 KIND = Quiz()
+TYPES = {KIND.slug: KIND}
 WINDOW = 20_000  # the default question_seconds, in ms
 QUESTIONS = [
     {"question": "2 + 2?", "options": ["3", "4", "5", "22"], "answer": 1},
@@ -36,7 +37,7 @@ class Quizzing:
     def run(self, actor: Actor, type_: str, at: int | None = None, **fields):
         self.t = self.t + 1 if at is None else at
         return handle(
-            self.game, Command(type_, actor, fields, self.t, f"c{self.t}:{type_}:{actor.key}"), KIND
+            self.game, Command(type_, actor, fields, self.t, f"c{self.t}:{type_}:{actor.key}"), TYPES
         )
 
     def answer(self, pid: str, choice: int, after: int = 0):
@@ -173,7 +174,7 @@ def test_no_view_tells_the_answer_before_the_reveal_and_phones_get_no_names():
         assert view["answer"] is None and view["counts"] is None
     q.run(HOST, "end_phase", round=0, phase="question")
     assert KIND.round_view(q.game, PHONES)["fastest"] is None
-    assert views.snapshot(q.game, KIND, Actor("player", "p0"), "player", "")["you"]["result"] is None
+    assert views.snapshot(q.game, TYPES, Actor("player", "p0"), "player", "")["you"]["result"] is None
 
 
 def test_question_shapes_read_alike():

@@ -10,6 +10,7 @@ from engagements.types.answer_vote import ANSWER_MAX, AnswerVote
 from web.wire import MAX_FRAME, frame
 
 KIND = AnswerVote()
+TYPES = {KIND.slug: KIND}
 PLAYERS = 5000
 PHONE_BUDGET = 16 * 1024  # bytes a phone may receive per question
 WIDE = "\U0001f600"  # four bytes in UTF-8: the widest text a player can type
@@ -20,8 +21,8 @@ def test_no_message_is_over_32_kb_and_a_phone_gets_under_16_kb_per_question_at_5
     clock = iter(range(1, 10**9))
 
     def run(actor, type_, **fields):
-        events, _ = handle(game, Command(type_, actor, fields, next(clock), f"c{next(clock)}"), KIND)
-        return views.messages(game, KIND, events)
+        events, _ = handle(game, Command(type_, actor, fields, next(clock), f"c{next(clock)}"), TYPES)
+        return views.messages(game, TYPES, events)
 
     for i in range(PLAYERS):
         nickname = f"{i:05d}" + WIDE * 15
@@ -40,9 +41,10 @@ def test_no_message_is_over_32_kb_and_a_phone_gets_under_16_kb_per_question_at_5
     frames = [frame(m) for s in sent for r in s.broadcast for m in r.values()]
     frames += [frame(m) for s in sent for m in s.private.values()]
     views_ = ((HOST, "host"), (HOST, "screen"), (Actor("player", "p00007"), "player"))
-    frames += [frame(views.snapshot(game, KIND, actor, view, "http://x/j/ABCDEFG")) for actor, view in views_]
+    url = "http://x/j/ABCDEFG"
+    frames += [frame(views.snapshot(game, TYPES, actor, view, url)) for actor, view in views_]
     frames += [frame(views.players_page(game, "", offset)) for offset in (0, 4950)]
-    frames += [frame(views.results_page(game, KIND, 0, offset)) for offset in (0, 20, 4980)]
+    frames += [frame(views.results_page(game, TYPES, 0, offset)) for offset in (0, 20, 4980)]
     frames += [frame({"type": "room", **views.room(game, a)}) for a in views.AUDIENCES]
     biggest = max(len(f) for f in frames)
     assert biggest <= MAX_FRAME, f"a message of {biggest} bytes"
@@ -52,6 +54,6 @@ def test_no_message_is_over_32_kb_and_a_phone_gets_under_16_kb_per_question_at_5
     phone = "p00042"
     mine = [frame(r[views.PHONES]) for s in sent for r in s.broadcast]
     mine += [frame(s.private[phone]) for s in sent if phone in s.private]
-    counts = len(frame(views.progress(game, KIND)))
+    counts = len(frame(views.progress(game, TYPES)))
     received = sum(len(f) for f in mine) + (60 + 45) // 3 * counts
     assert received <= PHONE_BUDGET, f"a phone received {received} bytes in one question"

@@ -99,7 +99,7 @@ class Dispatcher:
         conn.actor, conn.view = actor, msg["view"]
         conn.resync = lambda: self._resync(conn)
         conn.send(self.snapshot(game, conn))  # then every later event, in order
-        if self.rooms.enter(conn, game, self.games.kind(game)) and actor.player:
+        if self.rooms.enter(conn, game, self.games.types) and actor.player:
             self.rooms.deliver(game, self.games.presence(game, actor.player, True))
         self.deadlines.schedule(game)
 
@@ -115,7 +115,7 @@ class Dispatcher:
             raise Rejected("forbidden", "Only the host can do that.")
         if type_ == "players":
             return views.players_page(game, msg.get("query", ""), msg.get("offset"))
-        return views.results_page(game, self.games.kind(game), msg.get("round"), msg.get("offset"))
+        return views.results_page(game, self.games.types, msg.get("round"), msg.get("offset"))
 
     def snapshot(self, game: Game, conn: Conn) -> bytes:
         assert conn.actor is not None

@@ -26,7 +26,7 @@ from aiohttp import WSCloseCode
 from engagements import views
 from engagements.model import BOARD, LOBBY, PHONES, PLAYING, Game
 from engagements.service import Outcome
-from engagements.types import EngagementType
+from engagements.types import Types, kind_of
 from web.collector import Collector
 from web.connection import Conn, Outbox
 from web.wire import frame
@@ -38,7 +38,7 @@ KICKED_CLOSE = 4003
 @dataclass(eq=False)
 class Room:
     game: Game
-    kind: EngagementType
+    types: Types  # every installed type: each round's own renders its counts (types.kind_of)
     conns: dict[str, set[Conn]] = field(default_factory=lambda: {a: set() for a in views.AUDIENCES})
     players: dict[str, set[Conn]] = field(default_factory=dict)  # player id -> their sockets
     tick: asyncio.TimerHandle | None = None  # the next count update, when one is due
@@ -55,14 +55,14 @@ class Rooms:
         # per game, the outcomes waiting for their writes (or for an earlier one's), oldest first
         self._unsaved: dict[str, deque[Outcome]] = {}
 
-    def enter(self, conn: Conn, game: Game, kind: EngagementType) -> bool:
+    def enter(self, conn: Conn, game: Game, types: Types) -> bool:
         """Add an authenticated socket to its game's room (its snapshot was sent just before).
 
         True when it is its player's first open socket: the player is now present.
         """
         room = self.rooms.get(game.id)
         if room is None or room.game is not game:  # new, or the game was reloaded
-            room = self.rooms[game.id] = Room(game, kind, *_keep(room))
+            room = self.rooms[game.id] = Room(game, types, *_keep(room))
         room.conns[views.audience_of(conn.view)].add(conn)
         pid = conn.actor.player if conn.actor else None
         if pid:
@@ -145,7 +145,7 @@ class Rooms:
                         conn.send(data)
                     if message["type"] == "phase_changed" and message["round"] is not None:
                         # its round view carries the counts
-                        room.shown[(audience, "progress")] = room.kind.progress(game)
+                        room.shown[(audience, "progress")] = kind_of(game, room.types).progress(game)
             for pid, message in messages.private.items():
                 seats = room.players.get(pid)
                 if seats:
@@ -205,7 +205,7 @@ class Rooms:
             if counts != room.shown.get((audience, "room")):
                 out.append({"type": "room", **counts})
         if game.status == PLAYING:
-            progress = views.progress(game, room.kind)
+            progress = views.progress(game, room.types)
             if {k: v for k, v in progress.items() if k != "type"} != room.shown.get((audience, "progress")):
                 out.append(progress)
         return out

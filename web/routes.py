@@ -146,7 +146,7 @@ async def results_csv(request: web.Request) -> web.Response:
         return error("unauthorized", "The host token is needed for the results.", 401)
     name = f"results-{game.code}.csv"
     return web.Response(
-        text=export.results_csv(game, games.kind(game)),
+        text=export.results_csv(game, games.types),
         content_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -4,10 +4,14 @@ A type receives the commands its players send inside a round, says when a phase 
 closes phases, scores a round from its entries and describes the round for the views. Everything
 else (lobby, joining, kicking, timers, the order of rounds, leaderboard) belongs to the core, so a
 new type (a quiz, a poll) is one class registered under the `engagements.types` entry-point group.
+
+A game may mix types: each round is played by its own (`Game.round_type`), so the core is handed
+every installed type (`Types`) and asks `kind_of` which one plays the round at hand.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -110,3 +114,12 @@ class EngagementType:
     def export_rows(self, game: Game) -> list[dict[str, Any]]:
         """One flat row per result of every scored round, for the CSV download."""
         raise NotImplementedError
+
+
+Types = Mapping[str, EngagementType]  # the installed types by slug (plugins.load_types)
+
+
+def kind_of(game: Game, types: Types, round: int | None = None) -> EngagementType:
+    """The type that plays `round` of `game` (by default the current one; the game's own type in
+    the lobby and once finished): it decides that round's commands, phases, timers, scores and views."""
+    return types[game.round_type(game.round if round is None else round)]

@@ -103,15 +103,23 @@ class Quiz(EngagementType):
     def streaks(self, game: Game, round: int) -> dict[str, int]:
         """Per player who answered `round` correctly: their correct answers in a row ending there.
 
-        Computed from the entries and outcomes of the rounds before (a skipped one is passed over),
-        and kept per round once it is scored: loading a game of a hundred rounds asks every round.
+        Computed from the entries and outcomes of the rounds before (a skipped one, and in a mixed
+        game the rounds of other types, are passed over), and kept per round once it is scored:
+        loading a game of a hundred rounds asks every round.
         """
         answers = game.round_entries(round, ANSWER)
         key = (round, len(answers), round in game.outcomes)
         cached = game.cache.get(("streaks", round))
         if cached is not None and cached[0] == key:
             return cached[1]
-        before = max((r for r, o in game.outcomes.items() if r < round and o == "scored"), default=None)
+        before = max(
+            (
+                r
+                for r, o in game.outcomes.items()
+                if r < round and o == "scored" and game.round_type(r) == self.slug
+            ),
+            default=None,
+        )
         previous = self.streaks(game, before) if before is not None else {}
         out = {p: previous.get(p, 0) + 1 for p, e in answers.items() if self.correct(game, round, e)}
         game.cache[("streaks", round)] = (key, out)
