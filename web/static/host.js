@@ -5,7 +5,7 @@
 import { leaderboard, podium } from "./board.js";
 import { apiUrl, inCloud } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
-import { inResults, phaseLabel, phaseState, phaseOf, phaseWords, reduce, roundModule } from "./types.js";
+import { inResults, phaseLabel, phaseState, phaseOf, phaseWords, reduce, roundModule, slugOf } from "./types.js";
 import {
   announce,
   avatar,
@@ -403,8 +403,8 @@ function renderStage(s, roundMod) {
     }
     return;
   }
-  if (stageKey !== "round") {
-    stageKey = "round";
+  if (stageKey !== `round:${slugOf(g)}`) {
+    stageKey = `round:${slugOf(g)}`; // each type renders into a root of its own
     fill(els.stage, h("div", { class: "round-root" }));
   }
   const root = els.stage.firstElementChild;

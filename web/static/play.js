@@ -2,7 +2,7 @@
 
 import { leaderboard, podium } from "./board.js";
 import { GameSocket } from "./socket.js";
-import { phaseOf, phaseWords, reduce, roundModule } from "./types.js";
+import { phaseOf, phaseWords, reduce, roundModule, slugOf } from "./types.js";
 import {
   announce,
   avatar,
@@ -57,7 +57,7 @@ function notice(title, text, link) {
 }
 
 let socket = null;
-let actions = null; // the player's commands, from the game type's module once it has loaded
+const actionsOf = new Map(); // round module -> the player's commands it gives (a mixed game has several)
 
 if (!token) {
   const code = knownCode();
@@ -125,14 +125,14 @@ function render() {
   if (!s) return;
   const g = s.game;
   const roundMod = roundModule(socket, render);
-  if (roundMod && !actions) {
-    actions =
-      roundMod.commands?.({
-        send: (type, fields) => socket.send(type, fields),
-        sync: () => socket.sync(),
-        state: () => socket.state,
-        refresh: render,
-      }) ?? {};
+  if (roundMod && !actionsOf.has(roundMod)) {
+    const ctx = {
+      send: (type, fields) => socket.send(type, fields),
+      sync: () => socket.sync(),
+      state: () => socket.state,
+      refresh: render,
+    };
+    actionsOf.set(roundMod, roundMod.commands?.(ctx) ?? {});
   }
   const me = myStanding(s);
   document.title = `${g.title || "Game"} · Engagements`;
@@ -153,9 +153,9 @@ function render() {
   if (g.phase === "lobby") renderLobby(s, me);
   else if (g.phase === "finished") renderFinished(s, me);
   else {
-    const refs = mountView("round", () => h("div", { class: "round-root" }));
-    void refs;
-    if (roundMod) roundMod.renderPlayer(stage.firstElementChild, s, actions);
+    // Each type renders into a root of its own: a round of another type starts from an empty one.
+    mountView(`round:${slugOf(g)}`, () => h("div", { class: "round-root" }));
+    if (roundMod) roundMod.renderPlayer(stage.firstElementChild, s, actionsOf.get(roundMod));
   }
 }
 

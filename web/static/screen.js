@@ -4,7 +4,7 @@
 import { leaderboard, NameChips, podium } from "./board.js";
 import { apiUrl } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
-import { inResults, phaseWords, reduce, roundModule } from "./types.js";
+import { inResults, phaseWords, reduce, roundModule, slugOf } from "./types.js";
 import {
   announce,
   connectionBanner,
@@ -182,7 +182,7 @@ function renderLobby(g) {
 function renderRound(s, roundMod) {
   const g = s.game;
   const r = g.round;
-  const refs = mountView("round", (refs) => {
+  const refs = mountView(`round:${slugOf(g)}`, (refs) => {
     refs.round = h("div", { class: "round-root" });
     refs.board = h("aside", { class: "screen-board", "aria-label": "Leaderboard" });
     return h("div", { class: "screen-round" }, refs.round, refs.board);

@@ -14,6 +14,10 @@
 //
 // (The model is Datasette's registerPlugin: a type is registered under its slug when its module loads,
 // or by a page or test that has the module already.)
+//
+// A game may mix types: each round's view names its `type` (the game's `type` is the lobby's and a
+// single-type game's), so the pages render every round with its own type's module, loading it when
+// the first round of that type opens.
 
 import { h } from "./ui.js";
 
@@ -70,23 +74,34 @@ export function loadType(slug) {
   return loading.get(slug);
 }
 
-/**
- * The socket's `reduce` hook: hands a message to the game's type. A message that comes before the
- * type's module is remembered, so `roundModule` asks for a fresh snapshot once the module is here.
- */
-export function reduce(state, msg) {
-  const slug = state.game.type;
-  const mod = registered.get(slug);
-  if (!mod) {
-    missed.add(slug);
-    return false;
-  }
-  return mod.reduce ? mod.reduce(state, msg) : true;
+/** The slug of the type that plays the game's current round: the round's own, else the game's. */
+export function slugOf(game) {
+  return (game.round && game.round.type) || game.type;
 }
 
-/** The module of the socket's game, or null while it loads: `ready(module)` runs once it is here. */
+/**
+ * The socket's `reduce` hook: hands a message to the current round's type; a `phase_changed` that
+ * opens a round of another type goes to that type too (the one leaving forgets its round). A message
+ * that comes before the type's module is remembered, so `roundModule` asks for a fresh snapshot once
+ * the module is here.
+ */
+export function reduce(state, msg) {
+  const slugs = new Set([slugOf(state.game)]);
+  if (msg.type === "phase_changed" && msg.round && msg.round.type) slugs.add(msg.round.type);
+  let keep = true;
+  for (const slug of slugs) {
+    const mod = registered.get(slug);
+    if (!mod) {
+      missed.add(slug);
+      keep = false;
+    } else if (mod.reduce && mod.reduce(state, msg) === false) keep = false;
+  }
+  return keep;
+}
+
+/** The module of the socket's current round, or null while it loads: `ready(module)` runs once it is here. */
 export function roundModule(socket, ready) {
-  const slug = socket.state.game.type;
+  const slug = slugOf(socket.state.game);
   if (registered.has(slug)) return registered.get(slug);
   if (!loading.has(slug)) {
     loadType(slug).then((mod) => {
@@ -99,7 +114,7 @@ export function roundModule(socket, ready) {
 
 /** The game's current phase as declared: the core's (lobby, finished) or its type's; {} if unknown. */
 export function phaseOf(game) {
-  const mod = typeOf(game.type);
+  const mod = typeOf(slugOf(game));
   return CORE_PHASES[game.phase] || (mod && mod.phases && mod.phases[game.phase]) || {};
 }
 
@@ -121,7 +136,7 @@ export function phaseState(game) {
 
 /** Whether the game is in its type's last phase: a round's results, with the leaderboard. */
 export function inResults(game) {
-  const mod = typeOf(game.type);
+  const mod = typeOf(slugOf(game));
   const order = Object.keys((mod && mod.phases) || {});
   return order.length > 0 && game.phase === order[order.length - 1];
 }
