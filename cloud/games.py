@@ -126,8 +126,9 @@ class CloudGames:
         also: list[tuple[str, str]] | None = None,
     ) -> tuple[Game, Item] | None:
         """META (unless just read), then the sender's PLAYER item, the entry `entry` (a kind) they
-        would write (a retry finds its first ack there, a second answer `already_answered`) and, in a
-        phase of the type's `partial_phases`, their partial state; and the index items `also` (a
+        would write (a retry finds its first ack there, a second answer `already_answered`), the
+        round's prompt if the type's `partial_prompt` says so and, in a phase of the type's
+        `partial_phases`, their partial state; and the index items `also` (a
         join's, cloud.admission). None when that state is missing or was written for another version
         of META: the caller loads the whole game instead. The partial game's player counts are META's
         counters, since it holds no other player."""
@@ -142,6 +143,8 @@ class CloudGames:
             keys.append((pk, f"PLAYER#{player}"))
             if entry is not None and meta["round"] >= 0:
                 keys.append((pk, items.entry_sk(meta["round"], entry, player)))
+                if kind.partial_prompt:
+                    keys.append((pk, items.prompt_sk(meta["round"])))
             if stateful:
                 keys.append(items.partial_key(game_id, meta["round"], player))
         found = [i for i in await asyncio.gather(*(self.store.get(*key) for key in keys)) if i is not None]
@@ -283,7 +286,7 @@ class CloudGames:
             before = Before.of(game, meta, kind)
             cmd = Command(type_, actor, fields, at, cmd_id)
             applied = apply(game, kind, cmd, self.ttl(game), settle_phases=whole)
-            writes = guarded(game, applied, before) + admission.writes(game, applied, self.ttl(game))
+            writes = guarded(game, applied, before, kind) + admission.writes(game, applied, self.ttl(game))
             try:
                 await self._commit(writes, applied.scores)
             except TransactionCanceled as canceled:
@@ -354,12 +357,15 @@ class CloudGames:
         meta = await self.meta(game_id)
         if meta is None or meta["round"] < 0:
             return
-        entered = {k: meta.get(items.entry_count(meta["round"], k), 0) for k in kind.commands}
+        counted = items.entry_count(meta["round"], "")  # the round's counters: its kinds and tallies
+        entered = dict.fromkeys(kind.commands, 0) | {
+            name.removeprefix(counted): n for name, n in meta.items() if name.startswith(counted)
+        }
         players = meta.get(items.SEATED, 0)  # only used seats are waited for
         done.settle = kind.may_be_complete(meta["phase"], entered, players)
         progress = kind.progress_of(meta["round"], meta["phase"], entered, players)
         done.progress = None if progress is None else {"type": "progress", **progress}
-        done.entered, done.players = sum(entered.values()), players
+        done.entered, done.players = sum(entered[k] for k in kind.commands), players
 
 
 def _changes_meta(applied: Applied) -> bool:

@@ -97,7 +97,7 @@ def creation_writes(game: Game, ttl: int) -> list[Write]:
         **meta_attrs(game),
     }
     prompts = [
-        Put({PK: pk, SK: f"PROMPT#{i:03d}", "index": i, **prompt, TTL: ttl})
+        Put({PK: pk, SK: prompt_sk(i), "index": i, **prompt, TTL: ttl})
         for i, prompt in enumerate(game.prompts)
     ]
     code = Put({PK: code_pk(game.code), SK: "CODE", "game_id": game.id, TTL: ttl}, absent())
@@ -158,7 +158,7 @@ def item_keys(game: Game) -> list[tuple[str, str]]:
     """Every item of a game but META, from the game itself: no query needed."""
     pk = game_pk(game.id)
     keys = [(code_pk(game.code), "CODE")]
-    keys += [(pk, f"PROMPT#{i:03d}") for i in range(len(game.prompts))]
+    keys += [(pk, prompt_sk(i)) for i in range(len(game.prompts))]
     for p in game.players.values():
         keys += [(pk, f"PLAYER#{p.id}"), (pk, f"NICK#{fold(p.nickname)}")]
     for r, kinds in game.entries.items():
@@ -199,6 +199,10 @@ def partial_key(game_id: str, round: int, player: str) -> tuple[str, str]:
     return f"PARTIAL#{game_id}", f"{round:03d}#{player}"
 
 
+def prompt_sk(index: int) -> str:
+    return f"PROMPT#{index:03d}"
+
+
 def entry_sk(round: int, kind: str, player: str) -> str:
     return f"ENTRY#{round:03d}#{kind}#{player}"
 
@@ -221,10 +225,11 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
     """Rebuild a game from its partition; scores and command acks are recomputed from the entries."""
     by_sk = {item[SK]: item for item in items}
     m = by_sk[META]
+    # By index: a partial load (the cloud's) may hold the round's prompt alone, the others empty.
+    found = {item["index"]: item for sk, item in by_sk.items() if sk.startswith("PROMPT#")}
     prompts = [
-        {k: v for k, v in item.items() if k not in (PK, SK, TTL, "index")}
-        for sk, item in sorted(by_sk.items())
-        if sk.startswith("PROMPT#")
+        {k: v for k, v in found[i].items() if k not in (PK, SK, TTL, "index")} if i in found else {}
+        for i in range(max(found, default=-1) + 1)
     ]
     game = Game(
         id=m["id"],

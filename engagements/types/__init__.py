@@ -35,6 +35,9 @@ class EngagementType:
     partial_commands: ClassVar[frozenset[str]] = frozenset()
     # Phases whose partial commands need what `partial_state` derives from the whole game.
     partial_phases: ClassVar[frozenset[str]] = frozenset()
+    # Whether partial commands need the round's prompt (a poll's options): the cloud then reads the
+    # round's PROMPT item with the sender's, one more read whatever the room.
+    partial_prompt: ClassVar[bool] = False
 
     @property
     def defaults(self) -> dict[str, int | bool]:
@@ -79,6 +82,13 @@ class EngagementType:
         """Points per player for a round, from its entries alone, so a restart can recompute them."""
         raise NotImplementedError
 
+    def tallies(self, entry: Entry) -> tuple[str, ...]:
+        """Counters besides its kind's count that `entry` adds one to (a poll's votes per option),
+        named apart from the commands: the cloud keeps them on META like the entries' counts and
+        hands them to `progress_of`. An entry with tallies is never removed (`on_kick` keeps it):
+        its removal could not find them again."""
+        return ()
+
     def ack(self, entry: Entry) -> dict[str, Any]:
         """The ack fields of the command that made `entry`, to answer its retries the same way."""
         return {}
@@ -97,7 +107,8 @@ class EngagementType:
     def progress_of(
         self, round: int, phase: str, entered: dict[str, int], players: int
     ) -> dict[str, Any] | None:
-        """`progress` from the counts alone (the cloud keeps them on META); None if it needs more."""
+        """`progress` from the counts alone (the cloud keeps them on META: the round's entries by
+        kind, and the type's `tallies` by name); None if it needs more."""
         return None
 
     def results(self, game: Game, round: int) -> list[dict[str, Any]]:
