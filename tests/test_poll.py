@@ -37,7 +37,9 @@ class Table:
         return handle(self.game, Command(type_, actor, fields, self.t, cmd_id or f"c{self.t}"), KIND)
 
     def vote(self, pid: str, *choices: int, cmd_id: str | None = None):
-        return self.run(Actor("player", pid), VOTE, cmd_id=cmd_id, round=self.game.round, choices=list(choices))
+        return self.run(
+            Actor("player", pid), VOTE, cmd_id=cmd_id, round=self.game.round, choices=list(choices)
+        )
 
 
 def refused(code: str, fn, *args, **kwargs) -> None:
@@ -52,7 +54,10 @@ def refused(code: str, fn, *args, **kwargs) -> None:
 def test_a_typed_line_is_a_question_and_its_options():
     assert KIND.parse_prompt("Favourite colour? | Red | Green | Blue") == COLOURS
     assert KIND.parse_prompt("Multiple: Which snacks? |Crisps|Fruit|Cake|Nuts") == SNACKS
-    assert KIND.parse_prompt({"question": "Which snacks?", "options": SNACKS["options"], "multiple": True}) == SNACKS
+    assert (
+        KIND.parse_prompt({"question": "Which snacks?", "options": SNACKS["options"], "multiple": True})
+        == SNACKS
+    )
 
 
 @pytest.mark.parametrize(
@@ -238,6 +243,11 @@ def stored(game: Game) -> list[dict]:
 
 def test_progress_from_the_counters_alone_lists_counts_up_to_the_last_chosen_option():
     counted = {VOTE: 3, tally(0): 1, tally(2): 2}
-    assert KIND.progress_of(4, "open", counted, 9) == {"round": 4, "voted": 3, "eligible": 9, "counts": [1, 0, 2]}
+    assert KIND.progress_of(4, "open", counted, 9) == {
+        "round": 4,
+        "voted": 3,
+        "eligible": 9,
+        "counts": [1, 0, 2],
+    }
     assert KIND.progress_of(0, "open", {VOTE: 0}, 2)["counts"] == []
     assert len({tally(i) for i in range(MAX_OPTIONS)} | KIND.commands) == MAX_OPTIONS + 1
