@@ -9,10 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engagements import items, views
+from engagements.creation import new_game
 from engagements.engine import handle
 from engagements.model import BOARD, HOST, PHONES, SYSTEM, Actor, Command, Game, Rejected
+from engagements.packs import PACKS_DIR, PackError, parse_pack, sample_pack, sample_packs
+from engagements.plugins import load_types
 from engagements.store.base import Put
-from engagements.types.poll import MAX_OPTIONS, VOTE, Poll, tally
+from engagements.types.poll import MAX_OPTIONS, OPTION_MAX, VOTE, Poll, tally
 
 KIND = Poll()
 COLOURS = {"text": "Favourite colour?", "options": ["Red", "Green", "Blue"], "multiple": False}
@@ -251,3 +254,75 @@ def test_progress_from_the_counters_alone_lists_counts_up_to_the_last_chosen_opt
     }
     assert KIND.progress_of(0, "open", {VOTE: 0}, 2)["counts"] == []
     assert len({tally(i) for i in range(MAX_OPTIONS)} | KIND.commands) == MAX_OPTIONS + 1
+
+
+# -- question packs ----------------------------------------------------------------------------------
+
+TYPES = load_types()
+
+
+def test_the_sample_poll_pack_reads_the_same_from_json_and_csv():
+    from_json = sample_pack("team-pulse", TYPES)
+    from_csv = parse_pack((PACKS_DIR / "team-pulse.csv").read_bytes(), "team-pulse.csv", TYPES, "poll")
+    assert (from_json["title"], from_csv["title"]) == ("Team pulse", "Team Pulse")  # a CSV's: its file name
+    assert (
+        {**from_csv, "title": "Team pulse"}
+        == from_json
+        == {
+            "title": "Team pulse",
+            "type": "poll",
+            "prompts": [
+                "How was your week? | Great | Good | Okay | Rough",
+                "Where should the offsite be? | The seaside | The mountains | A city break | Right here",
+                "Multiple: Which perks matter most to you? | Flexible hours | Training budget | Better coffee"
+                " | Team lunches | Quiet rooms",
+                "How many meetings is too many in a day? | Two | Three | Four | Any at all",
+                "Multiple: Which of these should we try next quarter? | No-meeting Fridays | Demo days"
+                " | Book club | Hack week",
+            ],
+        }
+    )
+    assert {"name": "team-pulse", "title": "Team pulse", "type": "poll", "count": 5} in sample_packs(TYPES)
+    created = new_game(TYPES, "Pulse", from_json["prompts"], "poll", now=0).game
+    assert created.prompts[2] == {
+        "text": "Which perks matter most to you?",
+        "options": ["Flexible hours", "Training budget", "Better coffee", "Team lunches", "Quiet rooms"],
+        "multiple": True,
+    }
+
+
+def test_a_csv_poll_pack_without_a_header_is_a_question_then_its_options():
+    pack = parse_pack(
+        b"Tea or coffee?,Tea,Coffee\nMultiple: Fruit?,Apples,Pears,Plums\n", "drinks.csv", TYPES, "poll"
+    )
+    assert pack["prompts"] == ["Tea or coffee? | Tea | Coffee", "Multiple: Fruit? | Apples | Pears | Plums"]
+    assert pack["title"] == "Drinks"
+
+
+def test_a_json_pack_says_its_type_and_a_bad_poll_question_is_named():
+    pack = parse_pack(b'{"type": "poll", "prompts": ["A? | x | y"]}', "p.json", TYPES, "answer-vote")
+    assert pack["type"] == "poll"
+    with pytest.raises(PackError, match="In prompt number 2: A poll question has 2 to 8 options"):
+        parse_pack(b'{"type": "poll", "prompts": ["A? | x | y", "B? | only"]}', "p.json", TYPES)
+    with pytest.raises(PackError, match="cannot hold"):
+        parse_pack(
+            b'{"type": "poll", "prompts": [{"question": "A|B?", "options": ["x", "y"]}]}', "p.json", TYPES
+        )
+    with pytest.raises(PackError, match="has not got: quiz-show"):
+        parse_pack(b'{"type": "quiz-show", "prompts": ["A"]}', "p.json", TYPES)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="abc XYZ?!é", min_size=1, max_size=OPTION_MAX).filter(str.strip),
+        min_size=2,
+        max_size=8,
+        unique_by=lambda o: " ".join(o.split()).casefold(),
+    ),
+    st.booleans(),
+)
+def test_a_question_written_as_a_line_reads_back_the_same(options, multiple):
+    prompt = KIND.parse_prompt({"question": "Which?", "options": options, "multiple": multiple})
+    assert KIND.parse_prompt(KIND.prompt_line(prompt)) == prompt
+    assert len(KIND.prompt_line(prompt)) <= KIND.prompt_chars

@@ -26,6 +26,10 @@ class EngagementType:
     # The type's own settings (a game also has the core's, settings.JOIN_SETTINGS): the host's form is
     # built from them and a new game's values are checked against them.
     settings: ClassVar[tuple[Setting, ...]] = ()
+    # How the host's form takes this type's prompts, one a line (`prompt_line` writes a prompt so, and
+    # `parse_prompt` reads it back): the form's hint, and the longest line it lets through.
+    prompt_hint: ClassVar[str] = "one per line"
+    prompt_chars: ClassVar[int] = 200
     # The type a game gets when its creator names none: at most one installed type says so.
     default: ClassVar[bool] = False
     # Player commands decided from the game's META, the sender's own PLAYER item and entry, and (in a
@@ -49,7 +53,22 @@ class EngagementType:
         return None
 
     def parse_prompt(self, raw: Any) -> dict[str, Any]:
+        """A prompt from what a host typed (one line of the form) or a pack held (a JSON item)."""
         raise NotImplementedError
+
+    def prompt_line(self, prompt: dict[str, Any]) -> str:
+        """A prompt as one line of the host's form (a pack's prompts are shown there)."""
+        return prompt["text"]
+
+    def csv_prompt(self, row: list[str], header: list[str] | None) -> Any:
+        """What `parse_prompt` reads from one row of a CSV pack; `header` is the first row, in lower
+        case, when it names the columns. By default: the column `prompt`, `text` or `question`, else
+        the first."""
+        for name in ("prompt", "text", "question") if header else ():
+            if name in header:
+                col = header.index(name)
+                return row[col] if col < len(row) else ""
+        return row[0] if row else ""
 
     def decide(self, game: Game, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
         """Events and ack fields for a player's command; raises Rejected."""

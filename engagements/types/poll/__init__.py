@@ -27,7 +27,9 @@ VOTE = "vote"
 QUESTION_MAX = 140
 OPTION_MAX = 60
 MIN_OPTIONS, MAX_OPTIONS = 2, 8  # eight bars fit a projector and a phone without scrolling
-MULTIPLE = "multiple:"  # a typed line that starts so is a multiple-choice question
+MULTIPLE = "Multiple:"  # a typed line that starts so is a multiple-choice question
+SEPARATOR = "|"  # between a typed line's question and options, so never in their text
+YES = frozenset({"yes", "y", "true", "1", "x"})  # a CSV pack's `multiple` column
 
 
 def tally(option: int) -> str:
@@ -43,6 +45,8 @@ class Poll(EngagementType):
     partial_prompt = True  # the options a vote may name
     phases = (OPEN, RESULTS)
     timers: ClassVar[dict[str, str]] = {OPEN: "vote_seconds"}
+    prompt_hint = "one per line: Question | Option | Option …, and Multiple: before one that takes several"
+    prompt_chars = len(MULTIPLE) + QUESTION_MAX + MAX_OPTIONS * (OPTION_MAX + 3)
     settings = (
         Setting(
             "vote_seconds", "Seconds to vote", INTEGER, 45, 5, 600, "seconds",
@@ -61,8 +65,8 @@ class Poll(EngagementType):
         typed line, `Question | Option | Option …`, with `Multiple:` before a multiple-choice one."""
         if isinstance(raw, str):
             line = raw.strip()
-            multiple = line.lower().startswith(MULTIPLE)
-            parts = line[len(MULTIPLE) if multiple else 0 :].split("|")
+            multiple = line.lower().startswith(MULTIPLE.lower())
+            parts = line[len(MULTIPLE) if multiple else 0 :].split(SEPARATOR)
             raw = {"question": parts[0], "options": parts[1:], "multiple": multiple}
         if not isinstance(raw, dict):
             raise Rejected("invalid", "A poll question is text or an object with a question and options.")
@@ -75,10 +79,35 @@ class Poll(EngagementType):
             raise Rejected("invalid", f"A poll question has {MIN_OPTIONS} to {MAX_OPTIONS} options.")
         if len({fold(o) for o in options}) < len(options):
             raise Rejected("invalid", "Two options of the question are the same.")
+        if any(SEPARATOR in text for text in (question, *options)):
+            raise Rejected("invalid", f"A poll's question and options cannot hold {SEPARATOR}.")
         multiple = raw.get("multiple", False)
         if not isinstance(multiple, bool):
             raise Rejected("invalid", "`multiple` must be true or false.")
         return {"text": question, "options": options, "multiple": multiple}
+
+    def prompt_line(self, prompt: dict[str, Any]) -> str:
+        line = f" {SEPARATOR} ".join([prompt["text"], *prompt["options"]])
+        return f"{MULTIPLE} {line}" if prompt["multiple"] else line
+
+    def csv_prompt(self, row: list[str], header: list[str] | None) -> Any:
+        """With a header: the columns `question`, `option 1` … `option 8` (any column whose name
+        starts with "option") and `multiple` (yes or no); without, the question then its options,
+        as a typed line."""
+        if not header:
+            return SEPARATOR.join(row)
+        cells = dict(zip(header, row, strict=False))
+        question = next((cells[n] for n in ("question", "prompt", "text") if n in cells), "")
+        options = [
+            cell
+            for name, cell in zip(header, row, strict=False)
+            if name.startswith("option") and cell.strip()
+        ]
+        return {
+            "question": question,
+            "options": options,
+            "multiple": cells.get("multiple", "").strip().lower() in YES,
+        }
 
     # -- votes ---------------------------------------------------------------------------------
 
