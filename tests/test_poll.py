@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -15,7 +16,8 @@ from engagements.model import BOARD, HOST, PHONES, SYSTEM, Actor, Command, Game,
 from engagements.packs import PACKS_DIR, PackError, parse_pack, sample_pack, sample_packs
 from engagements.plugins import load_types
 from engagements.store.base import Put
-from engagements.types.poll import MAX_OPTIONS, OPTION_MAX, VOTE, Poll, tally
+from engagements.types.poll import MAX_OPTIONS, OPTION_MAX, QUESTION_MAX, VOTE, Poll, tally
+from web.wire import MAX_FRAME, frame
 
 KIND = Poll()
 COLOURS = {"text": "Favourite colour?", "options": ["Red", "Green", "Blue"], "multiple": False}
@@ -326,3 +328,37 @@ def test_a_question_written_as_a_line_reads_back_the_same(options, multiple):
     prompt = KIND.parse_prompt({"question": "Which?", "options": options, "multiple": multiple})
     assert KIND.parse_prompt(KIND.prompt_line(prompt)) == prompt
     assert len(KIND.prompt_line(prompt)) <= KIND.prompt_chars
+
+
+# -- rooms of any size -------------------------------------------------------------------------------
+
+
+def test_a_5000_player_poll_keeps_every_message_small_and_each_vote_cheap():
+    """docs/protocol.md, "Rooms of any size": no message over 32 KB, a phone under 16 KB a question."""
+    wide = "\U0001f600"  # four bytes in UTF-8
+    longest = {
+        "text": wide * QUESTION_MAX,
+        "options": [f"{i}" + wide * (OPTION_MAX - 1) for i in range(MAX_OPTIONS)],
+        "multiple": True,
+    }
+    t = Table(players=0, prompts=(longest,))
+    for i in range(5000):
+        t.run(SYSTEM, "join", player_id=f"p{i:05d}", nickname=f"{i:05d}" + wide * 15, token_hash="x")
+        t.run(SYSTEM, "presence", player=f"p{i:05d}", connected=True)
+    sent = [views.messages(t.game, KIND, t.run(HOST, "start")[0])]
+    started = time.monotonic()
+    for i, pid in enumerate(t.game.players):
+        sent.append(views.messages(t.game, KIND, t.vote(pid, *range(i % MAX_OPTIONS + 1))[0]))
+    assert time.monotonic() - started < 10, "5,000 votes, each at a cost that does not grow with the room"
+    assert t.game.phase == "results"
+    frames = [frame(m) for s in sent for r in s.broadcast for m in r.values()]
+    frames += [frame(m) for s in sent for m in s.private.values()]
+    for actor, view in ((HOST, "host"), (HOST, "screen"), (Actor("player", "p00007"), "player")):
+        frames.append(frame(views.snapshot(t.game, KIND, actor, view, "http://x/j/ABCDEFG")))
+    frames += [frame(views.results_page(t.game, KIND, 0, 0)), frame(views.progress(t.game, KIND))]
+    assert max(len(f) for f in frames) <= MAX_FRAME
+    mine = [frame(r[PHONES]) for s in sent for r in s.broadcast] + [
+        frame(s.private["p00042"]) for s in sent if "p00042" in s.private
+    ]
+    received = sum(len(f) for f in mine) + 45 // 3 * len(frame(views.progress(t.game, KIND)))
+    assert received <= 16 * 1024, received
