@@ -1,19 +1,16 @@
-"""When the board views are sent the room: coalesced in time, the last change always shown.
+"""When the board views are sent the room: at most about once a second, the last change always shown.
 
 A join, a phone's `hello` and its socket closing each change the room (`players`, `connected`, the
 latest nicknames). The appliance coalesces these updates per game in memory (four a second); a
-Lambda invocation has no memory, so the game's ROOM item keeps the coalescing state:
+Lambda invocation has no memory, so the game's ROOM item keeps one fact: until when an update is
+already on its way (`queued`, ms). A change that finds none queues one, INTERVAL later, through the
+deadline queue (a conditional write: `queued` below now); a change that finds one leaves it, since
+that update reads the room after this change committed, so it shows it.
 
-- `shown`: when the board views were last sent the room (ms). A change more than INTERVAL after it
-  takes the slot by a conditional write (`shown` below now - INTERVAL) and is shown at once;
-- `queued`: until when an update is already on its way. A change that finds the slot taken queues
-  one, INTERVAL later through the deadline queue, unless one is already queued (`queued` in the
-  future): that one reads the room after this change committed, so it shows it.
-
-So however many phones connect at once, the board views get about one `room` a second at most, each
-costing one room read (cloud.games.CloudGames.room), and every change costs one conditional write,
-whatever the room. A burst's last change is always shown, within INTERVAL plus the queue's delay.
-Without a queue (a local run with none configured) every change is shown at once.
+So every change costs exactly one conditional write, whatever the room and however the changes fall
+in time; the board views get at most about one `room` a second, each costing one room read
+(cloud.games.CloudGames.room), about a second after the change (SQS's one-second delay plus its
+poller's). Without a queue (a local run with none configured) every change is shown at once.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from engagements import items
 from engagements.store.base import TTL, ConditionFailed, Store, below
 
 ROOM = "ROOM"  # sort key of the game's coalescing item
-INTERVAL = 1000  # ms between two `room` updates of one game, about
+INTERVAL = 1000  # ms from a change to the update that shows it, and between two updates, about
 
 
 class RoomUpdates:
@@ -36,28 +33,18 @@ class RoomUpdates:
         self.clock = clock
 
     async def due(self, game_id: str) -> bool:
-        """The room changed: whether to show it now (else an update is queued, or already was)."""
-        now = self.clock()
-        if self.deadlines is None or await self._claim(game_id, "shown", now - INTERVAL, now):
+        """The room changed: whether to show it now (only without a queue); else an update is queued,
+        unless one already was."""
+        if self.deadlines is None:
             return True
-        if await self._claim(game_id, "queued", now, now + INTERVAL):
-            self.deadlines.room(game_id, INTERVAL)
-        return False
-
-    async def take(self, game_id: str) -> None:
-        """A queued update is due: it takes the slot, whoever had it (the caller then shows the room)."""
         now = self.clock()
-        await self.store.update(items.game_pk(game_id), ROOM, set={"shown": now, TTL: _ttl(now)})
-
-    async def _claim(self, game_id: str, attr: str, before: int, value: int) -> bool:
-        """Set `attr` to `value` if it is missing or below `before`; whether it was."""
+        until = now + INTERVAL
         try:
-            fields = {attr: value, TTL: _ttl(value)}
-            await self.store.update(items.game_pk(game_id), ROOM, set=fields, condition=below(attr, before))
+            await self.store.update(
+                items.game_pk(game_id), ROOM, set={"queued": until, TTL: until // 1000 + LIFETIME},
+                condition=below("queued", now),
+            )  # fmt: skip
         except ConditionFailed:
-            return False
-        return True
-
-
-def _ttl(ms: int) -> int:
-    return ms // 1000 + LIFETIME
+            return False  # one is on its way
+        self.deadlines.room(game_id, INTERVAL)
+        return False

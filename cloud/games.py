@@ -126,9 +126,9 @@ class CloudGames:
         also: list[tuple[str, str]] | None = None,
     ) -> tuple[Game, Item] | None:
         """META (unless just read), then the sender's PLAYER item, the entry `entry` (a kind) they
-        would write (a retry finds its first ack there, a second answer `already_answered`), the
-        round's prompt if the type's `partial_prompt` says so and, in a phase of the type's
-        `partial_phases`, their partial state; and the index items `also` (a
+        would write (a retry finds its first ack there, a second answer `already_answered`) and, in a
+        phase of the type's `partial_phases`, their partial state; the round's prompt if the type's
+        `partial_prompt` says it needs it; and the index items `also` (a
         join's, cloud.admission). None when that state is missing or was written for another version
         of META: the caller loads the whole game instead. The partial game's player counts are META's
         counters, since it holds no other player."""
@@ -143,10 +143,10 @@ class CloudGames:
             keys.append((pk, f"PLAYER#{player}"))
             if entry is not None and meta["round"] >= 0:
                 keys.append((pk, items.entry_sk(meta["round"], entry, player)))
-                if kind.partial_prompt:
-                    keys.append((pk, items.prompt_sk(meta["round"])))
             if stateful:
                 keys.append(items.partial_key(game_id, meta["round"], player))
+            if entry is not None and kind.partial_prompt and meta["round"] >= 0:
+                keys.append((pk, items.prompt_sk(meta["round"])))
         found = [i for i in await asyncio.gather(*(self.store.get(*key) for key in keys)) if i is not None]
         state = next((i for i in found if i[PK] != pk), None)
         if stateful and (state is None or state["version"] != meta["version"]):

@@ -223,7 +223,6 @@ class Sockets:
         if timer.deadline is not None:
             await self.tick(timer.game_id, timer.deadline)
         else:
-            await self.room_updates.take(timer.game_id)
             await self.show_room(timer.game_id)
 
     async def settle(self, game_id: str) -> None:

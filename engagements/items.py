@@ -18,6 +18,8 @@ the game is finished (kept, synced, expiring again) is engagements.lifecycle's.
 
 from __future__ import annotations
 
+from typing import Any
+
 from engagements.engine import add_entry, add_host_ack, fold, seat
 from engagements.model import FINISHED, Entry, Event, Game, Player
 from engagements.store.base import (
@@ -225,9 +227,10 @@ def load_game(items: list[Item], kind: EngagementType) -> Game:
     """Rebuild a game from its partition; scores and command acks are recomputed from the entries."""
     by_sk = {item[SK]: item for item in items}
     m = by_sk[META]
-    # By index: a partial load (the cloud's) may hold the round's prompt alone, the others empty.
-    found = {item["index"]: item for sk, item in by_sk.items() if sk.startswith("PROMPT#")}
-    prompts = [
+    # Each prompt at its index; a partial load (the cloud's) holds only the current round's, and the
+    # rounds before it are empty placeholders.
+    found = {int(sk.removeprefix("PROMPT#")): item for sk, item in by_sk.items() if sk.startswith("PROMPT#")}
+    prompts: list[dict[str, Any]] = [
         {k: v for k, v in found[i].items() if k not in (PK, SK, TTL, "index")} if i in found else {}
         for i in range(max(found, default=-1) + 1)
     ]

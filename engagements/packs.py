@@ -30,8 +30,8 @@ class PackError(ValueError):
 def parse_pack(
     data: bytes, filename: str, types: dict[str, EngagementType], type_slug: str | None = None
 ) -> dict[str, Any]:
-    """A pack as {"title", "type", "prompts": [str]} (each prompt one line of the host's form), from
-    JSON (an object or a list) or CSV (one prompt a row)."""
+    """A pack as {"title", "type", "prompts": [str]} (each prompt one line of the host's form, checked
+    by its type), from JSON (an object or a list) or CSV (one prompt a row)."""
     if len(data) > MAX_PACK_BYTES:
         raise PackError("That file is too big for a question pack (256 KB at most).")
     try:
@@ -57,7 +57,9 @@ def parse_pack(
     try:
         for n, p in enumerate(raw, 1):
             try:
-                prompts.append(kind.prompt_line(kind.parse_prompt(p)))
+                parsed = kind.parse_prompt(p)
+                # A line is already in the form's words; an object is written as one by its type.
+                prompts.append(p.strip() if isinstance(p, str) else kind.prompt_line(parsed))
             except Rejected as e:
                 raise Rejected(e.code, f"In prompt number {n}: {e.message}") from e
         title = text.title(title, "")

@@ -58,7 +58,7 @@ async def test_players_see_only_join_and_the_host_signs_in(server, browser) -> N
     await expect(host.locator("#create-form")).to_be_hidden()
     await host.fill("#admin-secret", "not the secret at all")
     await host.get_by_role("button", name="Sign in").click()
-    await expect(login.locator(".form-error")).to_have_text("That is not this appliance's admin secret.")
+    await expect(login.locator(".form-error")).to_have_text("That is not the admin secret.")
     await expect(login.locator(".form-error")).to_be_visible()
     await no_serious_violations(host, "the admin's sign-in")
     await expect(host.locator("#create-form")).to_be_hidden()

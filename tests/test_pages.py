@@ -24,6 +24,10 @@ def test_every_address_of_the_appliance_has_its_page_in_the_static_site(tmp_path
     assert (site / "static" / "endpoints.js").is_file() and (site / "static" / "app.css").is_file()
     assert (site / "types" / "answer-vote" / "round.js").is_file()
     assert (site / "not_found.html").is_file()
+    templates = [page.template for page in PAGES] + ["not_found.html"]
+    words = " ".join((site / template).read_text() for template in templates)
+    assert "appliance" not in words.lower(), "the cloud's pages speak of no appliance"
+    assert "the stack's admin secret" in (site / "host_new.html").read_text()
     paths = ("/", "/host", "/host/g1", "/j/AB12")
     shown = {path: getattr(page_for(path), "template", None) for path in paths}
     expected = {"/": "home.html", "/host": "host_new.html", "/host/g1": "host.html", "/j/AB12": "join.html"}

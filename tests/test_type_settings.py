@@ -21,8 +21,17 @@ from tests.test_protocol_doc import table_after
 TYPES = load_types()
 
 
+# A prompt each type takes (a type not named takes a line of text).
+PROMPT = {"quiz": "One? | *yes | no", "poll": "One? | yes | no"}
+
+
 def every_setting() -> list[Setting]:
     return [*JOIN_SETTINGS, *(s for kind in TYPES.values() for s in kind.settings)]
+
+
+def declared_by(setting: Setting) -> str | None:
+    """The type that declares `setting` (None: the core's, which every type has)."""
+    return next((slug for slug, kind in TYPES.items() if setting in kind.settings), None)
 
 
 def test_a_new_game_gets_each_declared_setting_or_its_default():
@@ -38,16 +47,16 @@ def test_a_new_game_gets_each_declared_setting_or_its_default():
 
 @pytest.mark.parametrize("setting", every_setting(), ids=lambda s: s.name)
 def test_each_setting_refuses_what_its_declaration_does_not_allow(setting):
+    slug = declared_by(setting)
+    prompts = [PROMPT.get(slug or "", "One")]
     bad = ["yes", 1] if setting.kind == "boolean" else [setting.min - 1, setting.max + 1, 10.5, True, "60"]
     for value in bad:
         with pytest.raises(Rejected) as refused:
-            new_game(TYPES, "Night", ["One"], settings={setting.name: value}, now=0)
+            new_game(TYPES, "Night", prompts, slug, settings={setting.name: value}, now=0)
         assert refused.value.message.startswith(setting.name), value
     good = setting.default if setting.kind == "boolean" else setting.max
-    assert (
-        new_game(TYPES, "N", ["One"], settings={setting.name: good}, now=0).game.settings[setting.name]
-        == good
-    )
+    game = new_game(TYPES, "N", prompts, slug, settings={setting.name: good}, now=0).game
+    assert game.settings[setting.name] == good
 
 
 def test_a_type_that_claims_the_cores_setting_or_a_timer_without_one_stops_start_up():

@@ -61,6 +61,11 @@ class Endpoints:
         )
 
     @property
+    def cloud(self) -> bool:
+        """Pages of the cloud's stack (their API elsewhere), not of an appliance: their wording says so."""
+        return bool(self.api)
+
+    @property
     def security_headers(self) -> dict[str, str]:
         """What every page and API answer carries (the appliance's, and a static host's for the pages)."""
         return {

@@ -39,8 +39,9 @@ class EngagementType:
     partial_commands: ClassVar[frozenset[str]] = frozenset()
     # Phases whose partial commands need what `partial_state` derives from the whole game.
     partial_phases: ClassVar[frozenset[str]] = frozenset()
-    # Whether partial commands need the round's prompt (a poll's options): the cloud then reads the
-    # round's PROMPT item with the sender's, one more read whatever the room.
+    # Whether partial commands read the current round's prompt (a quiz checks a choice against its
+    # options, a poll its choices): the cloud then loads that one PROMPT item too, at its index in
+    # `game.prompts`.
     partial_prompt: ClassVar[bool] = False
 
     @property

@@ -12,7 +12,7 @@ const signOutButton = document.getElementById("sign-out");
 const CHANGED = "The admin secret has changed: sign in again.";
 
 let resolveSignedIn;
-/** Resolves once the kept secret is the appliance's: the page's admin parts wait for it. */
+/** Resolves once the kept secret is the right one: the page's admin parts wait for it. */
 export const signedIn = new Promise((resolve) => {
   resolveSignedIn = resolve;
 });
@@ -42,7 +42,7 @@ function signOut(message = "") {
   secretIn.focus();
 }
 
-async function signIn(secret, wrong = "That is not this appliance's admin secret.") {
+async function signIn(secret, wrong = "That is not the admin secret.") {
   store.set(keys.admin, secret);
   try {
     await api("/api/admin", { headers: { Authorization: `Bearer ${secret}` } });

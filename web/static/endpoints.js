@@ -7,6 +7,9 @@ const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content |
 const API = meta("engagements:api").replace(/\/+$/, "");
 const SOCKET = meta("engagements:socket") || "/ws/{game}";
 
+/** Whether these are the cloud's pages (their API elsewhere), not an appliance's: some words differ. */
+export const inCloud = API !== "";
+
 /** The URL of an HTTP API path ("/api/join"). */
 export function apiUrl(path) {
   return API + path;

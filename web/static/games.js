@@ -1,6 +1,7 @@
 // "Games on this appliance": live games to get back to, finished ones with their cloud-sync state.
 
 import { adminApi, signedIn } from "./admin.js";
+import { inCloud } from "./endpoints.js";
 import { h, keys, setText, store } from "./ui.js";
 
 const section = document.getElementById("games");
@@ -14,7 +15,7 @@ function when(ms) {
 }
 
 function syncState(game) {
-  if (game.status !== "finished") return null;
+  if (game.status !== "finished" || inCloud) return null; // the cloud's games are in the cloud already
   return game.synced_at
     ? h("span", { class: "sync synced", title: `Verified in the cloud ${when(game.synced_at)}` }, "In the cloud")
     : h("span", { class: "sync pending", title: "Goes up with the next cloud sync" }, "Waiting for cloud sync");

@@ -3,7 +3,7 @@
 // leaderboard. The page is one screen high at any number of players: its panels scroll, not it.
 
 import { leaderboard, podium } from "./board.js";
-import { apiUrl } from "./endpoints.js";
+import { apiUrl, inCloud } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
 import { inResults, keepsScore, phaseLabel, phaseState, phaseOf, phaseWords, reduce, roundModule } from "./types.js";
 import {
@@ -386,9 +386,11 @@ function renderStage(s, roundMod) {
     const key = `finished:${keepsScore(g)}:${g.synced_at || ""}`;
     if (stageKey !== key) {
       stageKey = key;
-      const synced = g.synced_at
-        ? h("p", { class: "sync synced" }, `In the cloud since ${new Date(g.synced_at).toLocaleString()}`)
-        : h("p", { class: "sync pending" }, "Saved on this appliance · waiting for the next cloud sync");
+      const synced = inCloud
+        ? h("p", { class: "sync synced" }, "Saved in the cloud")
+        : g.synced_at
+          ? h("p", { class: "sync synced" }, `In the cloud since ${new Date(g.synced_at).toLocaleString()}`)
+          : h("p", { class: "sync pending" }, "Saved on this appliance · waiting for the next cloud sync");
       fill(
         els.stage,
         h(

@@ -74,7 +74,9 @@ if (!token) {
   socket.on("state", render);
   socket.on("event", (msg) => {
     // A little buzz when there is something new to do.
-    if (msg.type === "phase_changed" && phaseOf(socket.state.game).buzz) navigator.vibrate?.(60);
+    // Browsers refuse (and log) a vibration before the page was ever touched: only ask after that.
+    const touched = navigator.userActivation?.hasBeenActive ?? true;
+    if (msg.type === "phase_changed" && phaseOf(socket.state.game).buzz && touched) navigator.vibrate?.(60);
   });
   socket.start();
 }

@@ -95,7 +95,7 @@ class Poll(EngagementType):
         starts with "option") and `multiple` (yes or no); without, the question then its options,
         as a typed line."""
         if not header:
-            return SEPARATOR.join(row)
+            return f" {SEPARATOR} ".join(cell.strip() for cell in row if cell.strip())
         cells = dict(zip(header, row, strict=False))
         question = next((cells[n] for n in ("question", "prompt", "text") if n in cells), "")
         options = [
