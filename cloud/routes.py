@@ -149,19 +149,22 @@ class Routes:
         )
 
     async def packs(self, event: dict[str, Any]) -> Response:
-        return respond(200, {"packs": sample_packs()})
+        return respond(200, {"packs": sample_packs(self.games.types)})
 
     async def pack(self, event: dict[str, Any], name: str) -> Response:
-        found = sample_pack(name)
+        found = sample_pack(name, self.games.types)
         return respond(200, found) if found else error("not_found", "No such pack.", 404)
 
     async def parse_upload(self, event: dict[str, Any]) -> Response:
         """An imported JSON or CSV file's prompts, read by the same rules as the appliance's."""
         if not self.is_admin(event):
             return error("unauthorized", "The admin secret is needed to import a pack.")
-        filename = (event.get("queryStringParameters") or {}).get("filename", "")
+        query = event.get("queryStringParameters") or {}
         try:
-            return respond(200, parse_pack(raw_body(event, MAX_PACK_BYTES), filename))
+            body = raw_body(event, MAX_PACK_BYTES)
+            return respond(
+                200, parse_pack(body, query.get("filename", ""), self.games.types, query.get("type"))
+            )
         except PackError as e:
             return error("invalid", str(e))
 

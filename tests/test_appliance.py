@@ -81,11 +81,15 @@ async def test_question_packs_ship_and_import_from_json_and_csv(http):
     assert len(packs) >= 2 and all(p["count"] > 0 for p in packs)
     csv_pack = 'prompt\nFirst question\n\n"Second, with a comma"\n'
     async with http.post("/api/packs/parse?filename=my-pack.csv", data=csv_pack, headers=ADMIN) as r:
-        assert await r.json() == {"title": "My Pack", "prompts": ["First question", "Second, with a comma"]}
+        assert await r.json() == {
+            "title": "My Pack",
+            "type": "answer-vote",  # the default type, as the request named none
+            "prompts": ["First question", "Second, with a comma"],
+        }
     async with http.post(
         "/api/packs/parse", data=json.dumps({"title": "J", "prompts": ["a", {"prompt": "b"}]}), headers=ADMIN
     ) as r:
-        assert await r.json() == {"title": "J", "prompts": ["a", "b"]}
+        assert await r.json() == {"title": "J", "type": "answer-vote", "prompts": ["a", "b"]}
     async with http.post("/api/packs/parse", data="{broken", headers=ADMIN) as r:
         assert r.status == 400 and "does not parse" in (await r.json())["error"]["message"]
 

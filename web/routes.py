@@ -164,11 +164,11 @@ async def qr(request: web.Request) -> web.Response:
 
 
 async def packs(request: web.Request) -> web.Response:
-    return web.json_response({"packs": sample_packs()})
+    return web.json_response({"packs": sample_packs(request.app[GAMES].types)})
 
 
 async def pack(request: web.Request) -> web.Response:
-    found = sample_pack(request.match_info["name"])
+    found = sample_pack(request.match_info["name"], request.app[GAMES].types)
     if found is None:
         return error("not_found", "No such question pack.")
     return web.json_response(found)
@@ -178,7 +178,10 @@ async def pack(request: web.Request) -> web.Response:
 async def parse_uploaded_pack(request: web.Request) -> web.Response:
     data = await request.read()
     try:
-        return web.json_response(parse_pack(data, request.query.get("filename", "")))
+        pack = parse_pack(
+            data, request.query.get("filename", ""), request.app[GAMES].types, request.query.get("type")
+        )
+        return web.json_response(pack)
     except PackError as e:
         return error("invalid", str(e))
 

@@ -30,6 +30,10 @@ class EngagementType:
     # The type's own settings (a game also has the core's, settings.JOIN_SETTINGS): the host's form is
     # built from them and a new game's values are checked against them.
     settings: ClassVar[tuple[Setting, ...]] = ()
+    # How the host's form takes this type's prompts, one a line (`prompt_line` writes a prompt so, and
+    # `parse_prompt` reads it back): the form's hint, and the longest line it lets through.
+    prompt_hint: ClassVar[str] = "one per line"
+    prompt_chars: ClassVar[int] = 200
     # The type a game gets when its creator names none: at most one installed type says so.
     default: ClassVar[bool] = False
     # Player commands decided from the game's META, the sender's own PLAYER item and entry, and (in a
@@ -40,7 +44,8 @@ class EngagementType:
     # Phases whose partial commands need what `partial_state` derives from the whole game.
     partial_phases: ClassVar[frozenset[str]] = frozenset()
     # Whether partial commands read the current round's prompt (a quiz checks a choice against its
-    # options): the cloud then loads that one PROMPT item too, at its index in `game.prompts`.
+    # options, a poll its choices): the cloud then loads that one PROMPT item too, at its index in
+    # `game.prompts`.
     partial_prompt: ClassVar[bool] = False
 
     @property
@@ -53,7 +58,22 @@ class EngagementType:
         return None
 
     def parse_prompt(self, raw: Any) -> dict[str, Any]:
+        """A prompt from what a host typed (one line of the form) or a pack held (a JSON item)."""
         raise NotImplementedError
+
+    def prompt_line(self, prompt: dict[str, Any]) -> str:
+        """A prompt as one line of the host's form (a pack's prompts are shown there)."""
+        return prompt["text"]
+
+    def csv_prompt(self, row: list[str], header: list[str] | None) -> Any:
+        """What `parse_prompt` reads from one row of a CSV pack; `header` is the first row, in lower
+        case, when it names the columns. By default: the column `prompt`, `text` or `question`, else
+        the first."""
+        for name in ("prompt", "text", "question") if header else ():
+            if name in header:
+                col = header.index(name)
+                return row[col] if col < len(row) else ""
+        return row[0] if row else ""
 
     def decide(self, game: Game, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
         """Events and ack fields for a player's command; raises Rejected."""
@@ -86,6 +106,13 @@ class EngagementType:
         """Points per player for a round, from its entries alone, so a restart can recompute them."""
         raise NotImplementedError
 
+    def tallies(self, entry: Entry) -> tuple[str, ...]:
+        """Counters besides its kind's count that `entry` adds one to (a poll's votes per option),
+        named apart from the commands: the cloud keeps them on META like the entries' counts and
+        hands them to `progress_of`. An entry with tallies is never removed (`on_kick` keeps it):
+        its removal could not find them again."""
+        return ()
+
     def ack(self, entry: Entry) -> dict[str, Any]:
         """The ack fields of the command that made `entry`, to answer its retries the same way."""
         return {}
@@ -104,7 +131,8 @@ class EngagementType:
     def progress_of(
         self, round: int, phase: str, entered: dict[str, int], players: int
     ) -> dict[str, Any] | None:
-        """`progress` from the counts alone (the cloud keeps them on META); None if it needs more."""
+        """`progress` from the counts alone (the cloud keeps them on META: the round's entries by
+        kind, and the type's `tallies` by name); None if it needs more."""
         return None
 
     def results(self, game: Game, round: int) -> list[dict[str, Any]]:

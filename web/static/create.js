@@ -15,8 +15,7 @@ const button = form.querySelector("button[type=submit]");
 const typeField = document.getElementById("type-field");
 const typeSel = document.getElementById("type");
 const settingsEl = document.getElementById("settings");
-
-const PROMPT_MAX = 200;
+const promptHint = document.getElementById("prompt-hint");
 
 const prompts = () =>
   promptsIn.value
@@ -39,6 +38,10 @@ function usePack(pack, { source }) {
   if (!list.length) {
     showError(`${source} has no prompts in it.`);
     return;
+  }
+  if (pack.type && catalogue && typeSel.value !== pack.type && chosenType(pack.type)) {
+    typeSel.value = pack.type; // a pack is written for one kind of game
+    buildSettings();
   }
   promptsIn.value = list.join("\n");
   if (pack.title && (!titleIn.value.trim() || titleIn.dataset.fromPack === "1")) {
@@ -64,14 +67,14 @@ async function loadPacks() {
   try {
     const data = await api("/api/packs");
     for (const p of data.packs || []) {
-      packSel.append(h("option", { value: p.name }, `${p.title} (${p.count})`));
+      const kind = catalogue && catalogue.types.length > 1 ? chosenType(p.type) : null;
+      packSel.append(h("option", { value: p.name }, `${p.title} (${p.count}${kind ? ` · ${kind.title}` : ""})`));
     }
     if (!(data.packs || []).length) packSel.disabled = true;
   } catch {
     packSel.disabled = true;
   }
 }
-loadPacks();
 
 packSel.addEventListener("change", async () => {
   const name = packSel.value;
@@ -100,7 +103,8 @@ fileIn.addEventListener("change", async () => {
   const isCsv = /\.csv$/i.test(file.name) || file.type === "text/csv";
   try {
     const body = await file.arrayBuffer();
-    const pack = await adminApi(`/api/packs/parse?filename=${encodeURIComponent(file.name)}`, {
+    const query = `filename=${encodeURIComponent(file.name)}&type=${encodeURIComponent(typeSel.value)}`;
+    const pack = await adminApi(`/api/packs/parse?${query}`, {
       method: "POST",
       raw: body,
       contentType: isCsv ? "text/csv" : file.type || "application/json",
@@ -119,9 +123,13 @@ fileIn.addEventListener("change", async () => {
 
 let catalogue = null; // GET /api/types: {default, settings, types: [{slug, title, settings}]}
 
+function chosenType(slug = typeSel.value) {
+  return catalogue ? catalogue.types.find((t) => t.slug === slug) || null : null;
+}
+
 /** The declared settings of the chosen type, then the core's: [{name, label, kind, default, min, max, unit, help}]. */
 function declared() {
-  const type = catalogue.types.find((t) => t.slug === typeSel.value);
+  const type = chosenType();
   return [...(type ? type.settings : []), ...catalogue.settings];
 }
 
@@ -157,8 +165,11 @@ function settingField(s) {
   );
 }
 
+/** The chosen type's settings, and how its prompts are typed (one a line). */
 function buildSettings() {
   settingsEl.replaceChildren(...declared().map(settingField));
+  const type = chosenType();
+  setText(promptHint, type ? `— ${type.prompt_hint}` : "— one per line");
 }
 
 async function loadTypes() {
@@ -175,7 +186,7 @@ async function loadTypes() {
   buildSettings();
 }
 typeSel.addEventListener("change", buildSettings);
-loadTypes();
+loadTypes().finally(loadPacks); // a pack is labelled with its kind of game
 
 /** The form's value of one declared setting; throws a message a host can act on. */
 function settingValue(s) {
@@ -198,8 +209,9 @@ form.addEventListener("submit", async (e) => {
     if (!catalogue) throw new Error("The kinds of game have not loaded yet: reload the page.");
     if (!title) throw new Error("Give the game a title.");
     if (!list.length) throw new Error("Add at least one prompt — one per line.");
-    const long = list.findIndex((p) => [...p].length > PROMPT_MAX);
-    if (long >= 0) throw new Error(`Prompt ${long + 1} is over ${PROMPT_MAX} characters — shorten it.`);
+    const most = chosenType() ? chosenType().prompt_chars : Infinity;
+    const long = list.findIndex((p) => [...p].length > most);
+    if (long >= 0) throw new Error(`Prompt ${long + 1} is over ${most} characters — shorten it.`);
     for (const s of declared()) settings[s.name] = settingValue(s);
   } catch (err) {
     showError(err.message);
