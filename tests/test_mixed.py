@@ -180,3 +180,22 @@ def test_the_results_csv_has_every_rounds_rows_under_the_union_of_the_types_colu
     assert {row["question"] for row in rows[:3]} == {"2 + 2?"} and rows[3]["question"] == ""
     assert {row["prompt"] for row in rows[3:6]} == {"A bad name for a cat"} and rows[0]["prompt"] == ""
     assert sum(int(row["points"]) for row in rows) == sum(m.scores().values())
+
+
+def test_a_poll_between_two_quiz_questions_adds_nothing_to_the_leaderboard():
+    poll = {"type": "poll", "question": "Favourite colour?", "options": ["Red", "Blue"]}
+    m = Mixed([QUIZ, poll, LAST])
+    assert m.game.round_types() == ["quiz", "poll", "quiz"]
+    m.run(HOST, "start")
+    for pid, choice in (("p0", 1), ("p1", 0), ("p2", 1)):
+        m.play(pid, "answer", choice=choice)
+    m.run(HOST, "next", round=0)
+    before = m.scores()
+    for pid in ("p0", "p1", "p2"):
+        m.play(pid, "vote", choices=[0])
+    assert kind_of(m.game, TYPES).phases[-1] == m.game.phase, "the poll's results"
+    assert m.scores() == before
+    m.run(HOST, "next", round=1)
+    m.play("p0", "answer", choice=1)
+    m.run(HOST, "end_phase", round=2, phase="question")
+    assert m.scores()["p0"] == before["p0"] + answer_points(True, 1, 20_000, 2), "the streak passes the poll"
