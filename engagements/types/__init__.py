@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engagements.model import Command, Entry, Event, Game
+from engagements.packfile import PackError, RawPack
 from engagements.settings import Setting
 
 
@@ -49,7 +50,34 @@ class EngagementType:
         return None
 
     def parse_prompt(self, raw: Any) -> dict[str, Any]:
+        """A stored prompt from what a host wrote: a line of the form, a JSON pack's item or what
+        `prompt_from_row` made of a CSV row; raises Rejected saying what to fix."""
         raise NotImplementedError
+
+    # -- question packs (engagements/packs.py; the formats are in README.md, "Question packs") ----
+    # A CSV pack's header names some of these columns; a CSV without such a header holds one prompt
+    # per row in its first column, written as in the host's form. The default suits text prompts.
+    pack_columns: ClassVar[tuple[str, ...]] = ("prompt", "text", "question")
+    # Files besides JSON and CSV this type reads its packs from, by suffix: see `read_pack_file`.
+    pack_suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def prompt_from_row(self, row: dict[str, str]) -> Any:
+        """A CSV row (lower-case column name -> cell) as `parse_prompt` reads it: by default the
+        first of `pack_columns` that is filled in."""
+        return next((row[c] for c in self.pack_columns if row.get(c, "").strip()), "")
+
+    def pack_item(self, prompt: dict[str, Any]) -> Any:
+        """A stored prompt as a JSON pack (an exported game) holds it: `parse_prompt` reads it back
+        to the same prompt."""
+        return prompt["text"]
+
+    def prompt_line(self, prompt: dict[str, Any]) -> str:
+        """A stored prompt as one line of the host's form, which `parse_prompt` reads back."""
+        return prompt["text"]
+
+    def read_pack_file(self, data: bytes, suffix: str) -> RawPack:
+        """A pack from a file of one of `pack_suffixes`; raises PackError saying what to fix."""
+        raise PackError(f"A {self.title} pack cannot be read from a {suffix} file.")
 
     def decide(self, game: Game, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
         """Events and ack fields for a player's command; raises Rejected."""

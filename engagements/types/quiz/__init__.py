@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 
 from engagements.engine import phase_event
 from engagements.model import BOARD, Command, Entry, Event, Game, Rejected
+from engagements.packfile import RawPack
 from engagements.settings import INTEGER, Setting
 from engagements.types import EngagementType
-from engagements.types.quiz.questions import parse_question
+from engagements.types.quiz.questions import COLUMNS, as_item, as_line, from_row, parse_question
 from engagements.types.quiz.scoring import answer_points
 
 QUESTION, REVEAL = "question", "reveal"
@@ -49,6 +50,26 @@ class Quiz(EngagementType):
 
     def parse_prompt(self, raw: Any) -> dict[str, Any]:
         return parse_question(raw)
+
+    # -- question packs --------------------------------------------------------------------------
+
+    pack_columns = COLUMNS
+    pack_suffixes = (".xlsx",)  # a Kahoot! quiz spreadsheet
+
+    def prompt_from_row(self, row: dict[str, str]) -> Any:
+        return from_row(row)
+
+    def pack_item(self, prompt: dict[str, Any]) -> Any:
+        return as_item(prompt)
+
+    def prompt_line(self, prompt: dict[str, Any]) -> str:
+        return as_line(prompt)
+
+    def read_pack_file(self, data: bytes, suffix: str) -> RawPack:
+        # Imported here, not above: every Lambda function loads the types, and only an import reads xlsx.
+        from engagements.types.quiz.kahoot import read_kahoot
+
+        return read_kahoot(data, next(s for s in self.settings if s.name == self.timers[QUESTION]))
 
     def window(self, game: Game) -> int:
         """The question's time, ms: what an answer's speed is measured against."""
