@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from typing import Any
 
@@ -308,3 +309,14 @@ async def test_the_pack_routes_answer_alike_on_both_runtimes(any_table_factory):
         assert {p["type"] for p in (await r.json())["packs"]} == {"quiz"}
     async with http.get("/api/packs/quiz-science") as r:
         assert (await r.json())["type"] == "quiz"
+
+
+def test_the_readmes_pack_examples_read_as_it_says():
+    readme = (PACKS_DIR.parents[1] / "README.md").read_text()
+    section = readme.split("### Question packs", 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"```(json|csv)\n(.*?)```", section, re.S)
+    assert [kind for kind, _ in examples] == ["json", "json", "csv"]
+    packs = [parse_pack(TYPES, body.encode(), f"example.{kind}") for kind, body in examples]
+    assert [p["type"] for p in packs] == ["answer-vote", "quiz", "quiz"]
+    assert packs[1]["prompts"][0] == "Capital of France? | Lyon | *Paris | Nice"
+    assert packs[2]["prompts"][1] == "Light travels faster than sound | true"
