@@ -183,7 +183,9 @@ async def test_an_imported_pack_is_held_to_the_same_text_rule(http, body, filena
 
 
 async def test_a_csv_pack_named_with_control_characters_gets_a_plain_title(http):
-    status, pack = await post_raw(http, "/api/packs/parse", _json(pack_upload(b"one\ntwo\n", "\x1b[31mred.csv")))
+    status, pack = await post_raw(
+        http, "/api/packs/parse", _json(pack_upload(b"one\ntwo\n", "\x1b[31mred.csv"))
+    )
     assert (status, pack["title"]) == (200, "Imported pack")
 
 

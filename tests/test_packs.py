@@ -30,7 +30,7 @@ KAHOOT_HEADER = (
     "Answer 2 - max 75 characters",
     "Answer 3 - max 75 characters",
     "Answer 4 - max 75 characters",
-    "Time limit (sec) – 5, 10, 20, 30, 60, 90, 120, or 240 secs",
+    "Time limit (sec) \u2013 5, 10, 20, 30, 60, 90, 120, or 240 secs",
     "Correct answer(s) - choose at least one",
 )
 KAHOOT_ROWS = [
@@ -69,7 +69,13 @@ def refusal(data: bytes | str, filename: str, chosen: str | None = None) -> str:
 def test_a_text_pack_reads_from_json_csv_with_a_header_and_csv_without_one():
     doc = {"title": "Office", "prompts": ["First", {"prompt": "Second"}, "  "]}
     pack = parse_pack(TYPES, json.dumps(doc).encode(), "office.json")
-    assert pack == {"type": "answer-vote", "title": "Office", "prompts": ["First", "Second"], "settings": {}, "notes": []}
+    assert pack == {
+        "type": "answer-vote",
+        "title": "Office",
+        "prompts": ["First", "Second"],
+        "settings": {},
+        "notes": [],
+    }
     assert parse_pack(TYPES, b'text,notes\nFirst,x\n"Second, with a comma",y\n', "a.csv")["prompts"] == [
         "First",
         "Second, with a comma",
@@ -290,10 +296,15 @@ async def test_the_pack_routes_answer_alike_on_both_runtimes(any_table_factory):
         assert r.status == 401 and (await r.json())["error"]["code"] == "unauthorized"
     async with http.get(path, headers={"Authorization": f"Bearer {table.created['host_token']}"}) as r:
         assert r.status == 200, await r.text()
-        assert r.headers["Content-Disposition"] == f'attachment; filename="questions-{table.created["code"]}.json"'
+        assert (
+            r.headers["Content-Disposition"]
+            == f'attachment; filename="questions-{table.created["code"]}.json"'
+        )
         exported = json.loads(await r.read())
     assert exported["type"] == "quiz" and exported["settings"] == {"quiz_seconds": 40}
-    async with http.post("/api/packs/parse", json=pack_upload(json.dumps(exported), "q.json"), headers=ADMIN) as r:
+    async with http.post(
+        "/api/packs/parse", json=pack_upload(json.dumps(exported), "q.json"), headers=ADMIN
+    ) as r:
         pack = await r.json()
     assert (pack["prompts"], pack["settings"]) == (prompts, {"quiz_seconds": 40})
     upload = pack_upload(kahoot(KAHOOT_ROWS), "kahoot.xlsx", type="quiz")
