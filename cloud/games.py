@@ -286,7 +286,7 @@ class CloudGames:
             before = Before.of(game, meta, kind)
             cmd = Command(type_, actor, fields, at, cmd_id)
             applied = apply(game, kind, cmd, self.ttl(game), settle_phases=whole)
-            writes = guarded(game, applied, before) + admission.writes(game, applied, self.ttl(game))
+            writes = guarded(game, applied, before, kind) + admission.writes(game, applied, self.ttl(game))
             try:
                 await self._commit(writes, applied.scores)
             except TransactionCanceled as canceled:
@@ -357,12 +357,15 @@ class CloudGames:
         meta = await self.meta(game_id)
         if meta is None or meta["round"] < 0:
             return
-        entered = {k: meta.get(items.entry_count(meta["round"], k), 0) for k in kind.commands}
+        counted = items.entry_count(meta["round"], "")  # the round's counters: its kinds and tallies
+        entered = dict.fromkeys(kind.commands, 0) | {
+            name.removeprefix(counted): n for name, n in meta.items() if name.startswith(counted)
+        }
         players = meta.get(items.SEATED, 0)  # only used seats are waited for
         done.settle = kind.may_be_complete(meta["phase"], entered, players)
         progress = kind.progress_of(meta["round"], meta["phase"], entered, players)
         done.progress = None if progress is None else {"type": "progress", **progress}
-        done.entered, done.players = sum(entered.values()), players
+        done.entered, done.players = sum(entered[k] for k in kind.commands), players
 
 
 def _changes_meta(applied: Applied) -> bool:

@@ -3,9 +3,10 @@
 The core's writes (commands.apply) already guard every META change by the version. The cloud adds
 what its partial loads need, all on META and in the same transaction as the writes they protect:
 
-- counters by atomic ADD: the entries of each round and kind, the players not kicked and those of
-  them whose phone has connected (items.entry_count, items.ACTIVE, items.SEATED), since a partial
-  load sees none of them; a join holds only while ACTIVE is below the game's `max_players`;
+- counters by atomic ADD: the entries of each round and kind (and the type's tallies of them, a
+  poll's votes per option), the players not kicked and those of them whose phone has connected
+  (items.entry_count, items.ACTIVE, items.SEATED), since a partial load sees none of them; a join
+  holds only while ACTIVE is below the game's `max_players`;
 - a seat is counted once: its PLAYER item's `seen` is set only while it is still unset and the
   player not kicked (two first hellos racing count one seat; a hello racing its kick, none);
 - a command that changes META (a phase change, the lock) also holds only while the counters are
@@ -72,14 +73,16 @@ class Before:
         )
 
 
-def deltas(game: Game, applied: Applied) -> dict[str, int]:
+def deltas(game: Game, applied: Applied, kind: EngagementType) -> dict[str, int]:
     """The counter changes a command's events make (`game` as the command left it)."""
     counts: Counter[str] = Counter()
     for event in applied.events:
         d = event.data
         match event.kind:
             case "entry_added":
-                counts[items.entry_count(d["entry"].round, d["entry"].kind)] += 1
+                entry = d["entry"]
+                for name in (entry.kind, *kind.tallies(entry)):
+                    counts[items.entry_count(entry.round, name)] += 1
             case "entry_removed":
                 counts[items.entry_count(d["round"], d["kind"])] -= 1
             case "player_joined":
@@ -92,14 +95,14 @@ def deltas(game: Game, applied: Applied) -> dict[str, int]:
     return {name: n for name, n in counts.items() if n}
 
 
-def guarded(game: Game, applied: Applied, before: Before) -> list[Write]:
+def guarded(game: Game, applied: Applied, before: Before, kind: EngagementType) -> list[Write]:
     """`applied.atomic` with the counters and conditions above, the one update of META first (a
     command of more than 100 writes commits in several transactions: the guarded one goes first)."""
     writes = [_seen_once(w) for w in applied.atomic]
     if not writes:
         return writes
     pk = items.game_pk(game.id)
-    add = deltas(game, applied)
+    add = deltas(game, applied, kind)
     at = next((i for i, w in enumerate(writes) if isinstance(w, Update) and w.sk == items.META), None)
     if at is None:
         assert add, "every write that leaves META alone is counted: an entry, a join, a seat used"

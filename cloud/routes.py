@@ -161,7 +161,7 @@ class Routes:
         return respond(200, {"packs": sample_packs(self.games.types, kept)})
 
     async def pack(self, event: dict[str, Any], name: str) -> Response:
-        found = sample_pack(self.games.types, name)
+        found = sample_pack(name, self.games.types)
         return respond(200, found) if found else error("not_found", "No such pack.", 404)
 
     async def parse_upload(self, event: dict[str, Any]) -> Response:
@@ -169,7 +169,7 @@ class Routes:
         if not self.is_admin(event):
             return error("unauthorized", "The admin secret is needed to import a pack.")
         try:
-            return respond(200, parse_upload(self.games.types, read_json(event, MAX_UPLOAD_BYTES)))
+            return respond(200, parse_upload(read_json(event, MAX_UPLOAD_BYTES), self.games.types))
         except PackError as e:
             return error("invalid", str(e))
 

@@ -79,7 +79,13 @@ def catalogue(types: dict[str, EngagementType]) -> dict[str, Any]:
         "default": default_type(types),
         "settings": [s.as_json() for s in JOIN_SETTINGS],
         "types": [
-            {"slug": slug, "title": kind.title, "settings": [s.as_json() for s in kind.settings]}
+            {
+                "slug": slug,
+                "title": kind.title,
+                "settings": [s.as_json() for s in kind.settings],
+                "prompt_hint": kind.prompt_hint,
+                "prompt_chars": kind.prompt_chars,
+            }
             for slug, kind in types.items()
         ],
     }

@@ -3,9 +3,10 @@ questions exported back as a pack.
 
 A pack belongs to one engagement type, and the type says how its prompts are written (its hooks in
 engagements/types/__init__.py): JSON items go to its `parse_prompt` as they are, a CSV row goes through
-its `prompt_from_row` (its own columns, named in a header), and a type may read further file kinds
-itself (the quiz reads Kahoot! spreadsheets). The pack's type is the JSON's `type`, a CSV `type`
-column, or the type the host chose in the form; the formats are documented in README.md.
+its `csv_prompt` (its own columns, named in a header), and a type may read further file kinds itself
+(the quiz reads Kahoot! spreadsheets). The pack's type is the JSON's `type`, a CSV `type` column, or
+the type the host chose in the form; each prompt is shown as a line of the host's form (`prompt_line`;
+a line the file holds stays as written). The formats are documented in README.md.
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ MAX_PACK_BYTES = 256 * 1024
 # An upload is JSON (`parse_upload`), the file in base64: a third bigger, plus the file's name.
 MAX_UPLOAD_BYTES = MAX_PACK_BYTES * 4 // 3 + 4096
 ERRORS_SHOWN = 5  # bad rows named in one message; the host fixes those and tries again
+HEADER = ("prompt", "text", "question", "type")  # a CSV whose first row names one of these has a header
 
 Types = dict[str, EngagementType]
 
 
-def parse_upload(types: Types, body: dict[str, Any]) -> dict[str, Any]:
+def parse_upload(body: dict[str, Any], types: Types) -> dict[str, Any]:
     """`POST /api/packs/parse`'s body, `{"filename", "type"?, "data": base64}`, read as a pack.
 
     The file travels as base64 inside JSON because every POST body is JSON (docs/security.md): a
@@ -59,10 +61,10 @@ def parse_upload(types: Types, body: dict[str, Any]) -> dict[str, Any]:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as e:
         raise PackError('"data" must be the file in base64.') from e
-    return parse_pack(types, raw, filename, slug)
+    return parse_pack(raw, filename, types, slug)
 
 
-def parse_pack(types: Types, data: bytes, filename: str = "", type_slug: str | None = None) -> dict[str, Any]:
+def parse_pack(data: bytes, filename: str, types: Types, type_slug: str | None = None) -> dict[str, Any]:
     """A pack as {"type", "title", "prompts": [line], "settings", "notes"}, its prompts judged by its
     type and written as lines of the host's form. `type_slug` is the host's choice, for files that
     do not say their type; raises PackError naming every bad row (the first few)."""
@@ -72,21 +74,24 @@ def parse_pack(types: Types, data: bytes, filename: str = "", type_slug: str | N
     raw = _read(types, data, filename, chosen)
     kind = types.get(raw.type or chosen)
     if kind is None:
-        raise PackError(f"Unknown game type {raw.type!r}: the types are {', '.join(sorted(types))}.")
+        raise PackError(f"That pack is for a kind of game this appliance has not got: {raw.type}.")
     errors = list(raw.errors)
-    prompts = []
+    lines = []
     for where, item in raw.prompts:
         try:
-            prompts.append(kind.parse_prompt(item))
+            prompt = kind.parse_prompt(item)
         except Rejected as e:
             errors.append(f"{where}: {e.message}")
+            continue
+        # A line is already in the form's words; an object is written as one by its type.
+        lines.append(item.strip() if isinstance(item, str) else kind.prompt_line(prompt))
     if errors:
         more = f" (and {len(errors) - ERRORS_SHOWN} more)" if len(errors) > ERRORS_SHOWN else ""
         raise PackError("; ".join(e.rstrip(".") for e in errors[:ERRORS_SHOWN]) + more + ".")
-    if not prompts:
+    if not lines:
         raise PackError("No prompts found in that file.")
-    if len(prompts) > MAX_PROMPTS:
-        raise PackError(f"A game holds at most {MAX_PROMPTS} prompts; that file has {len(prompts)}.")
+    if len(lines) > MAX_PROMPTS:
+        raise PackError(f"A game holds at most {MAX_PROMPTS} prompts; that file has {len(lines)}.")
     try:
         title = text.title(raw.title, "") or _stem_title(filename)
     except Rejected as e:
@@ -94,7 +99,7 @@ def parse_pack(types: Types, data: bytes, filename: str = "", type_slug: str | N
     return {
         "type": kind.slug,
         "title": title,
-        "prompts": [kind.prompt_line(p) for p in prompts],
+        "prompts": lines,
         "settings": _settings(kind, raw.settings),
         "notes": raw.notes,
     }
@@ -158,7 +163,7 @@ def _from_json(body: str) -> RawPack:
             'A JSON pack is {"type"?, "title"?, "settings"?, "prompts": [...]} or a list of prompts.'
         )
     blank = [isinstance(item, str) and not item.strip() for item in doc]
-    pack.prompts = [(f"Prompt {n}", item) for n, item in enumerate(doc, 1) if not blank[n - 1]]
+    pack.prompts = [(f"In prompt number {n}", item) for n, item in enumerate(doc, 1) if not blank[n - 1]]
     return pack
 
 
@@ -185,12 +190,10 @@ def _from_csv(types: Types, body: str, chosen: str) -> RawPack:
     kind = types.get(pack.type or chosen)
     if kind is None:
         return pack  # parse_pack names the unknown type
-    if not set(header) & {*kind.pack_columns, "type"}:  # no header: one prompt per row, as a line
-        pack.prompts = [(f"Row {n}", row[0]) for n, row in rows]
-        return pack
-    for n, row in rows[1:]:
+    named = any(name in header for name in HEADER)
+    for n, row in rows[1:] if named else rows:
         try:
-            pack.prompts.append((f"Row {n}", kind.prompt_from_row(dict(zip(header, row, strict=False)))))
+            pack.prompts.append((f"Row {n}", kind.csv_prompt(row, header if named else None)))
         except Rejected as e:
             pack.errors.append(f"Row {n}: {e.message}")
     return pack
@@ -209,7 +212,12 @@ def _settings(kind: EngagementType, given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sample_paths() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(PACKS_DIR.iterdir()) if p.suffix in SAMPLE_SUFFIXES}
+    """Each sample pack by name (its file's stem): the JSON when a pack also ships as CSV."""
+    paths: dict[str, Path] = {}
+    for path in sorted(PACKS_DIR.iterdir()):
+        if path.suffix in SAMPLE_SUFFIXES and (path.stem not in paths or path.suffix == ".json"):
+            paths[path.stem] = path
+    return paths
 
 
 def sample_packs(types: Types, type_slug: str | None = None) -> list[dict[str, Any]]:
@@ -225,13 +233,13 @@ def sample_packs(types: Types, type_slug: str | None = None) -> list[dict[str, A
     return packs
 
 
-def sample_pack(types: Types, name: str) -> dict[str, Any] | None:
+def sample_pack(name: str, types: Types) -> dict[str, Any] | None:
     path = _sample_paths().get(name)
     return _sample(types, path) if path is not None else None
 
 
 def _sample(types: Types, path: Path) -> dict[str, Any] | None:
     try:
-        return parse_pack(types, path.read_bytes(), path.name)
+        return parse_pack(path.read_bytes(), path.name, types)
     except PackError:  # its type is not installed here (a plugin's sample packs ship with it)
         return None

@@ -170,7 +170,7 @@ async def test_a_nickname_with_a_control_character_is_refused(table_factory, htt
     ("body", "filename", "says"),
     [
         (DEEP.encode(), "pack.json", "nested"),
-        (b'{"title": "ok", "prompts": ["fine", "bell\\u0007"]}', "pack.json", "Prompt 2"),
+        (b'{"title": "ok", "prompts": ["fine", "bell\\u0007"]}', "pack.json", "prompt number 2"),
         (b'{"title": "\\u001b]0;x", "prompts": ["fine"]}', "pack.json", "title"),
         (b"prompt\n" + b"x" * 200_000 + b"\n", "pack.csv", "CSV"),
         (b"prompt\nok\n\xe2\x80\xaeflipped\n", "pack.csv", "U+202E"),

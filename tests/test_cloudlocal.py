@@ -187,6 +187,8 @@ def test_a_missing_export_is_named(moto_endpoint) -> None:
 def test_the_base_template_deploys_the_table_the_store_expects(moto_endpoint, aws_env) -> None:
     locale = Locale("us-east-1", moto_endpoint, {})
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+    if "engagements-dev" in dynamodb.list_tables()["TableNames"]:  # another test's, on the shared server
+        dynamodb.delete_table(TableName="engagements-dev")
     exports = deploy_base(
         ROOT / "deploy" / "base.yaml", stack_name="cl-base", dynamodb=dynamodb, locale=locale
     )

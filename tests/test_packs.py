@@ -59,7 +59,7 @@ def kahoot(rows: list[tuple[Any, ...]], title: str = "Space and places") -> byte
 def refusal(data: bytes | str, filename: str, chosen: str | None = None) -> str:
     raw = data.encode() if isinstance(data, str) else data
     with pytest.raises(PackError) as caught:
-        parse_pack(TYPES, raw, filename, chosen)
+        parse_pack(raw, filename, TYPES, chosen)
     return str(caught.value)
 
 
@@ -68,7 +68,7 @@ def refusal(data: bytes | str, filename: str, chosen: str | None = None) -> str:
 
 def test_a_text_pack_reads_from_json_csv_with_a_header_and_csv_without_one():
     doc = {"title": "Office", "prompts": ["First", {"prompt": "Second"}, "  "]}
-    pack = parse_pack(TYPES, json.dumps(doc).encode(), "office.json")
+    pack = parse_pack(json.dumps(doc).encode(), "office.json", TYPES)
     assert pack == {
         "type": "answer-vote",
         "title": "Office",
@@ -76,11 +76,11 @@ def test_a_text_pack_reads_from_json_csv_with_a_header_and_csv_without_one():
         "settings": {},
         "notes": [],
     }
-    assert parse_pack(TYPES, b'text,notes\nFirst,x\n"Second, with a comma",y\n', "a.csv")["prompts"] == [
+    assert parse_pack(b'text,notes\nFirst,x\n"Second, with a comma",y\n', "a.csv", TYPES)["prompts"] == [
         "First",
         "Second, with a comma",
     ]
-    plain = parse_pack(TYPES, b"First\n\nSecond\n", "my_pack.csv")
+    plain = parse_pack(b"First\n\nSecond\n", "my_pack.csv", TYPES)
     assert (plain["title"], plain["prompts"]) == ("My Pack", ["First", "Second"])
 
 
@@ -98,7 +98,7 @@ def test_a_quiz_pack_in_json_takes_objects_and_lines_and_its_time():
             "How many legs has a spider? | 6 | *8",
         ],
     }
-    pack = parse_pack(TYPES, json.dumps(doc).encode(), "mixed.json", "answer-vote")  # its own type wins
+    pack = parse_pack(json.dumps(doc).encode(), "mixed.json", TYPES, "answer-vote")  # its own type wins
     assert pack["type"] == "quiz" and pack["settings"] == {"quiz_seconds": 45}
     assert pack["prompts"] == [
         "Capital of France? | Lyon | *Paris",
@@ -115,7 +115,7 @@ def test_a_quiz_csv_has_option_columns_and_the_answers_letter():
         "Six options,1,2,3,4,5,6,f\n"
         "Old shape | *yes | no,,,,,,,\n"
     )
-    pack = parse_pack(TYPES, csv.encode(), "quiz.csv", "quiz")
+    pack = parse_pack(csv.encode(), "quiz.csv", TYPES, "quiz")
     assert pack["type"] == "quiz"
     assert pack["prompts"] == [
         "Capital of France? | Lyon | *Paris | Nice",
@@ -127,10 +127,10 @@ def test_a_quiz_csv_has_option_columns_and_the_answers_letter():
 
 def test_a_csv_type_column_chooses_the_type_and_names_one_only():
     csv = "type,question,a,b,answer\nquiz,Two plus two?,4,5,a\n"
-    assert parse_pack(TYPES, csv.encode(), "q.csv", "answer-vote")["type"] == "quiz"
+    assert parse_pack(csv.encode(), "q.csv", TYPES, "answer-vote")["type"] == "quiz"
     mixed = "type,question,a,b,answer\nquiz,Q?,4,5,a\nanswer-vote,Q2?,,,\n"
     assert "one type of game" in refusal(mixed, "q.csv")
-    assert "Unknown game type 'bingo'" in refusal("type,prompt\nbingo,Hello\n", "q.csv")
+    assert "has not got: bingo" in refusal("type,prompt\nbingo,Hello\n", "q.csv")
 
 
 def test_every_bad_row_of_a_quiz_csv_is_named_with_its_reason():
@@ -165,7 +165,7 @@ def test_a_packs_settings_are_its_types_own_and_in_range():
 
 
 def test_a_kahoot_spreadsheet_becomes_quiz_questions_with_its_time_limit():
-    pack = parse_pack(TYPES, kahoot(KAHOOT_ROWS), "kahoot.xlsx", "answer-vote")
+    pack = parse_pack(kahoot(KAHOOT_ROWS), "kahoot.xlsx", TYPES, "answer-vote")
     assert pack == {
         "type": "quiz",
         "title": "Space and places",
@@ -181,14 +181,14 @@ def test_a_kahoot_spreadsheet_becomes_quiz_questions_with_its_time_limit():
 
 def test_differing_kahoot_time_limits_give_the_longest_and_say_so():
     rows = [(*row[:6], seconds, row[7]) for row, seconds in zip(KAHOOT_ROWS, (10, 60, None), strict=True)]
-    pack = parse_pack(TYPES, kahoot(rows), "kahoot.xlsx")
+    pack = parse_pack(kahoot(rows), "kahoot.xlsx", TYPES)
     assert pack["settings"] == {"quiz_seconds": 60}
     assert pack["notes"] == [
         "The time limits differ (10 to 60 s); a game gives every question the same time, so every "
         "question gets 60 s."
     ]
     slow = [(*row[:6], 600, row[7]) for row in KAHOOT_ROWS]
-    pack = parse_pack(TYPES, kahoot(slow), "kahoot.xlsx")
+    pack = parse_pack(kahoot(slow), "kahoot.xlsx", TYPES)
     assert pack["settings"] == {"quiz_seconds": 300}
     assert pack["notes"] == ["A question's time is 5 to 300 s here: 600 s became 300 s."]
 
@@ -232,7 +232,7 @@ def test_files_that_are_not_kahoot_spreadsheets_are_refused_plainly():
 
 
 def test_an_upload_is_json_with_the_file_in_base64():
-    pack = parse_upload(TYPES, pack_upload(kahoot(KAHOOT_ROWS), "k.xlsx", type="quiz"))
+    pack = parse_upload(pack_upload(kahoot(KAHOOT_ROWS), "k.xlsx", type="quiz"), TYPES)
     assert len(pack["prompts"]) == 3
     for body, says in [
         ({"filename": "k.csv", "data": "not base64!"}, "base64"),
@@ -240,7 +240,7 @@ def test_an_upload_is_json_with_the_file_in_base64():
         ({"filename": "k.csv", "data": "", "type": 3}, "Send the file as"),
     ]:
         with pytest.raises(PackError, match=says):
-            parse_upload(TYPES, body)
+            parse_upload(body, TYPES)
 
 
 # -- sample packs ------------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_an_upload_is_json_with_the_file_in_base64():
 def test_every_sample_pack_reads_as_its_types_prompts_and_lists_by_type():
     listed = sample_packs(TYPES)
     assert {p["name"] for p in listed} == {p.stem for p in PACKS_DIR.iterdir()}  # none silently left out
-    for kind in ("answer-vote", "quiz"):
+    for kind in ("answer-vote", "quiz", "poll"):
         mine = sample_packs(TYPES, kind)
         assert mine and {p["type"] for p in mine} == {kind}
         assert len({p["name"] for p in mine}) == len(mine)
@@ -277,7 +277,7 @@ def test_every_sample_pack_reads_as_its_types_prompts_and_lists_by_type():
 def test_an_exported_game_imports_to_the_same_prompts_and_timers(slug, prompts, settings):
     game = new_game(TYPES, "Round trip", prompts, slug, settings, now=0).game
     exported = export_pack(game, TYPES[slug])
-    pack = parse_pack(TYPES, json.dumps(exported).encode(), "questions.json")
+    pack = parse_pack(json.dumps(exported).encode(), "questions.json", TYPES)
     again = new_game(TYPES, pack["title"], pack["prompts"], pack["type"], pack["settings"], now=0).game
     assert (again.type, again.title, again.prompts) == (slug, "Round trip", game.prompts)
     own = {s.name for s in TYPES[slug].settings}
@@ -326,8 +326,9 @@ def test_the_readmes_pack_examples_read_as_it_says():
     readme = (PACKS_DIR.parents[1] / "README.md").read_text()
     section = readme.split("### Question packs", 1)[1].split("\n## ", 1)[0]
     examples = re.findall(r"```(json|csv)\n(.*?)```", section, re.S)
-    assert [kind for kind, _ in examples] == ["json", "json", "csv"]
-    packs = [parse_pack(TYPES, body.encode(), f"example.{kind}") for kind, body in examples]
-    assert [p["type"] for p in packs] == ["answer-vote", "quiz", "quiz"]
+    assert [kind for kind, _ in examples] == ["json", "json", "csv", "csv"]
+    packs = [parse_pack(body.encode(), f"example.{kind}", TYPES) for kind, body in examples]
+    assert [p["type"] for p in packs] == ["answer-vote", "quiz", "quiz", "poll"]
     assert packs[1]["prompts"][0] == "Capital of France? | Lyon | *Paris | Nice"
     assert packs[2]["prompts"][1] == "Light travels faster than sound | true"
+    assert packs[3]["prompts"][1] == "Multiple: Which fruit? | Apples | Pears | Plums"

@@ -22,7 +22,7 @@ TYPES = load_types()
 
 
 # A prompt each type takes (a type not named takes a line of text).
-PROMPT = {"quiz": "One? | *yes | no"}
+PROMPT = {"quiz": "One? | *yes | no", "poll": "One? | yes | no"}
 
 
 def every_setting() -> list[Setting]:

@@ -186,7 +186,7 @@ async def packs(request: web.Request) -> web.Response:
 
 
 async def pack(request: web.Request) -> web.Response:
-    found = sample_pack(request.app[GAMES].types, request.match_info["name"])
+    found = sample_pack(request.match_info["name"], request.app[GAMES].types)
     if found is None:
         return error("not_found", "No such question pack.")
     return web.json_response(found)
@@ -196,7 +196,7 @@ async def pack(request: web.Request) -> web.Response:
 async def parse_uploaded_pack(request: web.Request) -> web.Response:
     body = await read_json(request)
     try:
-        return web.json_response(parse_upload(request.app[GAMES].types, body))
+        return web.json_response(parse_upload(body, request.app[GAMES].types))
     except PackError as e:
         return error("invalid", str(e))
 

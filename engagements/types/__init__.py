@@ -27,6 +27,10 @@ class EngagementType:
     # The type's own settings (a game also has the core's, settings.JOIN_SETTINGS): the host's form is
     # built from them and a new game's values are checked against them.
     settings: ClassVar[tuple[Setting, ...]] = ()
+    # How the host's form takes this type's prompts, one a line (`prompt_line` writes a prompt so, and
+    # `parse_prompt` reads it back): the form's hint, and the longest line it lets through.
+    prompt_hint: ClassVar[str] = "one per line"
+    prompt_chars: ClassVar[int] = 200
     # The type a game gets when its creator names none: at most one installed type says so.
     default: ClassVar[bool] = False
     # Player commands decided from the game's META, the sender's own PLAYER item and entry, and (in a
@@ -37,7 +41,8 @@ class EngagementType:
     # Phases whose partial commands need what `partial_state` derives from the whole game.
     partial_phases: ClassVar[frozenset[str]] = frozenset()
     # Whether partial commands read the current round's prompt (a quiz checks a choice against its
-    # options): the cloud then loads that one PROMPT item too, at its index in `game.prompts`.
+    # options, a poll its choices): the cloud then loads that one PROMPT item too, at its index in
+    # `game.prompts`.
     partial_prompt: ClassVar[bool] = False
 
     @property
@@ -50,29 +55,32 @@ class EngagementType:
         return None
 
     def parse_prompt(self, raw: Any) -> dict[str, Any]:
-        """A stored prompt from what a host wrote: a line of the form, a JSON pack's item or what
-        `prompt_from_row` made of a CSV row; raises Rejected saying what to fix."""
+        """A stored prompt from what a host wrote: one line of the form, a JSON pack's item or what
+        `csv_prompt` made of a CSV row; raises Rejected saying what to fix."""
         raise NotImplementedError
 
     # -- question packs (engagements/packs.py; the formats are in README.md, "Question packs") ----
-    # A CSV pack's header names some of these columns; a CSV without such a header holds one prompt
-    # per row in its first column, written as in the host's form. The default suits text prompts.
-    pack_columns: ClassVar[tuple[str, ...]] = ("prompt", "text", "question")
     # Files besides JSON and CSV this type reads its packs from, by suffix: see `read_pack_file`.
     pack_suffixes: ClassVar[tuple[str, ...]] = ()
 
-    def prompt_from_row(self, row: dict[str, str]) -> Any:
-        """A CSV row (lower-case column name -> cell) as `parse_prompt` reads it: by default the
-        first of `pack_columns` that is filled in."""
-        return next((row[c] for c in self.pack_columns if row.get(c, "").strip()), "")
+    def prompt_line(self, prompt: dict[str, Any]) -> str:
+        """A stored prompt as one line of the host's form (a pack's prompts are shown there), which
+        `parse_prompt` reads back."""
+        return prompt["text"]
+
+    def csv_prompt(self, row: list[str], header: list[str] | None) -> Any:
+        """What `parse_prompt` reads from one row of a CSV pack; `header` is the first row, in lower
+        case, when it names the columns (packs.HEADER). By default: the column `prompt`, `text` or
+        `question`, else the first."""
+        for name in ("prompt", "text", "question") if header else ():
+            if name in header:
+                col = header.index(name)
+                return row[col] if col < len(row) else ""
+        return row[0] if row else ""
 
     def pack_item(self, prompt: dict[str, Any]) -> Any:
         """A stored prompt as a JSON pack (an exported game) holds it: `parse_prompt` reads it back
         to the same prompt."""
-        return prompt["text"]
-
-    def prompt_line(self, prompt: dict[str, Any]) -> str:
-        """A stored prompt as one line of the host's form, which `parse_prompt` reads back."""
         return prompt["text"]
 
     def read_pack_file(self, data: bytes, suffix: str) -> RawPack:
@@ -110,6 +118,13 @@ class EngagementType:
         """Points per player for a round, from its entries alone, so a restart can recompute them."""
         raise NotImplementedError
 
+    def tallies(self, entry: Entry) -> tuple[str, ...]:
+        """Counters besides its kind's count that `entry` adds one to (a poll's votes per option),
+        named apart from the commands: the cloud keeps them on META like the entries' counts and
+        hands them to `progress_of`. An entry with tallies is never removed (`on_kick` keeps it):
+        its removal could not find them again."""
+        return ()
+
     def ack(self, entry: Entry) -> dict[str, Any]:
         """The ack fields of the command that made `entry`, to answer its retries the same way."""
         return {}
@@ -128,7 +143,8 @@ class EngagementType:
     def progress_of(
         self, round: int, phase: str, entered: dict[str, int], players: int
     ) -> dict[str, Any] | None:
-        """`progress` from the counts alone (the cloud keeps them on META); None if it needs more."""
+        """`progress` from the counts alone (the cloud keeps them on META: the round's entries by
+        kind, and the type's `tallies` by name); None if it needs more."""
         return None
 
     def results(self, game: Game, round: int) -> list[dict[str, Any]]:

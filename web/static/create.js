@@ -16,8 +16,9 @@ const button = form.querySelector("button[type=submit]");
 const typeField = document.getElementById("type-field");
 const typeSel = document.getElementById("type");
 const settingsEl = document.getElementById("settings");
-
+const promptHint = document.getElementById("prompt-hint");
 const PACK_MAX = 256 * 1024; // engagements/packs.py MAX_PACK_BYTES: refused here before the upload
+
 const prompts = () =>
   promptsIn.value
     .split(/\r?\n/)
@@ -42,8 +43,8 @@ async function usePack(pack, { source }) {
     showError(`${source} has no prompts in it.`);
     return;
   }
-  if (catalogue && pack.type && pack.type !== typeSel.value && catalogue.types.some((t) => t.slug === pack.type)) {
-    typeSel.value = pack.type;
+  if (pack.type && catalogue && typeSel.value !== pack.type && chosenType(pack.type)) {
+    typeSel.value = pack.type; // a pack is written for one kind of game
     buildSettings();
     await loadPacks();
   }
@@ -141,9 +142,13 @@ function base64(bytes) {
 
 let catalogue = null; // GET /api/types: {default, settings, types: [{slug, title, settings}]}
 
+function chosenType(slug = typeSel.value) {
+  return catalogue ? catalogue.types.find((t) => t.slug === slug) || null : null;
+}
+
 /** The declared settings of the chosen type, then the core's: [{name, label, kind, default, min, max, unit, help}]. */
 function declared() {
-  const type = catalogue.types.find((t) => t.slug === typeSel.value);
+  const type = chosenType();
   return [...(type ? type.settings : []), ...catalogue.settings];
 }
 
@@ -179,8 +184,11 @@ function settingField(s) {
   );
 }
 
+/** The chosen type's settings, and how its prompts are typed (one a line). */
 function buildSettings() {
   settingsEl.replaceChildren(...declared().map(settingField));
+  const type = chosenType();
+  setText(promptHint, type ? `— ${type.prompt_hint}` : "— one per line");
 }
 
 async function loadTypes() {
@@ -224,6 +232,9 @@ form.addEventListener("submit", async (e) => {
     if (!catalogue) throw new Error("The kinds of game have not loaded yet: reload the page.");
     if (!title) throw new Error("Give the game a title.");
     if (!list.length) throw new Error("Add at least one prompt — one per line.");
+    const most = chosenType() ? chosenType().prompt_chars : Infinity;
+    const long = list.findIndex((p) => [...p].length > most);
+    if (long >= 0) throw new Error(`Prompt ${long + 1} is over ${most} characters — shorten it.`);
     for (const s of declared()) settings[s.name] = settingValue(s);
   } catch (err) {
     showError(err.message);

@@ -5,7 +5,7 @@
 import { leaderboard, podium } from "./board.js";
 import { apiUrl, inCloud } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
-import { inResults, phaseLabel, phaseState, phaseOf, phaseWords, reduce, roundModule } from "./types.js";
+import { inResults, keepsScore, phaseLabel, phaseState, phaseOf, phaseWords, reduce, roundModule } from "./types.js";
 import {
   announce,
   avatar,
@@ -344,15 +344,17 @@ function render() {
 
   renderStage(s, roundMod);
   renderControls(s, roundMod);
-  const key = JSON.stringify(g.leaderboard || []);
+  const key = `${keepsScore(g)}:${JSON.stringify(g.leaderboard || [])}`;
   if (key !== boardKey) {
     boardKey = key;
     const scored = (g.leaderboard || []).some((row) => row.score > 0);
     fill(
       els.board,
-      scored
-        ? leaderboard(g.leaderboard, { limit: 10, cls: "compact" })
-        : h("p", { class: "muted" }, "Scores appear here after the first round."),
+      !keepsScore(g)
+        ? h("p", { class: "muted" }, "This kind of game keeps no scores.")
+        : scored
+          ? leaderboard(g.leaderboard, { limit: 10, cls: "compact" })
+          : h("p", { class: "muted" }, "Scores appear here after the first round."),
     );
   }
 }
@@ -382,7 +384,7 @@ function renderStage(s, roundMod) {
     return;
   }
   if (g.phase === "finished") {
-    const key = `finished:${g.synced_at || ""}`;
+    const key = `finished:${keepsScore(g)}:${g.synced_at || ""}`;
     if (stageKey !== key) {
       stageKey = key;
       const synced = inCloud
@@ -396,7 +398,7 @@ function renderStage(s, roundMod) {
           "div",
           { class: "stage-finished" },
           h("p", { class: "stage-kicker" }, "Game over"),
-          podium(g.leaderboard, {}),
+          keepsScore(g) ? podium(g.leaderboard, {}) : h("p", { class: "stage-big" }, "Thanks for taking part!"),
           synced,
           h("p", { class: "muted small" }, "Every prompt's full results: Download results (CSV) above."),
         ),
@@ -463,7 +465,7 @@ function renderControls(s, roundMod) {
     );
   } else if (inResults(g)) {
     parts.push(
-      btn(last ? "Show the podium" : "Next prompt", "primary big", (e) => command(e.currentTarget, "next", { round: idx }), {
+      btn(last ? (keepsScore(g) ? "Show the podium" : "Finish") : "Next prompt", "primary big", (e) => command(e.currentTarget, "next", { round: idx }), {
         id: "next",
       }),
       results,

@@ -2,7 +2,7 @@
 
 import { leaderboard, podium } from "./board.js";
 import { GameSocket } from "./socket.js";
-import { phaseOf, phaseWords, reduce, roundModule } from "./types.js";
+import { keepsScore, phaseOf, phaseWords, reduce, roundModule } from "./types.js";
 import {
   announce,
   avatar,
@@ -142,7 +142,7 @@ function render() {
       meEl.dataset.nick = me.nickname;
       fill(meEl, avatar(me.nickname, "avatar-sm"), h("span", { class: "me-name" }, me.nickname));
     }
-    scoreEl.hidden = g.phase === "lobby";
+    scoreEl.hidden = g.phase === "lobby" || !keepsScore(g);
     // A rank means something once a round has been scored.
     const scored = (g.leaderboard || []).some((row) => row.score > 0);
     setText(scoreEl, me.rank && scored ? `${num(me.score)} pts · #${num(me.rank)}` : `${num(me.score)} pts`);
@@ -181,8 +181,18 @@ function renderLobby(s, me) {
 
 function renderFinished(s, me) {
   const g = s.game;
-  const key = `finished:${JSON.stringify(g.leaderboard || [])}:${me ? `${me.rank}:${me.score}` : ""}`;
+  const scored = keepsScore(g);
+  const key = `finished:${scored}:${JSON.stringify(g.leaderboard || [])}:${me ? `${me.rank}:${me.score}` : ""}`;
   mountView(key, () => {
+    if (!scored) {
+      return h(
+        "section",
+        { class: "play-final" },
+        h("p", { class: "play-kicker" }, "Game over"),
+        h("h1", { class: "play-rank" }, "Thanks for taking part!"),
+        h("a", { class: "btn secondary block", href: "/" }, "Done"),
+      );
+    }
     const total = roomSize(g);
     const rank = me && me.rank;
     return h(

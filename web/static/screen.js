@@ -4,7 +4,7 @@
 import { leaderboard, NameChips, podium } from "./board.js";
 import { apiUrl } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
-import { inResults, phaseWords, reduce, roundModule } from "./types.js";
+import { inResults, keepsScore, phaseWords, reduce, roundModule } from "./types.js";
 import {
   announce,
   connectionBanner,
@@ -188,7 +188,7 @@ function renderRound(s, roundMod) {
     return h("div", { class: "screen-round" }, refs.round, refs.board);
   });
   if (roundMod) roundMod.renderScreen(refs.round, s);
-  const showBoard = inResults(g);
+  const showBoard = inResults(g) && keepsScore(g);
   const boardKey = showBoard ? `results:${r ? r.index : -1}` : "";
   if (refs.boardKey !== boardKey) {
     refs.boardKey = boardKey;
@@ -224,8 +224,17 @@ function confetti() {
 }
 
 function renderFinished(g) {
-  const key = `finished:${JSON.stringify(g.leaderboard || [])}`;
+  const scored = keepsScore(g);
+  const key = `finished:${scored}:${JSON.stringify(g.leaderboard || [])}`;
   mountView(key, () => {
+    if (!scored) {
+      return h(
+        "div",
+        { class: "finale" },
+        h("div", { class: "finale-kicker" }, g.title || "Final results"),
+        h("h1", { class: "finale-title" }, "Thanks for taking part!"),
+      );
+    }
     const rest = (g.leaderboard || []).slice(3);
     const winners = (g.leaderboard || []).filter((x) => x.rank === 1);
     return h(

@@ -11,6 +11,7 @@
 //              update the core does not know (`progress`); false drops an update that is not for now
 //   renderPlayer(root, state, actions), renderScreen(root, state), renderHost(root, state, tools)
 //   revealSeconds?(round) how long the big screen's results take before the leaderboard joins them
+//   scored?    false for a type that keeps no scores (a poll): the pages show no leaderboard and no podium
 //
 // (The model is Datasette's registerPlugin: a type is registered under its slug when its module loads,
 // or by a page or test that has the module already.)
@@ -117,6 +118,12 @@ export function phaseLabel(game) {
 export function phaseState(game) {
   if (game.phase === "lobby" || game.phase === "finished") return game.phase;
   return inResults(game) ? "results" : "live";
+}
+
+/** Whether the game's type keeps scores (until its module is here, it is taken to). */
+export function keepsScore(game) {
+  const mod = typeOf(game.type);
+  return !mod || mod.scored !== false;
 }
 
 /** Whether the game is in its type's last phase: a round's results, with the leaderboard. */

@@ -46,6 +46,7 @@ class AnswerVote(EngagementType):
     partial_phases = frozenset({VOTING})  # a vote needs the voter's ballot, drawn from the whole round
     phases = (QUESTION, VOTING, RESULTS)
     timers: ClassVar[dict[str, str]] = {QUESTION: "question_seconds", VOTING: "vote_seconds"}
+    prompt_chars = PROMPT_MAX
     settings = (
         Setting("question_seconds", "Seconds to answer", INTEGER, 60, 5, 600, "seconds"),
         Setting("vote_seconds", "Seconds to vote", INTEGER, 45, 5, 600, "seconds"),

@@ -19,7 +19,7 @@ from engagements.model import BOARD, Command, Entry, Event, Game, Rejected
 from engagements.packfile import RawPack
 from engagements.settings import INTEGER, Setting
 from engagements.types import EngagementType
-from engagements.types.quiz.questions import COLUMNS, as_item, as_line, from_row, parse_question
+from engagements.types.quiz.questions import LINE_MAX, as_item, as_line, from_row, parse_question
 from engagements.types.quiz.scoring import answer_points
 
 QUESTION, REVEAL = "question", "reveal"
@@ -37,6 +37,8 @@ class Quiz(EngagementType):
     partial_prompt = True
     phases = (QUESTION, REVEAL)
     timers: ClassVar[dict[str, str]] = {QUESTION: "quiz_seconds"}
+    prompt_hint = "one per line: Question | Option | *Correct option …, or Question | true (or false)"
+    prompt_chars = LINE_MAX
     settings = (
         Setting(
             "quiz_seconds", "Seconds per question", INTEGER, 20, 5, 300, "seconds",
@@ -53,11 +55,14 @@ class Quiz(EngagementType):
 
     # -- question packs --------------------------------------------------------------------------
 
-    pack_columns = COLUMNS
     pack_suffixes = (".xlsx",)  # a Kahoot! quiz spreadsheet
 
-    def prompt_from_row(self, row: dict[str, str]) -> Any:
-        return from_row(row)
+    def csv_prompt(self, row: list[str], header: list[str] | None) -> Any:
+        """With a header: the columns `question`, `a` to `f` and `answer`; without, the first column
+        as a typed line."""
+        if not header:
+            return row[0] if row else ""
+        return from_row(dict(zip(header, row, strict=False)))
 
     def pack_item(self, prompt: dict[str, Any]) -> Any:
         return as_item(prompt)

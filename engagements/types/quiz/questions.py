@@ -26,8 +26,9 @@ MIN_OPTIONS, MAX_OPTIONS = 2, 6
 TRUE_FALSE = ("True", "False")
 SEPARATOR = "|"
 CORRECT_MARK = "*"
+# The longest line `as_line` writes (the host's form lets lines this long through).
+LINE_MAX = QUESTION_MAX + MAX_OPTIONS * (OPTION_MAX + len(f" {SEPARATOR} {CORRECT_MARK}"))
 LETTERS = "abcdef"  # the option columns of a CSV pack, in order
-COLUMNS = ("question", *LETTERS, "answer")
 
 
 def parse_question(raw: Any) -> dict[str, Any]:
@@ -78,7 +79,8 @@ def _checked(text: str, options: list[str], answer: int) -> dict[str, Any]:
 
 
 def from_row(row: dict[str, str]) -> Any:
-    """A CSV pack's row (COLUMNS) as `parse_question` reads it; raises Rejected saying what to fix."""
+    """A CSV pack's row (column -> cell: `question`, `a` to `f`, `answer`) as `parse_question` reads
+    it; raises Rejected saying what to fix."""
     question = row.get("question", "")
     cells = [row.get(letter, "").strip() for letter in LETTERS]
     answer = row.get("answer", "").strip().lower()
