@@ -20,7 +20,14 @@ from cloud.games import CloudGames
 from engagements import auth, export, jsondoc, lifecycle, views
 from engagements.creation import catalogue
 from engagements.model import Rejected
-from engagements.packs import MAX_PACK_BYTES, PackError, parse_pack, sample_pack, sample_packs
+from engagements.packs import (
+    MAX_UPLOAD_BYTES,
+    PackError,
+    export_pack,
+    parse_upload,
+    sample_pack,
+    sample_packs,
+)
 from engagements.qr import qr_svg
 from engagements.statuses import STATUS
 from engagements.store.base import StoreError
@@ -64,6 +71,7 @@ class Routes:
             ("GET", re.compile(r"/api/packs/(?P<name>[\w-]+)"), self.pack),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/qr\.svg"), self.qr),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/results\.csv"), self.results_csv),
+            ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/pack\.json"), self.game_pack),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/results"), self.results),
         ]
 
@@ -149,22 +157,20 @@ class Routes:
         )
 
     async def packs(self, event: dict[str, Any]) -> Response:
-        return respond(200, {"packs": sample_packs(self.games.types)})
+        """The sample packs; `?type=` keeps one type's."""
+        kept = (event.get("queryStringParameters") or {}).get("type")
+        return respond(200, {"packs": sample_packs(self.games.types, kept)})
 
     async def pack(self, event: dict[str, Any], name: str) -> Response:
         found = sample_pack(name, self.games.types)
         return respond(200, found) if found else error("not_found", "No such pack.", 404)
 
     async def parse_upload(self, event: dict[str, Any]) -> Response:
-        """An imported JSON or CSV file's prompts, read by the same rules as the appliance's."""
+        """An imported pack file's prompts, read by the same rules as the appliance's."""
         if not self.is_admin(event):
             return error("unauthorized", "The admin secret is needed to import a pack.")
-        query = event.get("queryStringParameters") or {}
         try:
-            body = raw_body(event, MAX_PACK_BYTES)
-            return respond(
-                200, parse_pack(body, query.get("filename", ""), self.games.types, query.get("type"))
-            )
+            return respond(200, parse_upload(read_json(event, MAX_UPLOAD_BYTES), self.games.types))
         except PackError as e:
             return error("invalid", str(e))
 
@@ -181,6 +187,16 @@ class Routes:
             200,
             export.results_csv(game, self.games.types),
             "text/csv",
+            **{"content-disposition": f'attachment; filename="{name}"'},
+        )
+
+    async def game_pack(self, event: dict[str, Any], game_id: str) -> Response:
+        """The game's questions as a JSON pack, for the host to keep and import again."""
+        game = await self._hosted(event, game_id)
+        name = f"questions-{game.code}.json"
+        return respond(
+            200,
+            export_pack(game, self.games.kind(game)),
             **{"content-disposition": f'attachment; filename="{name}"'},
         )
 
@@ -214,7 +230,7 @@ class Routes:
             raise Rejected("not_found", "No such game.")
         game = loaded[0]
         if not auth.is_host(game, bearer(event)) and not self.is_admin(event):
-            raise Rejected("unauthorized", "The host token or the admin secret is needed for the results.")
+            raise Rejected("unauthorized", "The host token or the admin secret is needed for this game.")
         return game
 
 
@@ -224,14 +240,14 @@ def bearer(event: dict[str, Any]) -> str:
     return token if scheme.lower() == "bearer" else ""
 
 
-def read_json(event: dict[str, Any]) -> dict[str, Any]:
+def read_json(event: dict[str, Any], limit: int = MAX_BODY) -> dict[str, Any]:
     """The body as a JSON object (engagements.jsondoc's rules). Only JSON, as on the appliance: a form
     or text/plain post is what another site can forge."""
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise Rejected("not_json", "Send the body as JSON (Content-Type: application/json).")
     try:
-        body = jsondoc.loads(raw_body(event, MAX_BODY) or "{}")
+        body = jsondoc.loads(raw_body(event, limit) or "{}")
     except jsondoc.BadJson as e:
         raise Rejected("bad_message", f"The body is not JSON we read: {e}") from e
     if not isinstance(body, dict):

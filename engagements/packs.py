@@ -1,12 +1,18 @@
-"""Question packs: the sample packs that ship with the appliance, and JSON or CSV files hosts import.
+"""Question packs: the sample packs that ship with the appliance, the files hosts import, and a game's
+questions exported back as a pack.
 
-A pack belongs to one type (the JSON's `type`, else the one the host's form has chosen, else the
-default): its type reads each prompt (`parse_prompt`, `csv_prompt`) by the rules a typed prompt
-obeys, and writes it as a line of the host's form (`prompt_line`), where it can be read and edited.
+A pack belongs to one engagement type, and the type says how its prompts are written (its hooks in
+engagements/types/__init__.py): JSON items go to its `parse_prompt` as they are, a CSV row goes through
+its `csv_prompt` (its own columns, named in a header), and a type may read further file kinds itself
+(the quiz reads Kahoot! spreadsheets). The pack's type is the JSON's `type`, a CSV `type` column, or
+the type the host chose in the form; each prompt is shown as a line of the host's form (`prompt_line`;
+a line the file holds stays as written). The formats are documented in README.md.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
 from pathlib import Path
@@ -14,62 +20,123 @@ from typing import Any
 
 from engagements import jsondoc, text
 from engagements.creation import MAX_PROMPTS
-from engagements.model import Rejected
+from engagements.model import Game, Rejected
+from engagements.packfile import PackError, RawPack
 from engagements.plugins import default_type
 from engagements.types import EngagementType
 
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "PackError",
+    "export_pack",
+    "parse_pack",
+    "parse_upload",
+    "sample_pack",
+    "sample_packs",
+]
+
 PACKS_DIR = Path(__file__).parent / "packs"
+SAMPLE_SUFFIXES = (".json", ".csv")
 MAX_PACK_BYTES = 256 * 1024
-HEADER = ("prompt", "text", "question")  # a CSV whose first row names one of these has a header
+# An upload is JSON (`parse_upload`), the file in base64: a third bigger, plus the file's name.
+MAX_UPLOAD_BYTES = MAX_PACK_BYTES * 4 // 3 + 4096
+ERRORS_SHOWN = 5  # bad rows named in one message; the host fixes those and tries again
+HEADER = ("prompt", "text", "question", "type")  # a CSV whose first row names one of these has a header
+
+Types = dict[str, EngagementType]
 
 
-class PackError(ValueError):
-    """The file is not a question pack we can read; the message says what to fix."""
+def parse_upload(body: dict[str, Any], types: Types) -> dict[str, Any]:
+    """`POST /api/packs/parse`'s body, `{"filename", "type"?, "data": base64}`, read as a pack.
+
+    The file travels as base64 inside JSON because every POST body is JSON (docs/security.md): a
+    spreadsheet is binary, and a form or text/plain post is what another site's page can forge.
+    """
+    filename, data, slug = body.get("filename", ""), body.get("data"), body.get("type")
+    if not isinstance(filename, str) or not isinstance(data, str) or not isinstance(slug, str | None):
+        raise PackError(
+            'Send the file as {"filename": "...", "type"?: "...", "data": "<the file in base64>"}.'
+        )
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise PackError('"data" must be the file in base64.') from e
+    return parse_pack(raw, filename, types, slug)
 
 
-def parse_pack(
-    data: bytes, filename: str, types: dict[str, EngagementType], type_slug: str | None = None
-) -> dict[str, Any]:
-    """A pack as {"title", "type", "prompts": [str]} (each prompt one line of the host's form, checked
-    by its type), from JSON (an object or a list) or CSV (one prompt a row)."""
+def parse_pack(data: bytes, filename: str, types: Types, type_slug: str | None = None) -> dict[str, Any]:
+    """A pack as {"type", "title", "prompts": [line], "settings", "notes"}, its prompts judged by its
+    type and written as lines of the host's form. `type_slug` is the host's choice, for files that
+    do not say their type; raises PackError naming every bad row (the first few)."""
     if len(data) > MAX_PACK_BYTES:
-        raise PackError("That file is too big for a question pack (256 KB at most).")
+        raise PackError(f"That file is too big for a question pack ({MAX_PACK_BYTES // 1024} KB at most).")
+    chosen = type_slug if type_slug in types else default_type(types)
+    raw = _read(types, data, filename, chosen)
+    kind = types.get(raw.type or chosen)
+    if kind is None:
+        raise PackError(f"That pack is for a kind of game this appliance has not got: {raw.type}.")
+    errors = list(raw.errors)
+    lines = []
+    for where, item in raw.prompts:
+        try:
+            prompt = kind.parse_prompt(item)
+        except Rejected as e:
+            errors.append(f"{where}: {e.message}")
+            continue
+        # A line is already in the form's words; an object is written as one by its type.
+        lines.append(item.strip() if isinstance(item, str) else kind.prompt_line(prompt))
+    if errors:
+        more = f" (and {len(errors) - ERRORS_SHOWN} more)" if len(errors) > ERRORS_SHOWN else ""
+        raise PackError("; ".join(e.rstrip(".") for e in errors[:ERRORS_SHOWN]) + more + ".")
+    if not lines:
+        raise PackError("No prompts found in that file.")
+    if len(lines) > MAX_PROMPTS:
+        raise PackError(f"A game holds at most {MAX_PROMPTS} prompts; that file has {len(lines)}.")
+    try:
+        title = text.title(raw.title, "") or _stem_title(filename)
+    except Rejected as e:
+        raise PackError(e.message) from e
+    return {
+        "type": kind.slug,
+        "title": title,
+        "prompts": lines,
+        "settings": _settings(kind, raw.settings),
+        "notes": raw.notes,
+    }
+
+
+def export_pack(game: Game, kind: EngagementType) -> dict[str, Any]:
+    """A game's questions as a JSON pack: importing it gives the same prompts and the type's settings."""
+    own = {s.name for s in kind.settings}
+    return {
+        "type": kind.slug,
+        "title": game.title,
+        "settings": {name: value for name, value in game.settings.items() if name in own},
+        "prompts": [kind.pack_item(p) for p in game.prompts],
+    }
+
+
+def _read(types: Types, data: bytes, filename: str, chosen: str) -> RawPack:
+    suffix = Path(filename).suffix.lower()
+    readers = [types[chosen], *types.values()]  # the host's type first, should two read one suffix
+    reader = next((kind for kind in readers if suffix in kind.pack_suffixes), None)
+    if reader is not None:
+        raw = reader.read_pack_file(data, suffix)
+        raw.type = reader.slug
+        return raw
     try:
         body = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise PackError("Question packs must be UTF-8 text.") from e
-    slug = type_slug if type_slug in types else default_type(types)
-    if filename.lower().endswith(".json") or body.lstrip()[:1] in ("{", "["):
-        title, named, raw = _from_json(body)
-        if named is not None:
-            if named not in types:
-                raise PackError(f"That pack is for a kind of game this appliance has not got: {named}.")
-            slug = named
-    else:
-        title, raw = None, _from_csv(body, types[slug])
-    kind = types[slug]
-    raw = [p for p in raw if not (isinstance(p, str) and not p.strip())]
-    if not raw:
-        raise PackError("No prompts found in that file.")
-    if len(raw) > MAX_PROMPTS:
-        raise PackError(f"A game holds at most {MAX_PROMPTS} prompts; that file has {len(raw)}.")
-    prompts = []
-    try:
-        for n, p in enumerate(raw, 1):
-            try:
-                parsed = kind.parse_prompt(p)
-                # A line is already in the form's words; an object is written as one by its type.
-                prompts.append(p.strip() if isinstance(p, str) else kind.prompt_line(parsed))
-            except Rejected as e:
-                raise Rejected(e.code, f"In prompt number {n}: {e.message}") from e
-        title = text.title(title, "")
-    except Rejected as e:
-        raise PackError(e.message) from e
-    return {"title": title or _stem_title(filename), "type": slug, "prompts": prompts}
+        raise PackError(
+            "Question packs must be UTF-8 text (or a spreadsheet of a type that reads one)."
+        ) from e
+    if suffix == ".json" or body.lstrip()[:1] in ("{", "["):
+        return _from_json(body)
+    return _from_csv(types, body, chosen)
 
 
 def _stem_title(filename: str) -> str:
-    """A CSV pack is titled by its file name, which the browser sends as it is on the host's disk."""
+    """A pack without a title is titled by its file name, which the browser sends as it is on disk."""
     stem = Path(filename).stem.replace("-", " ").replace("_", " ").strip().title()
     try:
         return text.title(stem, "Imported pack")
@@ -77,56 +144,102 @@ def _stem_title(filename: str) -> str:
         return "Imported pack"
 
 
-def _from_json(body: str) -> tuple[str | None, str | None, list[Any]]:
-    """The title, the type named and the prompts of a JSON pack (each for its type to read)."""
+def _from_json(body: str) -> RawPack:
     try:
         doc = jsondoc.loads(body)
     except jsondoc.BadJson as e:
         raise PackError(f"That JSON does not parse: {e}") from e
-    title = named = None
+    pack = RawPack([])
     if isinstance(doc, dict):
-        title = doc.get("title") if isinstance(doc.get("title"), str) else None
-        named = doc.get("type") if isinstance(doc.get("type"), str) else None
+        pack.title = doc.get("title") if isinstance(doc.get("title"), str) else None
+        pack.type = doc.get("type") if isinstance(doc.get("type"), str) else None
+        settings = doc.get("settings", {})
+        if not isinstance(settings, dict):
+            raise PackError('A JSON pack\'s "settings" is an object: {"quiz_seconds": 20}, say.')
+        pack.settings = settings
         doc = doc.get("prompts")
     if not isinstance(doc, list):
-        raise PackError('A JSON pack is {"title": ..., "prompts": [...]} or a list of prompts.')
-    return title, named, doc
+        raise PackError(
+            'A JSON pack is {"type"?, "title"?, "settings"?, "prompts": [...]} or a list of prompts.'
+        )
+    blank = [isinstance(item, str) and not item.strip() for item in doc]
+    pack.prompts = [(f"In prompt number {n}", item) for n, item in enumerate(doc, 1) if not blank[n - 1]]
+    return pack
 
 
-def _from_csv(body: str, kind: EngagementType) -> list[Any]:
+def _from_csv(types: Types, body: str, chosen: str) -> RawPack:
+    """Rows numbered as a spreadsheet shows them (the header is row 1), blank ones skipped."""
     try:
-        rows = [row for row in csv.reader(io.StringIO(body)) if any(cell.strip() for cell in row)]
+        rows = [
+            (n, row) for n, row in enumerate(csv.reader(io.StringIO(body)), 1) if any(c.strip() for c in row)
+        ]
     except csv.Error as e:  # a field over csv's size limit, say
         raise PackError(f"That CSV does not parse: {e}.") from e
+    pack = RawPack([])
     if not rows:
-        return []
-    header = [cell.strip().lower() for cell in rows[0]]
-    if any(name in header for name in HEADER):
-        return [kind.csv_prompt(row, header) for row in rows[1:]]
-    return [kind.csv_prompt(row, None) for row in rows]
+        return pack
+    header = [cell.strip().lower() for cell in rows[0][1]]
+    if "type" in header:
+        named = {row[header.index("type")].strip() for _, row in rows[1:] if header.index("type") < len(row)}
+        named.discard("")
+        if len(named) > 1:
+            raise PackError(
+                f"A pack holds one type of game; its type column names {', '.join(sorted(named))}."
+            )
+        pack.type = named.pop() if named else None
+    kind = types.get(pack.type or chosen)
+    if kind is None:
+        return pack  # parse_pack names the unknown type
+    named = any(name in header for name in HEADER)
+    for n, row in rows[1:] if named else rows:
+        try:
+            pack.prompts.append((f"Row {n}", kind.csv_prompt(row, header if named else None)))
+        except Rejected as e:
+            pack.errors.append(f"Row {n}: {e.message}")
+    return pack
 
 
-def sample_packs(types: dict[str, EngagementType]) -> list[dict[str, Any]]:
-    """The shipped packs of the installed types."""
+def _settings(kind: EngagementType, given: dict[str, Any]) -> dict[str, Any]:
+    """A pack's settings, each one the type declares (a pack does not set the room's join rules)."""
+    declared = {s.name: s for s in kind.settings}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise PackError(f"{', '.join(unknown)} is not a setting of {kind.title} games.")
+    try:
+        return {name: declared[name].check(value) for name, value in given.items()}
+    except Rejected as e:
+        raise PackError(e.message) from e
+
+
+def _sample_paths() -> dict[str, Path]:
+    """Each sample pack by name (its file's stem): the JSON when a pack also ships as CSV."""
+    paths: dict[str, Path] = {}
+    for path in sorted(PACKS_DIR.iterdir()):
+        if path.suffix in SAMPLE_SUFFIXES and (path.stem not in paths or path.suffix == ".json"):
+            paths[path.stem] = path
+    return paths
+
+
+def sample_packs(types: Types, type_slug: str | None = None) -> list[dict[str, Any]]:
+    """The sample packs, each {"name", "type", "title", "count"}; only `type_slug`'s when given.
+    A sample of a type that is not installed is left out."""
     packs = []
-    for path in sorted(PACKS_DIR.glob("*.json")):
-        if _named_type(path) not in (None, *types):
-            continue
-        pack = parse_pack(path.read_bytes(), path.name, types)
-        packs.append(
-            {"name": path.stem, "title": pack["title"], "type": pack["type"], "count": len(pack["prompts"])}
-        )
+    for name, path in _sample_paths().items():
+        pack = _sample(types, path)
+        if pack is not None and type_slug in (None, pack["type"]):
+            packs.append(
+                {"name": name, "type": pack["type"], "title": pack["title"], "count": len(pack["prompts"])}
+            )
     return packs
 
 
-def sample_pack(name: str, types: dict[str, EngagementType]) -> dict[str, Any] | None:
-    path = PACKS_DIR / f"{name}.json"
-    if not name.replace("-", "").isalnum() or not path.is_file() or _named_type(path) not in (None, *types):
+def sample_pack(name: str, types: Types) -> dict[str, Any] | None:
+    path = _sample_paths().get(name)
+    return _sample(types, path) if path is not None else None
+
+
+def _sample(types: Types, path: Path) -> dict[str, Any] | None:
+    try:
+        return parse_pack(path.read_bytes(), path.name, types)
+    except PackError:  # its type is not installed here (a plugin's sample packs ship with it)
         return None
-    return parse_pack(path.read_bytes(), path.name, types)
-
-
-def _named_type(path: Path) -> str | None:
-    """The type a shipped pack names (a pack for a type that is not installed is not offered)."""
-    doc = jsondoc.loads(path.read_text(encoding="utf-8"))
-    return doc.get("type") if isinstance(doc, dict) else None

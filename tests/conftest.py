@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ipaddress
 import itertools
@@ -182,6 +183,12 @@ async def create_game(
         table = Table(http, await r.json(), socket_url)
     table.host, _ = await table.connect(table.created["host_token"], "host")
     return table
+
+
+def pack_upload(data: str | bytes, filename: str = "", **extra: Any) -> dict[str, Any]:
+    """`POST /api/packs/parse`'s JSON body for a file: its name and its bytes in base64."""
+    raw = data.encode() if isinstance(data, str) else data
+    return {"filename": filename, "data": base64.b64encode(raw).decode(), **extra}
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ per-address limits meet a room rather than one flooding client.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import string
@@ -402,6 +403,7 @@ ROUTES = [  # every route of web/routes.py, its parameters as {}
     ("GET", "/api/games/{}/qr.svg"),
     ("GET", "/api/games/{}/qr.png"),
     ("GET", "/api/games/{}/results.csv"),
+    ("GET", "/api/games/{}/pack.json"),
     ("GET", "/api/packs"),
     ("GET", "/api/packs/{}"),
     ("POST", "/api/packs/parse"),
@@ -438,17 +440,30 @@ def bodies(games: Games, path: str) -> st.SearchStrategy[bytes | None]:
                 "previous_token": one_of_or_json(current(games.tokens), TEXT),
             },
         )
-    elif path.startswith("/api/packs/parse"):
-        csv_body = st.lists(st.text(max_size=40), max_size=6).map(
+    elif path == "/api/packs/parse":
+        # The body is JSON holding the file in base64: fuzz both the envelope and the file in it.
+        csv_file = st.lists(st.text(max_size=40), max_size=6).map(
             lambda rows: "\n".join(rows).encode("utf-8", "surrogatepass")
         )
-        shaped = st.fixed_dictionaries({}, optional={"title": one_of_or_json(TEXT), "prompts": JSON})
+        pack = st.fixed_dictionaries({}, optional={"title": one_of_or_json(TEXT), "prompts": JSON})
         deep_pack = DEPTHS.map(lambda n: b'{"prompts":' + b"[" * n + b"]" * n + b"}")
-        return weighted(
-            (shaped.map(lambda v: json.dumps(v).encode()), 3),
+        files = weighted(
+            (pack.map(lambda v: json.dumps(v).encode()), 3),
             (json_body, 1),
-            (csv_body, 3),
+            (csv_file, 3),
             (deep_pack, 1),
+            (st.binary(max_size=200), 1),
+        )
+        upload = st.fixed_dictionaries(
+            {"data": one_of_or_json(files.map(lambda b: base64.b64encode(b).decode()))},
+            optional={
+                "filename": one_of_or_json(st.sampled_from(["p.json", "p.csv", "p.xlsx", "p"]), TEXT),
+                "type": one_of_or_json(st.sampled_from(["answer-vote", "quiz", "poll"]), TEXT),
+            },
+        )
+        return weighted(
+            (upload.map(lambda v: json.dumps(v).encode()), 6),
+            (json_body, 1),
             (st.binary(max_size=200), 1),
             (st.none(), 1),
         )
@@ -490,7 +505,6 @@ def requests(games: Games) -> st.SearchStrategy[Request]:
 
     route = st.sampled_from(ROUTES + [r for r in ROUTES if r[0] == "POST"] * 4)  # the API that reads bodies
     part = path_part(games)
-    extension = st.sampled_from([".json", ".csv", ""])
     body = {template: bodies(games, template) for _, template in ROUTES}
     other_method = {m: st.sampled_from([m] * 10 + METHODS) for m in METHODS}
 
@@ -499,8 +513,6 @@ def requests(games: Games) -> st.SearchStrategy[Request]:
         method, template = draw(route)
         method = draw(other_method[method])
         path = template.format(draw(part)) if "{}" in template else template
-        if template == "/api/packs/parse":
-            path += "?filename=" + draw(part) + draw(extension)
         return Request(method, path, draw(headers), draw(body[template]))
 
     return request()

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import ADMIN, ADMIN_SECRET, create_game
+from tests.conftest import ADMIN, ADMIN_SECRET, create_game, pack_upload
 from web.admin import SECRET_FILE, AdminSecretError, load_secret
 from web.cli import main
 from web.keys import ADMIN as ADMIN_KEY
@@ -25,7 +25,9 @@ async def test_creating_and_listing_games_needs_the_admin_secret(http):
         assert refusal["code"] == "unauthorized" and "admin secret" in refusal["message"]
         async with http.get("/api/games", headers=headers) as r:
             assert r.status == 401
-        async with http.post("/api/packs/parse?filename=p.csv", data="prompt\nA\n", headers=headers) as r:
+        async with http.post(
+            "/api/packs/parse", json=pack_upload("prompt\nA\n", "p.csv"), headers=headers
+        ) as r:
             assert r.status == 401
         async with http.get("/api/admin", headers=headers) as r:
             assert r.status == 401

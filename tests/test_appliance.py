@@ -12,7 +12,7 @@ import zxingcpp
 from PIL import Image
 
 from engagements.creation import MAX_PROMPTS
-from tests.conftest import ADMIN, create_game
+from tests.conftest import ADMIN, create_game, pack_upload
 
 
 async def test_served_appliance_is_found_by_discover_on_loopback(server_process):
@@ -80,17 +80,14 @@ async def test_question_packs_ship_and_import_from_json_and_csv(http):
         packs = (await r.json())["packs"]
     assert len(packs) >= 2 and all(p["count"] > 0 for p in packs)
     csv_pack = 'prompt\nFirst question\n\n"Second, with a comma"\n'
-    async with http.post("/api/packs/parse?filename=my-pack.csv", data=csv_pack, headers=ADMIN) as r:
-        assert await r.json() == {
-            "title": "My Pack",
-            "type": "answer-vote",  # the default type, as the request named none
-            "prompts": ["First question", "Second, with a comma"],
-        }
-    async with http.post(
-        "/api/packs/parse", data=json.dumps({"title": "J", "prompts": ["a", {"prompt": "b"}]}), headers=ADMIN
-    ) as r:
-        assert await r.json() == {"title": "J", "type": "answer-vote", "prompts": ["a", "b"]}
-    async with http.post("/api/packs/parse", data="{broken", headers=ADMIN) as r:
+    async with http.post("/api/packs/parse", json=pack_upload(csv_pack, "my-pack.csv"), headers=ADMIN) as r:
+        pack = await r.json()
+    assert (pack["title"], pack["prompts"]) == ("My Pack", ["First question", "Second, with a comma"])
+    doc = json.dumps({"title": "J", "prompts": ["a", {"prompt": "b"}]})
+    async with http.post("/api/packs/parse", json=pack_upload(doc), headers=ADMIN) as r:
+        pack = await r.json()
+    assert (pack["type"], pack["title"], pack["prompts"]) == ("answer-vote", "J", ["a", "b"])
+    async with http.post("/api/packs/parse", json=pack_upload("{broken"), headers=ADMIN) as r:
         assert r.status == 400 and "does not parse" in (await r.json())["error"]["message"]
 
 

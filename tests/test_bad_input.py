@@ -11,7 +11,7 @@ import pytest
 
 from engagements import views
 from engagements.service import Games
-from tests.conftest import ADMIN, Client
+from tests.conftest import ADMIN, Client, pack_upload
 from web.websocket import MAX_FRAME_IN
 
 DEEP = "[" * 2000 + "]" * 2000  # 4 KB: json.loads alone raises RecursionError on it
@@ -177,13 +177,15 @@ async def test_a_nickname_with_a_control_character_is_refused(table_factory, htt
     ],
 )
 async def test_an_imported_pack_is_held_to_the_same_text_rule(http, body, filename, says):
-    status, reply = await post_raw(http, f"/api/packs/parse?filename={filename}", body)
+    status, reply = await post_raw(http, "/api/packs/parse", _json(pack_upload(body, filename)))
     assert (status, reply["error"]["code"]) == (400, "invalid"), reply
     assert says in reply["error"]["message"]
 
 
 async def test_a_csv_pack_named_with_control_characters_gets_a_plain_title(http):
-    status, pack = await post_raw(http, "/api/packs/parse?filename=%1B%5B31mred.csv", b"one\ntwo\n")
+    status, pack = await post_raw(
+        http, "/api/packs/parse", _json(pack_upload(b"one\ntwo\n", "\x1b[31mred.csv"))
+    )
     assert (status, pack["title"]) == (200, "Imported pack")
 
 

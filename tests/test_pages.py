@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, pack_upload
 from web.pages import APPLIANCE, PAGES, Endpoints, build_site, page_for
 
 CLOUD = Endpoints(api="https://api.example.org", socket="wss://ws.example.org/prod?game={game}")
@@ -90,12 +90,10 @@ async def test_the_pages_calls_are_answered_alike_by_both_runtimes(api) -> None:
     async with api.get("/api/admin", headers={"Authorization": "Bearer wrong-wrong-wrong"}) as r:
         assert r.status == 401 and (await json_of(r))["error"]["code"] == "unauthorized"
     csv = b"prompt\nA bad name for a cat\nThe worst pizza topping\n"
-    async with api.post(
-        "/api/packs/parse?filename=two.csv", data=csv, headers={**ADMIN, "Content-Type": "text/csv"}
-    ) as r:
+    async with api.post("/api/packs/parse", json=pack_upload(csv, "two.csv"), headers=ADMIN) as r:
         assert r.status == 200
         assert (await json_of(r))["prompts"] == ["A bad name for a cat", "The worst pizza topping"]
-    async with api.post("/api/packs/parse?filename=x.json", data=b"[", headers={**ADMIN}) as r:
+    async with api.post("/api/packs/parse", json=pack_upload(b"[", "x.json"), headers=ADMIN) as r:
         assert r.status == 400 and (await json_of(r))["error"]["code"] == "invalid"
 
     async with api.post("/api/games", json={"title": "Both", "prompts": ["One"]}, headers=ADMIN) as r:

@@ -274,6 +274,8 @@ def test_the_sample_poll_pack_reads_the_same_from_json_and_csv():
         == {
             "title": "Team pulse",
             "type": "poll",
+            "settings": {},
+            "notes": [],
             "prompts": [
                 "How was your week? | Great | Good | Okay | Rough",
                 "Where should the offsite be? | The seaside | The mountains | A city break | Right here",

@@ -47,6 +47,7 @@ HTTP_ROUTES = {
     "GET /api/packs/{name}",
     "GET /api/games/{id}/qr.svg",
     "GET /api/games/{id}/results.csv",
+    "GET /api/games/{id}/pack.json",
     "GET /api/games/{id}/results",
 }
 HANDLERS = {

@@ -10,8 +10,8 @@ from aiohttp import web
 from engagements import __version__, export, jsondoc
 from engagements.codes import is_client_id
 from engagements.creation import catalogue
-from engagements.model import Rejected
-from engagements.packs import PackError, parse_pack, sample_pack, sample_packs
+from engagements.model import Game, Rejected
+from engagements.packs import PackError, export_pack, parse_upload, sample_pack, sample_packs
 from engagements.qr import qr_png, qr_svg
 from engagements.service import Games
 from engagements.statuses import STATUS
@@ -133,21 +133,38 @@ async def list_games(request: web.Request) -> web.Response:
     return web.json_response({"games": await request.app[GAMES].recent()})
 
 
-async def results_csv(request: web.Request) -> web.Response:
-    """Every scored round's full results, for the host (the page shows only the best of each)."""
+async def hosted(request: web.Request, what: str) -> Game:
+    """The URL's game, for its host only (`Authorization: Bearer <host token>`); raises Rejected."""
     games: Games = request.app[GAMES]
     game = await games.get(request.match_info["game_id"])
     if game is None:
-        return error("not_found", "No such game on this appliance.")
+        raise Rejected("not_found", "No such game on this appliance.")
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     try:
         games.authenticate(game, token if scheme.lower() == "bearer" else None, "host")
     except Rejected:
-        return error("unauthorized", "The host token is needed for the results.", 401)
+        raise Rejected("unauthorized", f"The host token is needed for {what}.") from None
+    return game
+
+
+async def results_csv(request: web.Request) -> web.Response:
+    """Every scored round's full results, for the host (the page shows only the best of each)."""
+    games: Games = request.app[GAMES]
+    game = await hosted(request, "the results")
     name = f"results-{game.code}.csv"
     return web.Response(
         text=export.results_csv(game, games.types),
         content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def game_pack(request: web.Request) -> web.Response:
+    """The game's questions as a JSON pack, for the host to keep and import again."""
+    game = await hosted(request, "the questions")
+    name = f"questions-{game.code}.json"
+    return web.json_response(
+        export_pack(game, request.app[GAMES].kind(game)),
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -164,7 +181,8 @@ async def qr(request: web.Request) -> web.Response:
 
 
 async def packs(request: web.Request) -> web.Response:
-    return web.json_response({"packs": sample_packs(request.app[GAMES].types)})
+    """The sample packs; `?type=` keeps one type's."""
+    return web.json_response({"packs": sample_packs(request.app[GAMES].types, request.query.get("type"))})
 
 
 async def pack(request: web.Request) -> web.Response:
@@ -176,12 +194,9 @@ async def pack(request: web.Request) -> web.Response:
 
 @admin_only
 async def parse_uploaded_pack(request: web.Request) -> web.Response:
-    data = await request.read()
+    body = await read_json(request)
     try:
-        pack = parse_pack(
-            data, request.query.get("filename", ""), request.app[GAMES].types, request.query.get("type")
-        )
-        return web.json_response(pack)
+        return web.json_response(parse_upload(body, request.app[GAMES].types))
     except PackError as e:
         return error("invalid", str(e))
 
@@ -232,6 +247,7 @@ def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None
     app.router.add_post("/api/join", join_game, name="join_game")
     app.router.add_get("/api/games/{game_id}/qr.{fmt:svg|png}", qr, name="qr")
     app.router.add_get("/api/games/{game_id}/results.csv", results_csv, name="results_csv")
+    app.router.add_get("/api/games/{game_id}/pack.json", game_pack, name="game_pack")
     app.router.add_get("/api/packs", packs, name="packs")
     app.router.add_get("/api/packs/{name}", pack, name="pack")
     app.router.add_post("/api/packs/parse", parse_uploaded_pack, name="parse_pack")

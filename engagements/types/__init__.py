@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engagements.model import Command, Entry, Event, Game
+from engagements.packfile import PackError, RawPack
 from engagements.settings import Setting
 
 
@@ -58,22 +59,37 @@ class EngagementType:
         return None
 
     def parse_prompt(self, raw: Any) -> dict[str, Any]:
-        """A prompt from what a host typed (one line of the form) or a pack held (a JSON item)."""
+        """A stored prompt from what a host wrote: one line of the form, a JSON pack's item or what
+        `csv_prompt` made of a CSV row; raises Rejected saying what to fix."""
         raise NotImplementedError
 
+    # -- question packs (engagements/packs.py; the formats are in README.md, "Question packs") ----
+    # Files besides JSON and CSV this type reads its packs from, by suffix: see `read_pack_file`.
+    pack_suffixes: ClassVar[tuple[str, ...]] = ()
+
     def prompt_line(self, prompt: dict[str, Any]) -> str:
-        """A prompt as one line of the host's form (a pack's prompts are shown there)."""
+        """A stored prompt as one line of the host's form (a pack's prompts are shown there), which
+        `parse_prompt` reads back."""
         return prompt["text"]
 
     def csv_prompt(self, row: list[str], header: list[str] | None) -> Any:
         """What `parse_prompt` reads from one row of a CSV pack; `header` is the first row, in lower
-        case, when it names the columns. By default: the column `prompt`, `text` or `question`, else
-        the first."""
+        case, when it names the columns (packs.HEADER). By default: the column `prompt`, `text` or
+        `question`, else the first."""
         for name in ("prompt", "text", "question") if header else ():
             if name in header:
                 col = header.index(name)
                 return row[col] if col < len(row) else ""
         return row[0] if row else ""
+
+    def pack_item(self, prompt: dict[str, Any]) -> Any:
+        """A stored prompt as a JSON pack (an exported game) holds it: `parse_prompt` reads it back
+        to the same prompt."""
+        return prompt["text"]
+
+    def read_pack_file(self, data: bytes, suffix: str) -> RawPack:
+        """A pack from a file of one of `pack_suffixes`; raises PackError saying what to fix."""
+        raise PackError(f"A {self.title} pack cannot be read from a {suffix} file.")
 
     def decide(self, game: Game, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
         """Events and ack fields for a player's command; raises Rejected."""

@@ -1,5 +1,6 @@
-// The "new game" form: title, prompts (typed, from a sample pack or an imported file), the kind of
-// game and its settings, built from what the appliance declares (GET /api/types).
+// The "new game" form: title, the kind of game, its prompts (typed, from one of its sample packs or an
+// imported file: JSON, CSV or a Kahoot! spreadsheet) and its settings, built from what the appliance
+// declares (GET /api/types).
 
 import { adminApi, signedIn } from "./admin.js";
 import { api, h, keys, samePath, setText, store, toast } from "./ui.js";
@@ -16,6 +17,7 @@ const typeField = document.getElementById("type-field");
 const typeSel = document.getElementById("type");
 const settingsEl = document.getElementById("settings");
 const promptHint = document.getElementById("prompt-hint");
+const PACK_MAX = 256 * 1024; // engagements/packs.py MAX_PACK_BYTES: refused here before the upload
 
 const prompts = () =>
   promptsIn.value
@@ -33,7 +35,9 @@ function showError(text) {
   errEl.hidden = !text;
 }
 
-function usePack(pack, { source }) {
+/** A pack from the server ({type, title, prompts: [line], settings, notes}) into the form: its type
+ * and that type's settings first, then its prompts, title and the settings it brings. */
+async function usePack(pack, { source }) {
   const list = (pack.prompts || []).map((p) => String(p).trim()).filter(Boolean);
   if (!list.length) {
     showError(`${source} has no prompts in it.`);
@@ -42,6 +46,13 @@ function usePack(pack, { source }) {
   if (pack.type && catalogue && typeSel.value !== pack.type && chosenType(pack.type)) {
     typeSel.value = pack.type; // a pack is written for one kind of game
     buildSettings();
+    await loadPacks();
+  }
+  for (const [name, value] of Object.entries(pack.settings || {})) {
+    const input = form.querySelector(`#${CSS.escape(name)}`);
+    if (!input) continue;
+    if (input.type === "checkbox") input.checked = !!value;
+    else input.value = String(value);
   }
   promptsIn.value = list.join("\n");
   if (pack.title && (!titleIn.value.trim() || titleIn.dataset.fromPack === "1")) {
@@ -51,6 +62,7 @@ function usePack(pack, { source }) {
   showError("");
   updateCount();
   toast(`Loaded ${list.length} prompt${list.length === 1 ? "" : "s"} from ${source}.`, "ok", 2500);
+  for (const note of pack.notes || []) toast(note, "info", 8000);
 }
 
 promptsIn.addEventListener("input", () => {
@@ -63,17 +75,20 @@ titleIn.addEventListener("input", () => {
 });
 updateCount();
 
+const packPlaceholder = packSel.querySelector('option[value=""]');
+
+/** The sample packs of the chosen kind of game. */
 async function loadPacks() {
+  const type = typeSel.value;
+  let packs = [];
   try {
-    const data = await api("/api/packs");
-    for (const p of data.packs || []) {
-      const kind = catalogue && catalogue.types.length > 1 ? chosenType(p.type) : null;
-      packSel.append(h("option", { value: p.name }, `${p.title} (${p.count}${kind ? ` · ${kind.title}` : ""})`));
-    }
-    if (!(data.packs || []).length) packSel.disabled = true;
+    packs = (await api(`/api/packs${type ? `?type=${encodeURIComponent(type)}` : ""}`)).packs || [];
   } catch {
-    packSel.disabled = true;
+    /* no samples offered: typing and importing still work */
   }
+  if (type !== typeSel.value) return; // the host changed the kind of game meanwhile
+  packSel.replaceChildren(packPlaceholder, ...packs.map((p) => h("option", { value: p.name }, `${p.title} (${p.count})`)));
+  packSel.disabled = !packs.length;
 }
 
 packSel.addEventListener("change", async () => {
@@ -85,7 +100,7 @@ packSel.addEventListener("change", async () => {
   }
   try {
     const pack = await api(`/api/packs/${encodeURIComponent(name)}`);
-    usePack(pack, { source: `“${pack.title || name}”` });
+    await usePack(pack, { source: `“${pack.title || name}”` });
   } catch (err) {
     showError(`Couldn't load that pack: ${err.message}`);
   }
@@ -96,20 +111,18 @@ fileIn.addEventListener("change", async () => {
   const file = fileIn.files && fileIn.files[0];
   fileIn.value = "";
   if (!file) return;
-  if (file.size > 1024 * 1024) {
-    showError("That file is too big for a question pack (1 MB at most).");
+  if (file.size > PACK_MAX) {
+    showError(`That file is too big for a question pack (${PACK_MAX / 1024} KB at most).`);
     return;
   }
-  const isCsv = /\.csv$/i.test(file.name) || file.type === "text/csv";
   try {
-    const body = await file.arrayBuffer();
-    const query = `filename=${encodeURIComponent(file.name)}&type=${encodeURIComponent(typeSel.value)}`;
-    const pack = await adminApi(`/api/packs/parse?${query}`, {
+    // Every POST is JSON (docs/security.md): the file, a spreadsheet too, travels in base64.
+    const data = base64(new Uint8Array(await file.arrayBuffer()));
+    const pack = await adminApi("/api/packs/parse", {
       method: "POST",
-      raw: body,
-      contentType: isCsv ? "text/csv" : file.type || "application/json",
+      body: { filename: file.name, type: typeSel.value || undefined, data },
     });
-    usePack(pack, { source: file.name });
+    await usePack(pack, { source: file.name });
   } catch (err) {
     showError(
       err.code === "too_large"
@@ -118,6 +131,12 @@ fileIn.addEventListener("change", async () => {
     );
   }
 });
+
+function base64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
 
 // ---- the kind of game and its settings ---------------------------------------------------------
 
@@ -184,9 +203,13 @@ async function loadTypes() {
   typeSel.value = catalogue.default;
   typeField.hidden = catalogue.types.length < 2;
   buildSettings();
+  await loadPacks();
 }
-typeSel.addEventListener("change", buildSettings);
-loadTypes().finally(loadPacks); // a pack is labelled with its kind of game
+typeSel.addEventListener("change", () => {
+  buildSettings();
+  loadPacks();
+});
+loadTypes();
 
 /** The form's value of one declared setting; throws a message a host can act on. */
 function settingValue(s) {

@@ -139,11 +139,12 @@ els.lock.addEventListener("change", async () => {
   }
 });
 
-/** Fetch the round results as CSV with the host key, and save them. */
-async function downloadResults(btn) {
+/** Fetch one of the game's files (`results.csv`, `pack.json`) with the host key, and save it as
+ * `<stem>-<join code>.<extension>`. */
+async function download(btn, file, stem) {
   btn.disabled = true;
   try {
-    const res = await fetch(apiUrl(`/api/games/${encodeURIComponent(gameId)}/results.csv`), {
+    const res = await fetch(apiUrl(`/api/games/${encodeURIComponent(gameId)}/${file}`), {
       headers: { Authorization: `Bearer ${token}` },
     });
     if (!res.ok) {
@@ -158,7 +159,7 @@ async function downloadResults(btn) {
     const blob = await res.blob();
     const url = URL.createObjectURL(blob);
     const g = socket.state && socket.state.game;
-    const a = h("a", { href: url, download: `results-${(g && g.code) || gameId}.csv`, hidden: true });
+    const a = h("a", { href: url, download: `${stem}-${(g && g.code) || gameId}${file.slice(file.indexOf("."))}`, hidden: true });
     document.body.append(a);
     a.click();
     a.remove();
@@ -437,8 +438,12 @@ function renderControls(s, roundMod) {
   const skip = btn("Skip prompt", "secondary", (e) => command(e.currentTarget, "skip", { round: idx }), {
     id: "skip",
   });
-  const download = btn("Download results (CSV)", "secondary", (e) => downloadResults(e.currentTarget), {
+  const results = btn("Download results (CSV)", "secondary", (e) => download(e.currentTarget, "results.csv", "results"), {
     id: "download",
+  });
+  // The questions as a pack, to import into another game (README.md, "Question packs").
+  const questions = btn("Download questions", "secondary", (e) => download(e.currentTarget, "pack.json", "questions"), {
+    id: "download-pack",
   });
   const parts = [];
   const end = phaseOf(g).end; // the type's button that closes its phase early
@@ -449,10 +454,12 @@ function renderControls(s, roundMod) {
         id: "start",
         title: noPlayers ? "Wait for players to join" : "Start the first prompt",
       }),
+      questions,
     );
   } else if (g.phase === "finished") {
     parts.push(
-      download,
+      results,
+      questions,
       h("a", { class: "btn primary", href: "/host" }, "Host another game"),
       h("a", { class: "btn secondary", href: "/" }, "Home"),
     );
@@ -461,7 +468,7 @@ function renderControls(s, roundMod) {
       btn(last ? (keepsScore(g) ? "Show the podium" : "Finish") : "Next prompt", "primary big", (e) => command(e.currentTarget, "next", { round: idx }), {
         id: "next",
       }),
-      download,
+      results,
       endGame,
     );
   } else if (roundMod) {

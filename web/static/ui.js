@@ -272,12 +272,9 @@ export function samePath(url, fallback) {
 }
 
 /** fetch JSON; throws an Error with .code, .status, .retryAfter from the server's error body. */
-export async function api(path, { method = "GET", body, raw, contentType, headers = {} } = {}) {
+export async function api(path, { method = "GET", body, headers = {} } = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers } };
-  if (raw !== undefined) {
-    init.body = raw;
-    if (contentType) init.headers["Content-Type"] = contentType;
-  } else if (body !== undefined) {
+  if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
   }

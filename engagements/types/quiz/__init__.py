@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 
 from engagements.engine import phase_event
 from engagements.model import BOARD, Command, Entry, Event, Game, Rejected
+from engagements.packfile import RawPack
 from engagements.settings import INTEGER, Setting
 from engagements.types import EngagementType
-from engagements.types.quiz.questions import parse_question
+from engagements.types.quiz.questions import LINE_MAX, as_item, as_line, from_row, parse_question
 from engagements.types.quiz.scoring import answer_points
 
 QUESTION, REVEAL = "question", "reveal"
@@ -36,6 +37,8 @@ class Quiz(EngagementType):
     partial_prompt = True
     phases = (QUESTION, REVEAL)
     timers: ClassVar[dict[str, str]] = {QUESTION: "quiz_seconds"}
+    prompt_hint = "one per line: Question | Option | *Correct option …, or Question | true (or false)"
+    prompt_chars = LINE_MAX
     settings = (
         Setting(
             "quiz_seconds", "Seconds per question", INTEGER, 20, 5, 300, "seconds",
@@ -49,6 +52,29 @@ class Quiz(EngagementType):
 
     def parse_prompt(self, raw: Any) -> dict[str, Any]:
         return parse_question(raw)
+
+    # -- question packs --------------------------------------------------------------------------
+
+    pack_suffixes = (".xlsx",)  # a Kahoot! quiz spreadsheet
+
+    def csv_prompt(self, row: list[str], header: list[str] | None) -> Any:
+        """With a header: the columns `question`, `a` to `f` and `answer`; without, the first column
+        as a typed line."""
+        if not header:
+            return row[0] if row else ""
+        return from_row(dict(zip(header, row, strict=False)))
+
+    def pack_item(self, prompt: dict[str, Any]) -> Any:
+        return as_item(prompt)
+
+    def prompt_line(self, prompt: dict[str, Any]) -> str:
+        return as_line(prompt)
+
+    def read_pack_file(self, data: bytes, suffix: str) -> RawPack:
+        # Imported here, not above: every Lambda function loads the types, and only an import reads xlsx.
+        from engagements.types.quiz.kahoot import read_kahoot
+
+        return read_kahoot(data, next(s for s in self.settings if s.name == self.timers[QUESTION]))
 
     def window(self, game: Game) -> int:
         """The question's time, ms: what an answer's speed is measured against."""

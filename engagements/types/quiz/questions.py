@@ -8,8 +8,9 @@ Hosts write questions in three shapes, all read here:
 - one line (the host's form, one question per line, and CSV packs' single column):
   `Question | option | *correct option | option`, the correct option marked with `*`, or
   `Question | true` (or `false`) for a true/false question;
-- a CSV row with columns `question`, `a` to `f` and `answer` (a letter, `true` or `false`):
-  packs.py turns it into the object shape.
+- a CSV row with columns `question`, `a` to `f` and `answer` (the correct option's letter, or
+  `true` or `false` for a true/false question, whose option columns stay empty): `from_row` turns it
+  into the object shape; a row with only `question` filled in is the one-line shape.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ MIN_OPTIONS, MAX_OPTIONS = 2, 6
 TRUE_FALSE = ("True", "False")
 SEPARATOR = "|"
 CORRECT_MARK = "*"
+# The longest line `as_line` writes (the host's form lets lines this long through).
+LINE_MAX = QUESTION_MAX + MAX_OPTIONS * (OPTION_MAX + len(f" {SEPARATOR} {CORRECT_MARK}"))
+LETTERS = "abcdef"  # the option columns of a CSV pack, in order
 
 
 def parse_question(raw: Any) -> dict[str, Any]:
@@ -72,6 +76,38 @@ def _checked(text: str, options: list[str], answer: int) -> dict[str, Any]:
     if len({o.casefold() for o in options}) != len(options):
         raise Rejected("invalid", f"Two options are the same in: {text[:40]}")
     return {"text": text, "options": options, "answer": answer}
+
+
+def from_row(row: dict[str, str]) -> Any:
+    """A CSV pack's row (column -> cell: `question`, `a` to `f`, `answer`) as `parse_question` reads
+    it; raises Rejected saying what to fix."""
+    question = row.get("question", "")
+    cells = [row.get(letter, "").strip() for letter in LETTERS]
+    answer = row.get("answer", "").strip().lower()
+    if not any(cells) and not answer:
+        return question  # the one-line shape, in the question column
+    if answer in ("true", "false") and not any(cells):
+        return {"question": question, "answer": answer == "true"}
+    options = cells[: max(i + 1 for i, cell in enumerate(cells) if cell)] if any(cells) else []
+    if "" in options:
+        raise Rejected("invalid", "Fill the options from column a on, with no empty column between them.")
+    letters = [c for c in answer if c.isalpha()]
+    if len(letters) != 1:
+        raise Rejected(
+            "invalid",
+            "Put the correct option's letter in the answer column (one letter: a quiz question has one "
+            "correct answer), or true or false for a true/false question.",
+        )
+    if letters[0] not in LETTERS[: len(options)]:
+        raise Rejected("invalid", f"The answer {letters[0]!r} names no option of this row.")
+    return {"question": question, "options": options, "answer": LETTERS.index(letters[0])}
+
+
+def as_item(question: dict[str, Any]) -> dict[str, Any]:
+    """The object shape of a stored question (what an exported pack holds)."""
+    if question["options"] == list(TRUE_FALSE):
+        return {"question": question["text"], "answer": question["answer"] == 0}
+    return {"question": question["text"], "options": question["options"], "answer": question["answer"]}
 
 
 def as_line(question: dict[str, Any]) -> str:
