@@ -137,6 +137,8 @@ export function phaseState(game) {
 
 /** Whether the current round's type (else the game's) keeps scores (until its module is here, it is taken to). */
 export function keepsScore(game) {
+  // Between rounds (the lobby, the podium) a mixed game keeps score if any of its rounds scored.
+  if (!game.round && (game.leaderboard || []).some((p) => p.score > 0)) return true;
   const mod = typeOf(slugOf(game));
   return !mod || mod.scored !== false;
 }
