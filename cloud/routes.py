@@ -196,7 +196,7 @@ class Routes:
         name = f"questions-{game.code}.json"
         return respond(
             200,
-            export_pack(game, self.games.kind(game)),
+            export_pack(game, self.games.types),
             **{"content-disposition": f'attachment; filename="{name}"'},
         )
 

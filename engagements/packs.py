@@ -23,7 +23,7 @@ from engagements.creation import MAX_PROMPTS
 from engagements.model import Game, Rejected
 from engagements.packfile import PackError, RawPack
 from engagements.plugins import default_type
-from engagements.types import EngagementType
+from engagements.types import EngagementType, kind_of
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -105,14 +105,22 @@ def parse_pack(data: bytes, filename: str, types: Types, type_slug: str | None =
     }
 
 
-def export_pack(game: Game, kind: EngagementType) -> dict[str, Any]:
-    """A game's questions as a JSON pack: importing it gives the same prompts and the type's settings."""
-    own = {s.name for s in kind.settings}
+def export_pack(game: Game, types: Types) -> dict[str, Any]:
+    """A game's questions as a JSON pack: importing it gives the same prompts and its types' settings.
+    A round of a mixed game played by another type than the game's names it, as the API takes it."""
+    kinds = [kind_of(game, types, r) for r in range(len(game.prompts))]
+    own = {s.name for kind in kinds for s in kind.settings}
+    items = []
+    for prompt, kind in zip(game.prompts, kinds, strict=True):
+        item = kind.pack_item(prompt)
+        if kind.slug != game.type:
+            item = {"type": kind.slug, **(item if isinstance(item, dict) else {"question": item})}
+        items.append(item)
     return {
-        "type": kind.slug,
+        "type": game.type,
         "title": game.title,
         "settings": {name: value for name, value in game.settings.items() if name in own},
-        "prompts": [kind.pack_item(p) for p in game.prompts],
+        "prompts": items,
     }
 
 

@@ -123,20 +123,23 @@ async def test_a_phone_that_stops_reading_does_not_hold_up_the_game(table_factor
         await client.phase("finished")
         assert_in_order(client.seen)
     assert_in_order(table.host.seen)
-    # The sleeper's backlog was dropped rather than kept: it is owed a snapshot, not the events.
-    assert sleeper.behind and not sleeper.queue
+    # The sleeper's backlog was dropped rather than kept: at most a few frames wait for it (its
+    # kernel buffers may have taken enough for it to catch up with a snapshot mid-game, then fall
+    # behind again).
+    assert len(sleeper.queue) <= web.connection.QUEUE_LIMIT and sleeper.queued <= sleeper.limits.owed_bytes
 
     phone.wake()
     caught_up = []
-    async with asyncio.timeout(5):  # it may have caught up with a snapshot mid-game too: the last is owed
-        while not caught_up or caught_up[-1]["type"] != "snapshot" or caught_up[-1]["seq"] < final["seq"]:
+    async with asyncio.timeout(5):  # up to the podium: the last snapshot owed, or the events after one
+        while not caught_up or caught_up[-1].get("seq", -1) < final["seq"]:
             caught_up.append(await phone.receive())
-    fresh = caught_up[-1]
-    assert fresh["game"]["phase"] == "finished"
+    fresh = [m for m in caught_up if m["type"] == "snapshot"][-1]
     assert fresh["you"]["player"]["id"] == sleepy["player_id"]
+    last = caught_up[-1]
+    assert (last["game"] if last["type"] == "snapshot" else last)["phase"] == "finished"
     assert_in_order([first, *caught_up])  # what it got, between snapshots, was in order
     events = [m for m in caught_up if "seq" in m and m["type"] != "snapshot"]
-    assert len(events) < final["seq"] - first["seq"]  # and it did miss events, for the snapshot
+    assert len(events) < final["seq"] - first["seq"]  # and it did miss events, for a snapshot
     phone.close()
     await table.close()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -55,7 +55,7 @@ class Conn:
     client: str = ""  # the address it came from, for the refusals' log
     actor: Actor | None = None
     view: str = ""
-    resync: Callable[[], bytes | None] | None = None  # a fresh snapshot frame, once authenticated
+    resync: Callable[[], Awaitable[bytes | None]] | None = None  # a fresh snapshot frame, once authenticated
     pending: list[bytes] = field(default_factory=list)  # sent this turn, written at its end
     pending_bytes: int = 0
     queue: deque[bytes] = field(default_factory=deque)  # frames waiting for a backed-up socket
@@ -151,8 +151,8 @@ class Conn:
                 if transport.is_closing() or self.ws.closed:
                     return
                 if self.behind:  # the snapshot has everything the dropped frames had
-                    snapshot = self.resync() if self.resync is not None else None
-                    if snapshot is None:
+                    snapshot = await self.resync() if self.resync is not None else None
+                    if snapshot is None or transport.is_closing():
                         return
                     self.behind = False
                     transport.write(snapshot)

@@ -121,9 +121,14 @@ class Dispatcher:
         assert conn.actor is not None
         return frame(self.games.snapshot(game, conn.actor, conn.view))
 
-    def _resync(self, conn: Conn) -> bytes | None:
+    async def _resync(self, conn: Conn) -> bytes | None:
+        """A snapshot for a socket that fell behind, taken once the game's messages still waiting for
+        their writes are out: taken before, it would show events that are then sent to it again."""
         game = self.games.loaded(conn.game_id)
-        return None if game is None or conn.actor is None else self.snapshot(game, conn)
+        if game is None:
+            return None
+        await self.rooms.caught_up(game)
+        return None if conn.actor is None else self.snapshot(game, conn)
 
     async def _game(self, conn: Conn) -> Game:
         game = await self.games.get(conn.game_id)

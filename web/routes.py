@@ -164,7 +164,7 @@ async def game_pack(request: web.Request) -> web.Response:
     game = await hosted(request, "the questions")
     name = f"questions-{game.code}.json"
     return web.json_response(
-        export_pack(game, request.app[GAMES].kind(game)),
+        export_pack(game, request.app[GAMES].types),
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
