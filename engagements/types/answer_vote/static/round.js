@@ -17,6 +17,7 @@
 
 import { avatar, errorText as coreErrorText, h, num, plural, rankOf, session, setText } from "/static/ui.js";
 import { countdown, setDeadline } from "/static/countdown.js";
+import { mount, roundCss, unmount } from "/static/rounds.js";
 
 const MAX_ANSWER = 140;
 const BALLOT_MAX = 8; // a phone never shows more (the server never sends more)
@@ -149,41 +150,9 @@ function watchBallot(state, actions) {
   if (waiting) ballotWatch.timer = setTimeout(() => actions.sync(), BALLOT_GRACE_MS);
 }
 
-(function ensureCss() {
-  if (document.querySelector("link[data-round-css='answer-vote']")) return;
-  const href = new URL("./round.css", import.meta.url).href;
-  document.head.append(h("link", { rel: "stylesheet", href, dataset: { roundCss: "answer-vote" } }));
-})();
+roundCss("answer-vote", import.meta.url);
 
 // ---- shared helpers -------------------------------------------------------------------------
-
-const mounts = new WeakMap();
-
-/**
- * Build the phase's DOM once per key; returns the refs the update code needs. `build` may set
- * `refs.cleanup` (timers) and `refs.mounted` (runs once the DOM is in the page).
- */
-function mount(root, key, build) {
-  let m = mounts.get(root);
-  if (!m || m.key !== key || !root.contains(m.el)) {
-    if (m && m.refs.cleanup) m.refs.cleanup();
-    const refs = {};
-    const el = build(refs);
-    root.replaceChildren(el);
-    m = { key, el, refs };
-    mounts.set(root, m);
-    if (refs.mounted) refs.mounted();
-  }
-  return m.refs;
-}
-
-/** Forget what `root` showed (its timers stop). */
-function unmount(root) {
-  const m = mounts.get(root);
-  if (m && m.refs.cleanup) m.refs.cleanup();
-  mounts.delete(root);
-  root.replaceChildren();
-}
 
 function roundTag(game, round) {
   const total = game.rounds || 0;

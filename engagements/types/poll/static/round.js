@@ -9,6 +9,7 @@
 
 import { errorText as coreErrorText, h, num, plural, setText } from "/static/ui.js";
 import { countdown, setDeadline } from "/static/countdown.js";
+import { mount, roundCss } from "/static/rounds.js";
 
 const LETTERS = "ABCDEFGH";
 
@@ -79,28 +80,9 @@ export function commands({ send, sync, state, refresh }) {
   };
 }
 
-(function ensureCss() {
-  if (document.querySelector("link[data-round-css='poll']")) return;
-  const href = new URL("./round.css", import.meta.url).href;
-  document.head.append(h("link", { rel: "stylesheet", href, dataset: { roundCss: "poll" } }));
-})();
+roundCss("poll", import.meta.url);
 
 // ---- shared ----------------------------------------------------------------------------------
-
-const mounts = new WeakMap();
-
-/** Build a view's DOM once per key; returns the refs its updates need. */
-function mount(root, key, build) {
-  let m = mounts.get(root);
-  if (!m || m.key !== key || !root.contains(m.el)) {
-    const refs = {};
-    const el = build(refs);
-    root.replaceChildren(el);
-    m = { key, el, refs };
-    mounts.set(root, m);
-  }
-  return m.refs;
-}
 
 /** The round's tag, what to do now and, while the poll is open, its countdown. */
 function head(refs, g, label, timed) {

@@ -8,6 +8,7 @@
 
 import { errorText as coreErrorText, h, num, plural, rankOf, setText } from "/static/ui.js";
 import { countdown, setDeadline } from "/static/countdown.js";
+import { mount, roundCss, unmount } from "/static/rounds.js";
 
 const SHAPES = ["▲", "◆", "●", "■", "★", "⬟"];
 const SHAPE_NAMES = ["triangle", "diamond", "circle", "square", "star", "pentagon"];
@@ -87,28 +88,9 @@ export function revealSeconds() {
   return REVEAL_SECONDS;
 }
 
-(function ensureCss() {
-  if (document.querySelector("link[data-round-css='quiz']")) return;
-  const href = new URL("./round.css", import.meta.url).href;
-  document.head.append(h("link", { rel: "stylesheet", href, dataset: { roundCss: "quiz" } }));
-})();
+roundCss("quiz", import.meta.url);
 
 // ---- shared parts ---------------------------------------------------------------------------
-
-const mounts = new WeakMap();
-
-/** Build a phase's DOM once per key (counters are then updated in place); returns its refs. */
-function mount(root, key, build) {
-  let m = mounts.get(root);
-  if (!m || m.key !== key || !root.contains(m.el)) {
-    const refs = {};
-    const el = build(refs);
-    root.replaceChildren(el);
-    m = { key, el, refs };
-    mounts.set(root, m);
-  }
-  return m.refs;
-}
 
 function head(refs, g, r, label) {
   refs.timer = countdown(r.phase === "question" ? r.deadline : null, "qz-timer");
@@ -180,8 +162,7 @@ export function renderPlayer(root, state, actions) {
   const g = state.game;
   const r = g.round;
   if (!r || !Array.isArray(r.options)) {
-    mounts.delete(root);
-    root.replaceChildren();
+    unmount(root);
     return;
   }
   if (g.phase === "reveal") return playerReveal(root, state);
@@ -296,8 +277,7 @@ export function renderScreen(root, state) {
   const g = state.game;
   const r = g.round;
   if (!r || !Array.isArray(r.options)) {
-    mounts.delete(root);
-    root.replaceChildren();
+    unmount(root);
     return;
   }
   const reveal = g.phase === "reveal";
@@ -344,8 +324,7 @@ export function renderHost(root, state, tools = {}) {
   const g = state.game;
   const r = g.round;
   if (!r || !Array.isArray(r.options)) {
-    mounts.delete(root);
-    root.replaceChildren();
+    unmount(root);
     return;
   }
   const reveal = g.phase === "reveal";
