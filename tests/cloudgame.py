@@ -99,6 +99,14 @@ class Cloud:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
         return len(found)
 
+    def run_all_queued(self) -> int:
+        """`run_queued` until nothing more is due: changes spread over more than a second queue more
+        than one update."""
+        total = 0
+        while ran := self.run_queued():
+            total += ran
+        return total
+
     def create(self, prompts: list[str] | None = None, **settings: Any) -> dict[str, Any]:
         body = {
             "title": "Cloud night",

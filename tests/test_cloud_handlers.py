@@ -19,7 +19,7 @@ def test_a_whole_game_through_the_handlers(cloud):
     ann, bob, cy = (cloud.join(created, name) for name in ("Ann", "Bob", "Cy"))
     assert host.last("snapshot")["game"]["phase"] == "lobby"
     # The lobby fills up on the big screen, in updates coalesced to about one a second.
-    cloud.run_queued()
+    cloud.run_all_queued()
     room = screen.last("room")
     assert (room["players"], room["connected"], room["recent"]) == (3, 3, ["Cy", "Bob", "Ann"])
 
@@ -116,7 +116,7 @@ def test_the_board_sees_phones_come_and_go_coalesced_to_about_one_update_a_secon
     phones = [cloud.join(created, f"P{i}") for i in range(12)]  # 24 changes: 12 joins, 12 hellos
     seconds = time.monotonic() - started
     assert screen.messages("room") == [], "each update waits a second for the changes after it"
-    queued = cloud.run_queued()  # what changes found no update on its way queued
+    queued = cloud.run_all_queued()  # what changes found no update on its way queued
     assert 1 <= queued <= seconds + 1, f"{queued} updates queued in {seconds:.1f} s"
     rooms = [(r["players"], r["connected"]) for r in screen.messages("room")]
     assert rooms[-1] == (12, 12), "the last change is shown"
@@ -124,7 +124,7 @@ def test_the_board_sees_phones_come_and_go_coalesced_to_about_one_update_a_secon
 
     for phone in phones[:3]:  # three phones sleep at once
         assert websocket.disconnect(disconnect_event(phone.id), None) == {"statusCode": 200}
-    cloud.run_queued()
+    cloud.run_all_queued()
     assert screen.last("room")["connected"] == 9
     shown = len(screen.messages("room"))
     assert cloud.run_queued() == 0, "nothing changed: nothing queued"
@@ -173,7 +173,7 @@ def test_the_deadline_closes_the_phase_and_judges_answers_by_arrival(cloud):
     created = cloud.create(["One"], question_seconds=5)
     host = cloud.host(created)
     ann, bob = cloud.join(created, "Ann"), cloud.join(created, "Bob")
-    assert cloud.run_queued() == 1  # the lobby's coalesced `room` update
+    assert cloud.run_all_queued() >= 1  # the lobby's coalesced `room` updates
     host.ok("start")
     opened = host.last("phase_changed")["round"]["deadline"]
     queued = cloud.sqs.receive_message(QueueUrl=cloud.queue_url, WaitTimeSeconds=0).get("Messages", [])
