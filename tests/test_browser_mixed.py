@@ -73,3 +73,34 @@ async def test_the_phone_switches_modules_between_rounds_of_different_types(serv
     }
     assert watch.problems == []
     await table.close()
+
+
+async def test_a_game_opened_by_a_poll_ends_on_the_podium_its_quiz_round_scored(server, http, browser):
+    """The game's own type keeps no score (a poll), but its quiz round did: the phone shows the podium."""
+    base = str(server.make_url("/")).rstrip("/")
+    watch = Watch()
+    prompts = [
+        {"type": "poll", "question": "Tea or coffee?", "options": ["Tea", "Coffee"]},
+        {"type": "quiz", "question": "Capital of France?", "options": ["Lyon", "Paris"], "answer": "Paris"},
+    ]
+    table = await create_game(http, prompts=prompts)
+    bot = await table.join("Bob")
+    async with http.post("/api/join", json={"code": table.created["code"], "nickname": "Ann"}) as r:
+        token = (await r.json())["player_token"]
+    storage = {f"engagements:player:{table.game_id}": token}
+    ctx = await new_context(browser, base, storage, viewport=PHONE, is_mobile=True, has_touch=True)
+    phone = watch.page(await ctx.new_page(), "phone")
+    await phone.goto(f"{base}/play/{table.game_id}")
+    await expect(phone.locator(".play-nick")).to_have_text("Ann")
+
+    await table.host.ok("start")  # the poll: nobody scores
+    await bot.ok("vote", round=0, choices=[0])
+    await table.host.ok("end_phase", round=0, phase="open")
+    await table.host.ok("next", round=0)  # the quiz: Ann is right, Bob is not
+    await phone.locator(".qz-option").filter(has_text="Paris").click()
+    await bot.ok("answer", round=1, choice=0)
+    await expect(phone.locator(".qz-verdict-title")).to_have_text("Correct!")
+    await table.host.ok("next", round=1)
+    await expect(phone.locator(".play-rank")).to_have_text("You won!")
+    assert watch.problems == []
+    await table.close()
