@@ -54,10 +54,11 @@ ANIMATIONS_DONE = """() => document.getAnimations().every(a => {
 class Watch:
     """Collects page errors and console errors of every page, to fail on any but the expected ones."""
 
-    # The browser logs every 4xx fetch; the test provokes one 409 (a taken nickname) on purpose.
+    # The browser logs every 4xx fetch; the whole-game tests provoke one 409 (a taken nickname) on purpose.
     EXPECTED = re.compile(r"Failed to load resource: .* 409 \(Conflict\)")
 
-    def __init__(self) -> None:
+    def __init__(self, expected: re.Pattern[str] | None = EXPECTED) -> None:
+        self.expected = expected  # None: every console error is a problem
         self.problems: list[str] = []
 
     def page(self, page: Any, name: str) -> Any:
@@ -67,7 +68,7 @@ class Watch:
         return page
 
     def _console(self, name: str, message: Any) -> None:
-        if message.type == "error" and not self.EXPECTED.search(message.text):
+        if message.type == "error" and not (self.expected and self.expected.search(message.text)):
             self.problems.append(f"{name} console: {message.text}")
 
 

@@ -17,18 +17,12 @@ from playwright.async_api import expect
 
 from engagements.types.poll import round_percent
 from tests.browsers import ARTIFACTS
-from tests.conftest import ADMIN
 from tests.test_browser_rooms import (  # the rooms test's helpers and fixtures: one way to check a layout
-    HOST,
     HOST_APART,
-    PHONE,
-    SCREENS,
     Watch,
     assert_layout,
-    connect,
-    join,
-    new_context,
     no_serious_violations,
+    open_views,
     settings,  # noqa: F401  (a fixture: the join limit lifted for hundreds of players on loopback)
     shot,
     sockets,  # noqa: F401  (a fixture: a session without a connection limit)
@@ -76,36 +70,15 @@ async def test_a_poll_keeps_every_view_in_shape(n, server, sockets, browser) -> 
     ARTIFACTS.mkdir(exist_ok=True)
     base = str(server.make_url("/")).rstrip("/")
     assert base.startswith("http://127.0.0.1:")
-    watch = Watch()
+    watch = Watch(expected=None)
     axe = n == 40
     questions = [
         {"question": WHERE, "options": PLACES},
         {"question": "Which snacks for the trip?", "options": SNACKS, "multiple": True},
     ]
     body = {"title": "Team poll", "prompts": questions, "type": "poll", "vote_seconds": 300}
-    async with sockets.post("/api/games", json=body, headers=ADMIN) as r:
-        assert r.status == 201, await r.text()
-        game = await r.json()
-    game_id, code = game["game_id"], game["code"]
-
-    host_key = {f"engagements:host:{game_id}": game["host_token"]}
-    host = watch.page(await (await new_context(browser, base, host_key, viewport=HOST)).new_page(), "host")
-    await host.goto(f"{base}/host/{game_id}")
-    screens = []
-    for size in SCREENS:
-        ctx = await new_context(browser, base, host_key, viewport=size)
-        page = watch.page(await ctx.new_page(), "screen")
-        await page.goto(f"{base}/screen/{game_id}")
-        screens.append((page, f"{size['width']}x{size['height']}"))
-    joined = await asyncio.gather(*(join(sockets, code, f"Player {i:03d}") for i in range(n - 1)))
-    clients = await asyncio.gather(*(connect(sockets, game_id, j["player_token"]) for j in joined))
-    me = await join(sockets, code, "Phone Person")
-    phone_ctx = await new_context(
-        browser, base, {f"engagements:player:{game_id}": me["player_token"]},
-        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2,
-    )  # fmt: skip
-    phone = watch.page(await phone_ctx.new_page(), "phone")
-    await phone.goto(f"{base}/play/{game_id}")
+    views = await open_views(browser, sockets, base, watch, body, n)
+    host, screens, clients, phone = views.host, views.screens, views.clients, views.phone
     await expect(host.locator("#player-count")).to_have_text(f"{n:,}")
 
     # -- a single-choice question: the phone taps once, the room votes, the bars move live ---------

@@ -14,7 +14,6 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browsers import ARTIFACTS
-from tests.conftest import ADMIN
 from tests.test_browser_rooms import (  # noqa: F401  (settings and sockets are fixtures)
     FINISH_ANIMATIONS,
     HOST,
@@ -25,8 +24,8 @@ from tests.test_browser_rooms import (  # noqa: F401  (settings and sockets are 
     assert_layout,
     connect,
     join,
-    new_context,
     no_serious_violations,
+    open_views,
     settings,
     shot,
     sockets,
@@ -44,34 +43,12 @@ async def test_quiz_views_keep_their_size(n, server, sockets, browser) -> None: 
     ARTIFACTS.mkdir(exist_ok=True)
     base = str(server.make_url("/")).rstrip("/")
     assert base.startswith("http://127.0.0.1:")
-    watch = Watch()
+    watch = Watch(expected=None)
     axe = n == 40
     prompt = {"question": QUESTION, "options": OPTIONS, "answer": 1}
     body = {"title": "Quiz night", "type": "quiz", "prompts": [prompt], "quiz_seconds": 300}
-    async with sockets.post("/api/games", json=body, headers=ADMIN) as r:
-        assert r.status == 201, await r.text()
-        game = await r.json()
-    game_id, code = game["game_id"], game["code"]
-
-    host_key = {f"engagements:host:{game_id}": game["host_token"]}
-    host = watch.page(await (await new_context(browser, base, host_key, viewport=HOST)).new_page(), "host")
-    await host.goto(f"{base}/host/{game_id}")
-    screens = []
-    for size in SCREENS:
-        ctx = await new_context(browser, base, host_key, viewport=size)
-        page = watch.page(await ctx.new_page(), "screen")
-        await page.goto(f"{base}/screen/{game_id}")
-        screens.append((page, f"{size['width']}x{size['height']}"))
-
-    joined = await asyncio.gather(*(join(sockets, code, f"Player {i:03d}") for i in range(n - 1)))
-    clients = await asyncio.gather(*(connect(sockets, game_id, j["player_token"]) for j in joined))
-    me = await join(sockets, code, "Phone Person")
-    phone_ctx = await new_context(
-        browser, base, {f"engagements:player:{game_id}": me["player_token"]},
-        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2,
-    )  # fmt: skip
-    phone = watch.page(await phone_ctx.new_page(), "phone")
-    await phone.goto(f"{base}/play/{game_id}")
+    views = await open_views(browser, sockets, base, watch, body, n)
+    host, screens, clients, phone = views.host, views.screens, views.clients, views.phone
     await expect(host.locator("#start")).to_be_enabled()
 
     # -- question -----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
-from tests.browsers import ARTIFACTS, TIMEOUT
+from tests.browsers import ARTIFACTS, Watch
 from tests.conftest import ADMIN, Client
 
 pytestmark = pytest.mark.browser
@@ -151,23 +151,6 @@ async def sockets(server) -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-class Watch:
-    """Page errors and console errors of every page: the test fails on any."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def page(self, page: Any, name: str) -> Any:
-        page.on("pageerror", lambda e: self.problems.append(f"{name}: {e}"))
-        page.on("console", lambda m: self._console(name, m))
-        page.set_default_timeout(TIMEOUT)
-        return page
-
-    def _console(self, name: str, message: Any) -> None:
-        if message.type == "error":
-            self.problems.append(f"{name} console: {message.text}")
-
-
 async def new_context(browser: Any, base: str, storage: dict[str, str], **options: Any) -> Any:
     """A browser context that holds `storage` in localStorage and reaches only the appliance."""
     ctx = await browser.new_context(**options)
@@ -229,49 +212,59 @@ async def ballot_of(client: Client) -> list[dict[str, Any]]:
     return (await client.you("ballot", timeout=15))["ballot"]
 
 
-@pytest.mark.parametrize("n", [8, 40, 300])
-async def test_every_view_keeps_its_size(n, server, sockets, browser) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    base = str(server.make_url("/")).rstrip("/")
-    assert base.startswith("http://127.0.0.1:")
-    watch = Watch()
-    axe = n == 40  # one room size is enough for the accessibility checks
+@dataclasses.dataclass
+class Views:
+    """A game's views in their own browsers (the host console, both big screens, one phone) and the
+    rest of its room as WebSocket clients."""
 
-    body = {"title": "Rooms night", "prompts": [PROMPT], "question_seconds": 300, "vote_seconds": 300}
+    host: Any
+    screens: list[tuple[Any, str]]
+    clients: list[Client]
+    phone: Any
+
+
+async def open_views(
+    browser: Any, sockets: aiohttp.ClientSession, base: str, watch: Watch, body: dict[str, Any], n: int
+) -> Views:
+    """Create the game of `body`; open its host console and big screens (each its own browser
+    process); fill the room with n - 1 players over HTTP and WebSocket, all at once, and the phone's
+    player last: the newest name in the lobby."""
     async with sockets.post("/api/games", json=body, headers=ADMIN) as r:
         assert r.status == 201, await r.text()
         game = await r.json()
     game_id, code = game["game_id"], game["code"]
-
-    # -- the views: the host console, two big screens, one phone (each its own browser process) -----
     host_key = {f"engagements:host:{game_id}": game["host_token"]}
     host = watch.page(await (await new_context(browser, base, host_key, viewport=HOST)).new_page(), "host")
     await host.goto(f"{base}/host/{game_id}")
     screens = []
     for size in SCREENS:
-        page = watch.page(
-            await (await new_context(browser, base, host_key, viewport=size)).new_page(), "screen"
-        )
+        ctx = await new_context(browser, base, host_key, viewport=size)
+        page = watch.page(await ctx.new_page(), "screen")
         await page.goto(f"{base}/screen/{game_id}")
         screens.append((page, f"{size['width']}x{size['height']}"))
-
-    # -- the room fills: n - 1 players over HTTP and WebSocket, all at once... ----------------------
-    names = [f"Player {i:03d}" for i in range(n - 1)]
-    joined = await asyncio.gather(*(join(sockets, code, name) for name in names))
+    joined = await asyncio.gather(*(join(sockets, code, f"Player {i:03d}") for i in range(n - 1)))
     clients = await asyncio.gather(*(connect(sockets, game_id, j["player_token"]) for j in joined))
-    # ...and the phone's player last: the newest name in the lobby.
     me = await join(sockets, code, "Phone Person")
     phone_ctx = await new_context(
-        browser,
-        base,
-        {f"engagements:player:{game_id}": me["player_token"]},
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
+        browser, base, {f"engagements:player:{game_id}": me["player_token"]},
+        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2,
+    )  # fmt: skip
     phone = watch.page(await phone_ctx.new_page(), "phone")
     await phone.goto(f"{base}/play/{game_id}")
+    return Views(host, screens, list(clients), phone)
+
+
+@pytest.mark.parametrize("n", [8, 40, 300])
+async def test_every_view_keeps_its_size(n, server, sockets, browser) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    base = str(server.make_url("/")).rstrip("/")
+    assert base.startswith("http://127.0.0.1:")
+    watch = Watch(expected=None)
+    axe = n == 40  # one room size is enough for the accessibility checks
+
+    body = {"title": "Rooms night", "prompts": [PROMPT], "question_seconds": 300, "vote_seconds": 300}
+    views = await open_views(browser, sockets, base, watch, body, n)
+    host, screens, clients, phone = views.host, views.screens, views.clients, views.phone
 
     count = f"{n:,}"
     for page, size in screens:
@@ -467,7 +460,7 @@ async def test_every_view_keeps_its_size(n, server, sockets, browser) -> None:
 async def test_host_finds_and_kicks_a_player(server, sockets, browser) -> None:
     """The host searches 60 players, kicks one from the list; the kicked phone is told, the count drops."""
     base = str(server.make_url("/")).rstrip("/")
-    watch = Watch()
+    watch = Watch(expected=None)
     body = {"title": "Kick night", "prompts": [PROMPT]}
     async with sockets.post("/api/games", json=body, headers=ADMIN) as r:
         game = await r.json()
