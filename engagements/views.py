@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,9 +49,31 @@ def standings(game: Game) -> list[tuple[int, Player]]:
 
 
 def leaderboard(game: Game) -> list[dict[str, Any]]:
-    """The top ten, found without sorting everyone."""
-    ranked = _ranked(heapq.nsmallest(LEADERBOARD_SIZE, game.active_players(), key=_order))
+    """The top ten, in standings order with their ranks."""
+    ranked = _ranked(_top(game))
     return [{"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank} for rank, p in ranked]
+
+
+def _top(game: Game) -> list[Player]:
+    """The leaderboard's players, found once per change of the scores rather than once per snapshot.
+
+    Every phone's hello carries the leaderboard, so finding it among everyone at each one would make a
+    room connecting cost O(N²). Scores change only when a round is scored or a player is kicked (the
+    key, as in `standing`); between those, the only change is players joining, and they are the newest
+    entries of `game.players`, so they are merged into the kept top rather than everyone again.
+    """
+    key = (len(game.outcomes), len(game.players) - game.active)
+    cached = game.cache.get("top")
+    if cached is not None and cached[0] == key:
+        seen, top = cached[1], cached[2]
+        if seen == len(game.players):
+            return top
+        newest = itertools.islice(reversed(game.players.values()), len(game.players) - seen)
+        top = heapq.nsmallest(LEADERBOARD_SIZE, [*top, *(p for p in newest if not p.kicked)], key=_order)
+    else:
+        top = heapq.nsmallest(LEADERBOARD_SIZE, game.active_players(), key=_order)
+    game.cache["top"] = (key, len(game.players), top)
+    return top
 
 
 def room(game: Game, audience: str) -> dict[str, Any]:

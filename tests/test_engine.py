@@ -340,3 +340,36 @@ def test_the_player_cap_and_late_joins_follow_the_game_settings():
     refused("started", t.run, SYSTEM, "join", player_id="p3", nickname="Fourth", token_hash="x")
     t.game.settings["late_join"] = True
     t.run(SYSTEM, "join", player_id="p3", nickname="Fourth", token_hash="x")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.sampled_from(["join", "join at the same instant", "kick", "look", "play"]), max_size=40),
+    st.randoms(use_true_random=False),
+)
+def test_the_leaderboard_every_snapshot_shows_is_the_top_of_the_standings(moves, rnd):
+    """The leaderboard is kept between snapshots (each phone's hello carries it): whatever joined,
+    was kicked or scored since, it is the first ten of the full standings."""
+    table = Table(players=3, prompts=1)
+
+    def top_of_the_standings():
+        return [(rank, p.id, p.score) for rank, p in views.standings(table.game)[: views.LEADERBOARD_SIZE]]
+
+    for n, move in enumerate(moves):
+        game = table.game
+        active = [pid for pid, p in game.players.items() if not p.kicked]
+        if move.startswith("join"):
+            table.t -= move.endswith("instant")  # the same millisecond as the last command: ids decide
+            pid = f"q{rnd.randrange(10**6):06d}{n}"
+            table.run(SYSTEM, "join", player_id=pid, nickname=f"N{n}", token_hash="x")
+            table.run(SYSTEM, "presence", player=pid, connected=True)
+        elif move == "kick" and len(active) > 3:
+            table.run(HOST, "kick", player=rnd.choice(active))
+        elif move == "play" and game.phase == "lobby":
+            table.run(HOST, "start")
+            for pid in active:
+                table.answer(pid)
+            for i, pid in enumerate(active):
+                table.vote(pid, active[(i + 1 + rnd.randrange(len(active) - 1)) % len(active)])
+        board = views.leaderboard(table.game)
+        assert [(row["rank"], row["id"], row["score"]) for row in board] == top_of_the_standings()
