@@ -6,7 +6,8 @@ Driven by `bench.run` over stdin/stdout, one JSON object a line each way. Comman
                                          `url`: where /api/join is; `socket`: a game's WebSocket URL
                                          with `{game_id}` in it
     {"cmd": "record", "on": bool}        timings of events are kept only while recording (not joins)
-    {"cmd": "answer", "round", "t0", "spread", "total", "abstain": [player_index]}
+    {"cmd": "answer", "round", "t0", "spread", "total", "abstain": [player_index], "options"?}
+                                         `options`: a quiz question's count (answers are choices)
     {"cmd": "vote", "round", "t0", "spread", "total", "abstain": [player_index]}
     {"cmd": "wait", "seqs": {game_index: seq}, "you": bool, "timeout"}
     {"cmd": "report"}                    everything measured, then the process exits
@@ -256,7 +257,7 @@ class Client:
         seq = m.get("seq")
         if type_ == "phase_changed":  # a question's bytes run from its opening to the end of its results
             phase = m["phase"]
-            if phase not in ("voting", "results"):
+            if phase not in ("voting", "results", "reveal"):  # a question runs until the next one
                 if p.qbytes >= 0:
                     self.question_bytes.append(p.qbytes)
                 p.qbytes = 0 if phase == "question" else -1
@@ -391,6 +392,7 @@ class Client:
         kind, r = cmd["cmd"], cmd["round"]
         abstain = set(cmd["abstain"])
         t0, spread, total = cmd["t0"], cmd["spread"], max(1, cmd["total"])
+        options = cmd.get("options", 0)  # a quiz question's options; none: a free-text answer
         plan = sorted(
             ((t0 + spread * p.index / total, p) for p in self.players if p.index not in abstain),
             key=lambda planned: planned[0],
@@ -403,7 +405,9 @@ class Client:
             if delay > 0.001:
                 await asyncio.sleep(delay)
             message: dict[str, Any] = {"type": kind, "id": f"{kind}{r}-{p.index}", "round": r}
-            if kind == "answer":
+            if kind == "answer" and options:  # a quiz: an option, the players spread over them all
+                message["choice"] = (p.index * 7 + r) % options
+            elif kind == "answer":
                 message["text"] = f"Answer {p.index} to prompt {r}: a bad name for a cat"
             else:
                 choice = self._vote_for(p, r)
