@@ -114,6 +114,7 @@ def test_a_quiz_csv_has_option_columns_and_the_answers_letter():
         "The sun is a star,,,,,,,true\n"
         "Six options,1,2,3,4,5,6,f\n"
         "Old shape | *yes | no,,,,,,,\n"
+        'A prime?,2,3,4,,,,"a, b"\n'
     )
     pack = parse_pack(csv.encode(), "quiz.csv", TYPES, "quiz")
     assert pack["type"] == "quiz"
@@ -122,6 +123,7 @@ def test_a_quiz_csv_has_option_columns_and_the_answers_letter():
         "The sun is a star | true",
         "Six options | 1 | 2 | 3 | 4 | 5 | *6",
         "Old shape | *yes | no",
+        "A prime? | *2 | *3 | 4",
     ]
 
 
@@ -137,7 +139,7 @@ def test_every_bad_row_of_a_quiz_csv_is_named_with_its_reason():
     csv = (
         "question,a,b,c,d,e,f,answer\n"
         "Fine?,yes,no,,,,,a\n"
-        "Two answers?,yes,no,,,,,a;b\n"  # row 3
+        "No answer?,yes,no,,,,,\n"  # row 3
         "\n"
         "Beyond the options?,yes,no,,,,,c\n"  # row 5
         "A gap?,yes,,maybe,,,,a\n"  # row 6
@@ -179,6 +181,12 @@ def test_a_kahoot_spreadsheet_becomes_quiz_questions_with_its_time_limit():
     }
 
 
+def test_a_kahoot_row_with_several_correct_answers_accepts_each_of_them():
+    pack = parse_pack(kahoot([(1, "A prime number?", 2, 3, 4, 9, 20, "1, 2")]), "primes.xlsx", TYPES)
+    assert pack["prompts"] == ["A prime number? | *2 | *3 | 4 | 9"]
+    assert QUIZ.parse_prompt(pack["prompts"][0])["answer"] == [0, 1]
+
+
 def test_differing_kahoot_time_limits_give_the_longest_and_say_so():
     rows = [(*row[:6], seconds, row[7]) for row, seconds in zip(KAHOOT_ROWS, (10, 60, None), strict=True)]
     pack = parse_pack(kahoot(rows), "kahoot.xlsx", TYPES)
@@ -196,7 +204,7 @@ def test_differing_kahoot_time_limits_give_the_longest_and_say_so():
 def test_every_bad_kahoot_row_is_named_by_its_row_number():
     rows = [
         KAHOOT_ROWS[0],  # row 9, fine
-        (2, "Two right?", "a", "b", "c", None, 20, "1,3"),  # row 10
+        (2, "One right, one beyond?", "a", "b", "c", None, 20, "1,5"),  # row 10
         (3, "Beyond?", "a", "b", None, None, 20, 4),  # row 11
         (4, "Slow?", "a", "b", None, None, "soon", 1),  # row 12
         (5, "Gap?", "a", None, "c", None, 20, 1),  # row 13
@@ -206,7 +214,7 @@ def test_every_bad_kahoot_row_is_named_by_its_row_number():
     message = refusal(kahoot(rows), "bad.xlsx")
     assert "Row 9" not in message
     for row, reason in [
-        (10, "one correct answer here; this row gives 2"),
+        (10, "the number of a filled answer (1 to 3)"),
         (11, "the number of a filled answer (1 to 2)"),
         (12, "whole number of seconds, not 'soon'"),
         (13, "Fill the answers from Answer 1 on"),

@@ -94,7 +94,7 @@ def test_a_question_closes_when_everyone_answers_and_the_reveal_scores_speed():
     assert q.game.phase == "reveal", "the last answer closes the question"
     assert (q.score("p0"), q.score("p1"), q.score("p2")) == (1000, 750, 0)
     view = KIND.round_view(q.game, BOARD)
-    assert view["answer"] == 1 and view["counts"] == [1, 2, 0, 0]
+    assert view["answer"] == [1] and view["counts"] == [1, 2, 0, 0]
     assert [f["nickname"] for f in view["fastest"]] == ["Player 0", "Player 1"]
     assert KIND.you_view(q.game, "p1")["result"] == {
         "correct": True, "points": 750, "streak": 1, "ms": 10_000, "rank": 2,
@@ -177,22 +177,38 @@ def test_no_view_tells_the_answer_before_the_reveal_and_phones_get_no_names():
     assert views.snapshot(q.game, TYPES, Actor("player", "p0"), "player", "")["you"]["result"] is None
 
 
+def test_with_several_correct_options_any_of_them_scores_and_the_reveal_shows_them_all():
+    q = Quizzing(players=3, questions=["A prime number? | *2 | *3 | 4 | 9"])
+    q.run(HOST, "start")
+    q.answer("p0", 0, after=0)
+    q.answer("p1", 1, after=0)
+    q.answer("p2", 2, after=0)
+    assert (q.score("p0"), q.score("p1"), q.score("p2")) == (1000, 1000, 0)
+    assert KIND.round_view(q.game, PHONES)["answer"] == [0, 1]
+    assert [row["correct"] for row in KIND.results(q.game, 0)] == [True, True, False]
+    assert KIND.export_rows(q.game)[0]["correct_option"] == "2 / 3"
+
+
 def test_question_shapes_read_alike():
     assert parse_question("Capital of France? | Lyon | *Paris | Nice") == {
-        "text": "Capital of France?", "options": ["Lyon", "Paris", "Nice"], "answer": 1,
+        "text": "Capital of France?", "options": ["Lyon", "Paris", "Nice"], "answer": [1],
     }  # fmt: skip
     assert parse_question("Water is wet | TRUE") == {
         "text": "Water is wet",
         "options": ["True", "False"],
-        "answer": 0,
+        "answer": [0],
     }
-    assert parse_question({"question": "Pick b", "options": ["a", "b"], "answer": "b"})["answer"] == 1
+    assert parse_question({"question": "Pick b", "options": ["a", "b"], "answer": "b"})["answer"] == [1]
+    several = {"question": "A prime?", "options": ["2", "3", "4"], "answer": ["3", 0]}
+    assert parse_question(several)["answer"] == [0, 1]
+    assert parse_question("A prime? | *2 | *3 | 4") == parse_question(several)
     for q in QUESTIONS[:2]:
         parsed = parse_question(q)
         assert parse_question(as_line(parsed)) == parsed
     for bad in (
         "No options here",
-        "Two right | *a | *b",
+        "None right | a | b",
+        {"question": "One out of range", "options": ["a", "b"], "answer": [0, 2]},
         "One option | *a",
         "Seven | *a | b | c | d | e | f | g",
         "Same twice | *a | A",

@@ -33,7 +33,7 @@ async def test_six_players_play_a_quiz_to_the_podium(any_table_factory):
         await table.players[nick].ok("answer", round=0, choice=1 if i < 4 else 2)
         await asyncio.sleep(0.1)
     reveal = await table.host.phase("reveal")
-    assert reveal["round"]["answer"] == 1 and reveal["round"]["counts"] == [0, 4, 2, 0]
+    assert reveal["round"]["answer"] == [1] and reveal["round"]["counts"] == [0, 4, 2, 0]
     assert [f["nickname"] for f in reveal["round"]["fastest"]] == nicks[:4]
     mine = await table.players["Player0"].you("result")
     assert mine["result"]["correct"] and 500 < mine["result"]["points"] <= 1000

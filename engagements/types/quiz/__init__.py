@@ -1,4 +1,4 @@
-"""Quiz: multiple choice (2 to 6 options) and true/false questions with one correct answer each.
+"""Quiz: multiple choice (2 to 6 options, one or more of them correct) and true/false questions.
 
 A question opens (phase `question`, timed); each player answers once; the question closes on its
 deadline or once everyone has answered, and the reveal shows the correct answer, how many chose each
@@ -124,7 +124,7 @@ class Quiz(EngagementType):
     # -- scores ----------------------------------------------------------------------------------
 
     def correct(self, game: Game, round: int, entry: Entry) -> bool:
-        return entry.value["choice"] == game.prompts[round]["answer"]
+        return entry.value["choice"] in game.prompts[round]["answer"]
 
     def streaks(self, game: Game, round: int) -> dict[str, int]:
         """Per player who answered `round` correctly: their correct answers in a row ending there.
@@ -193,11 +193,14 @@ class Quiz(EngagementType):
         return game.cache[("results", round)][2].get(player)
 
     def export_rows(self, game: Game) -> list[dict[str, Any]]:
+        def right(q: dict[str, Any]) -> str:
+            return " / ".join(q["options"][i] for i in q["answer"])
+
         return [
             {
                 "round": r + 1,
                 "question": game.prompts[r]["text"],
-                "correct_option": game.prompts[r]["options"][game.prompts[r]["answer"]],
+                "correct_option": right(game.prompts[r]),
                 "rank": row["rank"],
                 "player": row["player"]["nickname"],
                 "option": row["option"],
@@ -229,7 +232,7 @@ class Quiz(EngagementType):
         return counts
 
     def round_view(self, game: Game, audience: str) -> dict[str, Any]:
-        """The question and its options; in the reveal also the correct option and the counts per
+        """The question and its options; in the reveal also the correct options and the counts per
         option (and, for the board views, the fastest correct answers): sized by the question."""
         r = game.round
         question = game.prompts[r]

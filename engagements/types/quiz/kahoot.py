@@ -2,8 +2,9 @@
 
 Kahoot's template has a few rows of title and instructions, then a header row (`Question - max 120
 characters`, `Answer 1` to `Answer 4`, `Time limit (sec)`, `Correct answer(s) - choose at least one`)
-and one question per row below it, its correct answer a number from 1 to 4. The header is found by its
-text, not its position, so a sheet with a numbering column or without the title rows reads the same.
+and one question per row below it, its correct answers numbers from 1 to 4 (comma-separated when several
+are). The header is found by its text, not its position, so a sheet with a numbering column or without
+the title rows reads the same.
 
 A game here has one time per question (the `quiz_seconds` setting): when every row gives the same time
 limit it becomes the pack's setting; when they differ the longest wins, so no question is cut shorter
@@ -125,11 +126,10 @@ def _question(row: tuple[Any, ...], columns: dict[str, Any]) -> dict[str, Any]:
     correct = [part.strip() for part in _cell(row, columns["correct"]).split(",") if part.strip()]
     if not correct:
         raise PackError(f"Say which answer is correct (a number from 1 to {len(options) or 4}).")
-    if len(correct) > 1:
-        raise PackError(f"A quiz question has one correct answer here; this row gives {len(correct)}.")
-    if not correct[0].isdigit() or not 1 <= int(correct[0]) <= len(options):
-        raise PackError(f"The correct answer must be the number of a filled answer (1 to {len(options)}).")
-    return {"question": _cell(row, columns["question"]), "options": options, "answer": int(correct[0]) - 1}
+    if not all(c.isdigit() and 1 <= int(c) <= len(options) for c in correct):
+        raise PackError(f"A correct answer must be the number of a filled answer (1 to {len(options)}).")
+    answer = [int(c) - 1 for c in correct]
+    return {"question": _cell(row, columns["question"]), "options": options, "answer": answer}
 
 
 def _time(cell: str) -> int | None:

@@ -29,8 +29,7 @@ export const phases = {
     label: "Reveal",
     words: (g) => {
       const r = g.round;
-      const right = r && r.answer != null ? r.options[r.answer] : "";
-      return `${tag(g)}. The answer is ${right}.`;
+      return r && r.answer ? `${tag(g)}. ${theAnswer(r, true)}.` : tag(g);
     },
   },
 };
@@ -122,6 +121,13 @@ function seconds(ms) {
 }
 
 /** The counts per option as bars, the correct one marked (in words too, not only in colour). */
+// "The answer: Paris" ("The answer is Paris" spoken), or "The answers: 2 or 3" when several are correct.
+function theAnswer(r, spoken = false) {
+  const right = r.answer.map((i) => r.options[i]).join(" or ");
+  const several = r.answer.length > 1;
+  return spoken ? `The answer${several ? "s are" : " is"} ${right}` : `The answer${several ? "s" : ""}: ${right}`;
+}
+
 function distribution(r, cls = "") {
   const counts = r.counts || r.options.map(() => 0);
   const total = counts.reduce((a, b) => a + b, 0);
@@ -132,13 +138,13 @@ function distribution(r, cls = "") {
     ...r.options.map((text, i) =>
       h(
         "li",
-        { class: ["qz-bar", `qz-o${i}`, i === r.answer ? "right" : "wrong"], dataset: { option: String(i) } },
+        { class: ["qz-bar", `qz-o${i}`, r.answer.includes(i) ? "right" : "wrong"], dataset: { option: String(i) } },
         shape(i),
         h(
           "span",
           { class: "qz-bar-label" },
           h("span", { class: "qz-bar-text" }, text),
-          i === r.answer ? h("span", { class: "qz-correct" }, " ✓ correct") : null,
+          r.answer.includes(i) ? h("span", { class: "qz-correct" }, " ✓ correct") : null,
         ),
         h(
           "span",
@@ -237,7 +243,7 @@ function playerReveal(root, state) {
           "div",
           null,
           h("p", { class: "qz-verdict-title" }, res.correct ? "Correct!" : "Not this time"),
-          h("p", { class: "qz-verdict-sub" }, res.correct ? lines.join(" · ") : `The answer: ${r.options[r.answer]}`),
+          h("p", { class: "qz-verdict-sub" }, res.correct ? lines.join(" · ") : theAnswer(r)),
         ),
         h("span", { class: "qz-points" }, res.points > 0 ? `+${num(res.points)}` : "0"),
       );
@@ -245,7 +251,7 @@ function playerReveal(root, state) {
       verdict = h(
         "div",
         { class: "qz-verdict", dataset: { state: "none" } },
-        h("div", null, h("p", { class: "qz-verdict-title" }, "No answer this time"), h("p", { class: "qz-verdict-sub" }, `The answer: ${r.options[r.answer]}`)),
+        h("div", null, h("p", { class: "qz-verdict-title" }, "No answer this time"), h("p", { class: "qz-verdict-sub" }, theAnswer(r))),
         h("span", { class: "qz-points" }, "0"),
       );
     }
