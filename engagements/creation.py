@@ -6,6 +6,7 @@ a join setting is judged by one set of rules wherever the host types it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ from engagements.types import EngagementType
 
 # A game is created in one transaction: its META, its join code and one item per prompt.
 MAX_PROMPTS = MAX_TRANSACT_ITEMS - 2
+# A line of the host's form (or of a pack) played by another type than the game's starts with that
+# type's slug in brackets: `[quiz] Capital of France? | Lyon | *Paris`.
+TYPE_MARK = re.compile(r"\[([a-z0-9][a-z0-9-]*)\]\s*")
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,9 @@ def new_game(
 ) -> Created:
     """Raises Rejected. Each call draws a new id, join code and secrets: a clash is drawn again.
 
-    A prompt may name the type that plays it (`{"type": "quiz", ...}`): a game may mix types. The
-    others are played by the game's type: `type_slug`, else the first prompt's, else the default.
+    A prompt may name the type that plays it (`{"type": "quiz", ...}`, or a line `[quiz] ...`): a game
+    may mix types. The others are played by the game's type: `type_slug`, else the first prompt's,
+    else the default.
     `settings` may hold anything (a request's whole body): only the settings the game's types and
     the core declare are read from it.
     """
@@ -49,13 +54,14 @@ def new_game(
     if len(prompts) > MAX_PROMPTS:
         raise Rejected("invalid", f"A game holds at most {MAX_PROMPTS} prompts.")
     if type_slug is None:
-        type_slug = _named_type(prompts[0]) or default_type(types)
+        type_slug = prompt_type(prompts[0], types)[0] or default_type(types)
     game_type = _kind(types, type_slug, "Unknown game type")
     parsed = []
     for n, prompt in enumerate(prompts, 1):  # the host is told which of a hundred prompts to fix
         try:
-            kind = _kind(types, _named_type(prompt) or game_type.slug, "Unknown prompt type")
-            own = kind.parse_prompt(prompt)
+            named, own_words = prompt_type(prompt, types)
+            kind = _kind(types, named or game_type.slug, "Unknown prompt type")
+            own = kind.parse_prompt(own_words)
         except Rejected as e:
             raise Rejected(e.code, f"Prompt {n}: {e.message}") from e
         except ValueError as e:
@@ -72,9 +78,22 @@ def new_game(
     return Created(game, host_token)
 
 
-def _named_type(prompt: Any) -> Any:
-    """The type a prompt names (an object's `type`), or None: a text prompt names none."""
-    return prompt.get("type") if isinstance(prompt, dict) else None
+def prompt_type(prompt: Any, types: dict[str, EngagementType]) -> tuple[Any, Any]:
+    """The type a prompt names and the prompt as that type reads it: an object's `type` (the object
+    as it is), or a line's leading `[slug]` when it names an installed type (the line without it);
+    else None and the prompt unchanged (a line starting with `[note]` stays an answer-vote prompt)."""
+    if isinstance(prompt, dict):
+        return prompt.get("type"), prompt
+    if isinstance(prompt, str):
+        mark = TYPE_MARK.match(prompt.lstrip())
+        if mark is not None and mark.group(1) in types:
+            return mark.group(1), prompt.lstrip()[mark.end() :]
+    return None, prompt
+
+
+def marked(slug: str, line: str) -> str:
+    """A line of the form played by `slug` in a game of another type (what `prompt_type` reads)."""
+    return f"[{slug}] {line}"
 
 
 def _kind(types: dict[str, EngagementType], slug: Any, unknown: str) -> EngagementType:

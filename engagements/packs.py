@@ -1,12 +1,14 @@
 """Question packs: the sample packs that ship with the appliance, the files hosts import, and a game's
 questions exported back as a pack.
 
-A pack belongs to one engagement type, and the type says how its prompts are written (its hooks in
+A pack has a type, and the type says how its prompts are written (its hooks in
 engagements/types/__init__.py): JSON items go to its `parse_prompt` as they are, a CSV row goes through
 its `csv_prompt` (its own columns, named in a header), and a type may read further file kinds itself
 (the quiz reads Kahoot! spreadsheets). The pack's type is the JSON's `type`, a CSV `type` column, or
 the type the host chose in the form; each prompt is shown as a line of the host's form (`prompt_line`;
-a line the file holds stays as written). The formats are documented in README.md.
+a line the file holds stays as written). A prompt may name another type (a JSON item's `type`, a line's
+`[slug]`, a CSV row's `type` cell): the pack then makes a mixed game, and that prompt's line starts
+with its `[slug]`, as the form writes it. The formats are documented in README.md.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from engagements import jsondoc, text
-from engagements.creation import MAX_PROMPTS
+from engagements.creation import MAX_PROMPTS, declared, marked, prompt_type
 from engagements.model import Game, Rejected
 from engagements.packfile import PackError, RawPack
 from engagements.plugins import default_type
+from engagements.settings import JOIN_SETTINGS
 from engagements.types import EngagementType, kind_of
 
 __all__ = [
@@ -65,9 +68,10 @@ def parse_upload(body: dict[str, Any], types: Types) -> dict[str, Any]:
 
 
 def parse_pack(data: bytes, filename: str, types: Types, type_slug: str | None = None) -> dict[str, Any]:
-    """A pack as {"type", "title", "prompts": [line], "settings", "notes"}, its prompts judged by its
-    type and written as lines of the host's form. `type_slug` is the host's choice, for files that
-    do not say their type; raises PackError naming every bad row (the first few)."""
+    """A pack as {"type", "types", "title", "prompts": [line], "settings", "notes"}, each prompt judged
+    by its type and written as a line of the host's form; `types` lists every type it plays, its own
+    first. `type_slug` is the host's choice, for files that do not say their type; raises PackError
+    naming every bad row (the first few)."""
     if len(data) > MAX_PACK_BYTES:
         raise PackError(f"That file is too big for a question pack ({MAX_PACK_BYTES // 1024} KB at most).")
     chosen = type_slug if type_slug in types else default_type(types)
@@ -77,14 +81,22 @@ def parse_pack(data: bytes, filename: str, types: Types, type_slug: str | None =
         raise PackError(f"That pack is for a kind of game this appliance has not got: {raw.type}.")
     errors = list(raw.errors)
     lines = []
+    used = {kind.slug: kind}
     for where, item in raw.prompts:
+        named, own = prompt_type(item, types)
+        plays = types.get(named) if named is not None else kind
+        if plays is None:
+            errors.append(f"{where}: no installed type is called {str(named)[:40]!r}")
+            continue
         try:
-            prompt = kind.parse_prompt(item)
+            prompt = plays.parse_prompt(own)
         except Rejected as e:
             errors.append(f"{where}: {e.message}")
             continue
         # A line is already in the form's words; an object is written as one by its type.
-        lines.append(item.strip() if isinstance(item, str) else kind.prompt_line(prompt))
+        line = own.strip() if isinstance(own, str) else plays.prompt_line(prompt)
+        lines.append(line if plays is kind else marked(plays.slug, line))
+        used[plays.slug] = plays
     if errors:
         more = f" (and {len(errors) - ERRORS_SHOWN} more)" if len(errors) > ERRORS_SHOWN else ""
         raise PackError("; ".join(e.rstrip(".") for e in errors[:ERRORS_SHOWN]) + more + ".")
@@ -98,23 +110,25 @@ def parse_pack(data: bytes, filename: str, types: Types, type_slug: str | None =
         raise PackError(e.message) from e
     return {
         "type": kind.slug,
+        "types": list(used),
         "title": title,
         "prompts": lines,
-        "settings": _settings(kind, raw.settings),
+        "settings": _settings(list(used.values()), raw.settings),
         "notes": raw.notes,
     }
 
 
 def export_pack(game: Game, types: Types) -> dict[str, Any]:
     """A game's questions as a JSON pack: importing it gives the same prompts and its types' settings.
-    A round of a mixed game played by another type than the game's names it, as the API takes it."""
+    A round of a mixed game played by another type than the game's names it, as the API and the form
+    take it (an object's `type`, a line's `[slug]`)."""
     kinds = [kind_of(game, types, r) for r in range(len(game.prompts))]
     own = {s.name for kind in kinds for s in kind.settings}
     items = []
     for prompt, kind in zip(game.prompts, kinds, strict=True):
         item = kind.pack_item(prompt)
         if kind.slug != game.type:
-            item = {"type": kind.slug, **(item if isinstance(item, dict) else {"question": item})}
+            item = {"type": kind.slug, **item} if isinstance(item, dict) else marked(kind.slug, item)
         items.append(item)
     return {
         "type": game.type,
@@ -187,34 +201,40 @@ def _from_csv(types: Types, body: str, chosen: str) -> RawPack:
     if not rows:
         return pack
     header = [cell.strip().lower() for cell in rows[0][1]]
-    if "type" in header:
-        named = {row[header.index("type")].strip() for _, row in rows[1:] if header.index("type") < len(row)}
-        named.discard("")
-        if len(named) > 1:
-            raise PackError(
-                f"A pack holds one type of game; its type column names {', '.join(sorted(named))}."
-            )
-        pack.type = named.pop() if named else None
-    kind = types.get(pack.type or chosen)
-    if kind is None:
-        return pack  # parse_pack names the unknown type
+    column = header.index("type") if "type" in header else None
+
+    def type_cell(row: list[str]) -> str:
+        return row[column].strip() if column is not None and column < len(row) else ""
+
+    # The pack's type is the first its type column names; a row naming another makes a mixed game.
+    pack.type = next((type_cell(row) for _, row in rows[1:] if type_cell(row)), None)
     named = any(name in header for name in HEADER)
     for n, row in rows[1:] if named else rows:
+        slug = type_cell(row) if named else ""
+        kind = types.get(slug or pack.type or chosen)
+        if kind is None:
+            pack.errors.append(f"Row {n}: no installed type is called {(slug or pack.type)[:40]!r}")
+            continue
         try:
-            pack.prompts.append((f"Row {n}", kind.csv_prompt(row, header if named else None)))
+            prompt = kind.csv_prompt(row, header if named else None)
         except Rejected as e:
             pack.errors.append(f"Row {n}: {e.message}")
+            continue
+        if slug and slug != (pack.type or chosen):  # as parse_pack reads a prompt of another type
+            prompt = {**prompt, "type": slug} if isinstance(prompt, dict) else marked(slug, prompt)
+        pack.prompts.append((f"Row {n}", prompt))
     return pack
 
 
-def _settings(kind: EngagementType, given: dict[str, Any]) -> dict[str, Any]:
-    """A pack's settings, each one the type declares (a pack does not set the room's join rules)."""
-    declared = {s.name: s for s in kind.settings}
-    unknown = sorted(set(given) - set(declared))
+def _settings(kinds: list[EngagementType], given: dict[str, Any]) -> dict[str, Any]:
+    """A pack's settings, each one its types declare (a pack does not set the room's join rules)."""
+    own = {s.name: s for s in declared(*kinds) if s not in JOIN_SETTINGS}
+    unknown = sorted(set(given) - set(own))
     if unknown:
-        raise PackError(f"{', '.join(unknown)} is not a setting of {kind.title} games.")
+        titles = " or ".join(kind.title for kind in kinds)
+        raise PackError(f"{', '.join(unknown)} is not a setting of {titles} games.")
     try:
-        return {name: declared[name].check(value) for name, value in given.items()}
+        return {name: own[name].check(value) for name, value in given.items()}
     except Rejected as e:
         raise PackError(e.message) from e
 
@@ -229,15 +249,15 @@ def _sample_paths() -> dict[str, Path]:
 
 
 def sample_packs(types: Types, type_slug: str | None = None) -> list[dict[str, Any]]:
-    """The sample packs, each {"name", "type", "title", "count"}; only `type_slug`'s when given.
-    A sample of a type that is not installed is left out."""
+    """The sample packs, each {"name", "type", "types", "title", "count"}; only those that play
+    `type_slug` when given (a mixed pack is listed under each of its types). A sample of a type that is
+    not installed is left out."""
     packs = []
     for name, path in _sample_paths().items():
         pack = _sample(types, path)
-        if pack is not None and type_slug in (None, pack["type"]):
-            packs.append(
-                {"name": name, "type": pack["type"], "title": pack["title"], "count": len(pack["prompts"])}
-            )
+        if pack is not None and (type_slug is None or type_slug in pack["types"]):
+            listed = {k: pack[k] for k in ("type", "types", "title")}
+            packs.append({"name": name, **listed, "count": len(pack["prompts"])})
     return packs
 
 

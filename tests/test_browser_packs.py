@@ -70,3 +70,52 @@ async def test_the_form_offers_packs_of_the_chosen_kind_and_imports_a_kahoot_qui
         {"question": "The sun is a star", "answer": True},
     )
     assert not watch.problems, watch.problems
+
+
+async def test_a_mixed_pack_and_typed_kind_marks_make_a_mixed_game_with_each_kinds_settings(server, browser):
+    base = str(server.make_url("/")).rstrip("/")
+    watch = Watch()
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    await local_only(context, base)
+    host = watch.page(await context.new_page(), "host")
+    await host.goto(f"{base}/host#admin={ADMIN_SECRET}")
+    await expect(host.locator("#type")).to_have_value("answer-vote")
+    await expect(host.locator("#quiz_seconds")).to_have_count(0)
+
+    # Typing a line for another kind brings that kind's settings into the form, keeping what was typed.
+    await host.fill("#vote_seconds", "25")
+    await host.fill("#prompts", "A bad name for a cat\n[quiz] 2 + 2? | 3 | *4")
+    await expect(host.locator("#quiz_seconds")).to_have_count(1)
+    await expect(host.locator("#vote_seconds")).to_have_value("25")
+
+    pack = {
+        "type": "quiz",
+        "title": "Pub night",
+        "settings": {"quiz_seconds": 12, "vote_seconds": 40},
+        "prompts": [
+            "Capital of France? | Lyon | *Paris",
+            {"type": "poll", "question": "Best snack?", "options": ["Crisps", "Nuts"]},
+            "[answer-vote] A bad name for a pub",
+        ],
+    }
+    host.once("dialog", lambda dialog: dialog.accept())
+    upload = {"name": "pub-night.json", "mimeType": "application/json", "buffer": json.dumps(pack).encode()}
+    await host.set_input_files("#import", files=[upload])
+    await expect(host.locator("#prompt-count")).to_have_text("3 prompts")
+    await expect(host.locator("#type")).to_have_value("quiz")
+    lines = "\n".join(
+        [
+            "Capital of France? | Lyon | *Paris",
+            "[poll] Best snack? | Crisps | Nuts",
+            "[answer-vote] A bad name for a pub",
+        ]
+    )
+    await expect(host.locator("#prompts")).to_have_value(lines)
+    await expect(host.locator("#quiz_seconds")).to_have_value("12")
+    await expect(host.locator("#vote_seconds")).to_have_value("40")
+    await host.get_by_role("button", name="Create game").click()
+    await host.wait_for_url(re.compile(r"/host/[^/]+$"))
+    game = server.app[GAMES].loaded(host.url.rsplit("/", 1)[1])
+    assert [game.round_type(r) for r in range(3)] == ["quiz", "poll", "answer-vote"]
+    assert (game.settings["quiz_seconds"], game.settings["vote_seconds"]) == (12, 40)
+    assert not watch.problems, watch.problems

@@ -71,6 +71,7 @@ def test_a_text_pack_reads_from_json_csv_with_a_header_and_csv_without_one():
     pack = parse_pack(json.dumps(doc).encode(), "office.json", TYPES)
     assert pack == {
         "type": "answer-vote",
+        "types": ["answer-vote"],
         "title": "Office",
         "prompts": ["First", "Second"],
         "settings": {},
@@ -127,11 +128,40 @@ def test_a_quiz_csv_has_option_columns_and_the_answers_letter():
     ]
 
 
-def test_a_csv_type_column_chooses_the_type_and_names_one_only():
+def test_a_json_pack_whose_prompts_name_other_types_makes_a_mixed_game_with_each_types_settings():
+    doc = {
+        "type": "quiz",
+        "title": "Pub night",
+        "settings": {"quiz_seconds": 15, "vote_seconds": 30},
+        "prompts": [
+            "Capital of France? | Lyon | *Paris",
+            {"type": "poll", "question": "Best snack?", "options": ["Crisps", "Nuts"]},
+            "[answer-vote] A bad name for a pub",
+            {"type": "bingo", "prompt": "?"},
+        ],
+    }
+    assert "In prompt number 4: no installed type is called 'bingo'" in refusal(json.dumps(doc), "p.json")
+    doc["prompts"].pop()
+    pack = parse_pack(json.dumps(doc).encode(), "p.json", TYPES)
+    assert pack["types"] == ["quiz", "poll", "answer-vote"]
+    assert pack["prompts"][0] == "Capital of France? | Lyon | *Paris"
+    assert pack["prompts"][1].startswith("[poll] Best snack?")
+    assert pack["prompts"][2] == "[answer-vote] A bad name for a pub"
+    assert pack["settings"] == {"quiz_seconds": 15, "vote_seconds": 30}
+    game = new_game(TYPES, pack["title"], pack["prompts"], pack["type"], pack["settings"], now=0).game
+    assert [game.round_type(r) for r in range(3)] == ["quiz", "poll", "answer-vote"]
+    assert export_pack(game, TYPES)["prompts"][2] == "[answer-vote] A bad name for a pub"
+    again = parse_pack(json.dumps(export_pack(game, TYPES)).encode(), "again.json", TYPES)
+    assert again["prompts"] == pack["prompts"] and again["settings"]["quiz_seconds"] == 15
+
+
+def test_a_csv_type_column_chooses_the_type_and_a_row_of_another_makes_a_mixed_game():
     csv = "type,question,a,b,answer\nquiz,Two plus two?,4,5,a\n"
     assert parse_pack(csv.encode(), "q.csv", TYPES, "answer-vote")["type"] == "quiz"
-    mixed = "type,question,a,b,answer\nquiz,Q?,4,5,a\nanswer-vote,Q2?,,,\n"
-    assert "one type of game" in refusal(mixed, "q.csv")
+    mixed = "type,question,a,b,answer\nquiz,Q?,4,5,a\nanswer-vote,Q2?,,,\n,Q3?,6,7,b\n"
+    pack = parse_pack(mixed.encode(), "q.csv", TYPES)
+    assert (pack["type"], pack["types"]) == ("quiz", ["quiz", "answer-vote"])
+    assert pack["prompts"] == ["Q? | *4 | 5", "[answer-vote] Q2?", "Q3? | 6 | *7"]
     assert "has not got: bingo" in refusal("type,prompt\nbingo,Hello\n", "q.csv")
 
 
@@ -170,6 +200,7 @@ def test_a_kahoot_spreadsheet_becomes_quiz_questions_with_its_time_limit():
     pack = parse_pack(kahoot(KAHOOT_ROWS), "kahoot.xlsx", TYPES, "answer-vote")
     assert pack == {
         "type": "quiz",
+        "types": ["quiz"],
         "title": "Space and places",
         "prompts": [
             "Capital of France? | Lyon | *Paris | Nice | Lille",
@@ -259,9 +290,11 @@ def test_every_sample_pack_reads_as_its_types_prompts_and_lists_by_type():
     assert {p["name"] for p in listed} == {p.stem for p in PACKS_DIR.iterdir()}  # none silently left out
     for kind in ("answer-vote", "quiz", "poll"):
         mine = sample_packs(TYPES, kind)
-        assert mine and {p["type"] for p in mine} == {kind}
+        assert mine and all(kind in p["types"] for p in mine) and any(p["type"] == kind for p in mine)
         assert len({p["name"] for p in mine}) == len(mine)
     assert {p["name"] for p in sample_packs(TYPES, "quiz")} >= {"quiz-general-knowledge", "quiz-science"}
+    mixed = [p for p in listed if len(p["types"]) > 1]  # a mixed pack is offered under each of its kinds
+    assert mixed and all(p["name"] in {q["name"] for q in sample_packs(TYPES, "poll")} for p in mixed)
 
 
 # -- a game's questions, exported and imported again ------------------------------------------------
@@ -280,7 +313,18 @@ def test_every_sample_pack_reads_as_its_types_prompts_and_lists_by_type():
             ],
             {"quiz_seconds": 45, "max_players": 20},
         ),
+        ("poll", ["Best snack? | Crisps | Nuts", "Multiple: Which days? | Mon | Tue | Wed"], {}),
+        (
+            "quiz",
+            [
+                "Capital of France? | Lyon | *Paris",
+                {"type": "poll", "question": "Best snack?", "options": ["Crisps", "Nuts"]},
+                "[answer-vote] A bad name for a pub",
+            ],
+            {"quiz_seconds": 15, "vote_seconds": 30},
+        ),
     ],
+    ids=["answer-vote", "quiz", "poll", "mixed"],
 )
 def test_an_exported_game_imports_to_the_same_prompts_and_timers(slug, prompts, settings):
     game = new_game(TYPES, "Round trip", prompts, slug, settings, now=0).game
@@ -288,7 +332,11 @@ def test_an_exported_game_imports_to_the_same_prompts_and_timers(slug, prompts, 
     pack = parse_pack(json.dumps(exported).encode(), "questions.json", TYPES)
     again = new_game(TYPES, pack["title"], pack["prompts"], pack["type"], pack["settings"], now=0).game
     assert (again.type, again.title, again.prompts) == (slug, "Round trip", game.prompts)
-    own = {s.name for s in TYPES[slug].settings}
+    own = {
+        s.name
+        for slug in dict.fromkeys(map(again.round_type, range(len(prompts))))
+        for s in TYPES[slug].settings
+    }
     assert {k: v for k, v in again.settings.items() if k in own} == pack["settings"] == exported["settings"]
     assert "max_players" not in exported["settings"]  # the room's rules stay with the room
 

@@ -274,6 +274,7 @@ def test_the_sample_poll_pack_reads_the_same_from_json_and_csv():
         == {
             "title": "Team pulse",
             "type": "poll",
+            "types": ["poll"],
             "settings": {},
             "notes": [],
             "prompts": [
@@ -287,7 +288,8 @@ def test_the_sample_poll_pack_reads_the_same_from_json_and_csv():
             ],
         }
     )
-    assert {"name": "team-pulse", "title": "Team pulse", "type": "poll", "count": 5} in sample_packs(TYPES)
+    listed = {"name": "team-pulse", "title": "Team pulse", "type": "poll", "types": ["poll"], "count": 5}
+    assert listed in sample_packs(TYPES)
     created = new_game(TYPES, "Pulse", from_json["prompts"], "poll", now=0).game
     assert created.prompts[2] == {
         "text": "Which perks matter most to you?",

@@ -84,8 +84,8 @@ class EngagementType:
 
     def pack_item(self, prompt: dict[str, Any]) -> Any:
         """A stored prompt as a JSON pack (an exported game) holds it: `parse_prompt` reads it back
-        to the same prompt."""
-        return prompt["text"]
+        to the same prompt. By default its line of the form, which `parse_prompt` reads too."""
+        return self.prompt_line(prompt)
 
     def read_pack_file(self, data: bytes, suffix: str) -> RawPack:
         """A pack from a file of one of `pack_suffixes`; raises PackError saying what to fix."""

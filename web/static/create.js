@@ -1,6 +1,7 @@
 // The "new game" form: title, the kind of game, its prompts (typed, from one of its sample packs or an
 // imported file: JSON, CSV or a Kahoot! spreadsheet) and its settings, built from what the appliance
-// declares (GET /api/types).
+// declares (GET /api/types). A line that starts with another kind's slug in brackets (`[quiz] …`) is
+// played by that kind: the game mixes kinds, and the form shows every kind's settings.
 
 import { adminApi, signedIn } from "./admin.js";
 import { api, h, keys, samePath, setText, store, toast } from "./ui.js";
@@ -36,17 +37,20 @@ function showError(text) {
 }
 
 /** A pack from the server ({type, title, prompts: [line], settings, notes}) into the form: its type
- * and that type's settings first, then its prompts, title and the settings it brings. */
+ * and its prompts first (their kinds' settings appear), then its title and the settings it brings. */
 async function usePack(pack, { source }) {
   const list = (pack.prompts || []).map((p) => String(p).trim()).filter(Boolean);
   if (!list.length) {
     showError(`${source} has no prompts in it.`);
     return;
   }
+  promptsIn.value = list.join("\n");
   if (pack.type && catalogue && typeSel.value !== pack.type && chosenType(pack.type)) {
-    typeSel.value = pack.type; // a pack is written for one kind of game
+    typeSel.value = pack.type; // the kind of game its unmarked prompts are written for
     buildSettings();
     await loadPacks();
+  } else {
+    buildSettings();
   }
   for (const [name, value] of Object.entries(pack.settings || {})) {
     const input = form.querySelector(`#${CSS.escape(name)}`);
@@ -54,7 +58,6 @@ async function usePack(pack, { source }) {
     if (input.type === "checkbox") input.checked = !!value;
     else input.value = String(value);
   }
-  promptsIn.value = list.join("\n");
   if (pack.title && (!titleIn.value.trim() || titleIn.dataset.fromPack === "1")) {
     titleIn.value = pack.title;
     titleIn.dataset.fromPack = "1";
@@ -68,6 +71,7 @@ async function usePack(pack, { source }) {
 promptsIn.addEventListener("input", () => {
   updateCount();
   showError("");
+  if (catalogue && mixedKinds().join() !== settingsEl.dataset.kinds) buildSettings();
 });
 titleIn.addEventListener("input", () => {
   titleIn.dataset.fromPack = "0";
@@ -146,10 +150,27 @@ function chosenType(slug = typeSel.value) {
   return catalogue ? catalogue.types.find((t) => t.slug === slug) || null : null;
 }
 
-/** The declared settings of the chosen type, then the core's: [{name, label, kind, default, min, max, unit, help}]. */
+// A line `[slug] …` is played by that kind (engagements/creation.py, TYPE_MARK and prompt_type): a bracket
+// naming no kind of this appliance is part of the prompt.
+const TYPE_MARK = /^\[([a-z0-9][a-z0-9-]*)\]\s*/;
+
+/** The kind that plays a line of the form: its `[slug]`'s, else the chosen one. */
+function kindOf(line) {
+  const mark = TYPE_MARK.exec(line);
+  return (mark && chosenType(mark[1])) || chosenType();
+}
+
+/** The kinds the prompts play, the chosen one first. */
+function mixedKinds() {
+  return [...new Set([typeSel.value, ...prompts().map((line) => kindOf(line)?.slug)].filter(Boolean))];
+}
+
+/** The declared settings of every kind the game plays (a setting two kinds declare is one, as the
+ * server reads it), then the core's: [{name, label, kind, default, min, max, unit, help}]. */
 function declared() {
-  const type = chosenType();
-  return [...(type ? type.settings : []), ...catalogue.settings];
+  const own = new Map();
+  for (const slug of mixedKinds()) for (const s of chosenType(slug)?.settings || []) if (!own.has(s.name)) own.set(s.name, s);
+  return [...own.values(), ...catalogue.settings];
 }
 
 function settingField(s) {
@@ -184,11 +205,21 @@ function settingField(s) {
   );
 }
 
-/** The chosen type's settings, and how its prompts are typed (one a line). */
+/** The settings of the kinds the game plays (keeping what the host typed), and how prompts are typed. */
 function buildSettings() {
+  const typed = new Map([...settingsEl.querySelectorAll("input")].map((i) => [i.name, i.type === "checkbox" ? i.checked : i.value]));
   settingsEl.replaceChildren(...declared().map(settingField));
+  for (const [name, value] of typed) {
+    const input = settingsEl.querySelector(`#${CSS.escape(name)}`);
+    if (!input) continue;
+    if (input.type === "checkbox") input.checked = value;
+    else input.value = value;
+  }
+  settingsEl.dataset.kinds = mixedKinds().join();
   const type = chosenType();
-  setText(promptHint, type ? `— ${type.prompt_hint}` : "— one per line");
+  const others = catalogue.types.filter((t) => t.slug !== typeSel.value).map((t) => `[${t.slug}]`);
+  const mixing = others.length ? `; start a line with ${others.join(" or ")} to play it as that kind` : "";
+  setText(promptHint, type ? `— ${type.prompt_hint}${mixing}` : "— one per line");
 }
 
 async function loadTypes() {
@@ -232,9 +263,9 @@ form.addEventListener("submit", async (e) => {
     if (!catalogue) throw new Error("The kinds of game have not loaded yet: reload the page.");
     if (!title) throw new Error("Give the game a title.");
     if (!list.length) throw new Error("Add at least one prompt — one per line.");
-    const most = chosenType() ? chosenType().prompt_chars : Infinity;
-    const long = list.findIndex((p) => [...p].length > most);
-    if (long >= 0) throw new Error(`Prompt ${long + 1} is over ${most} characters — shorten it.`);
+    const most = (line) => kindOf(line)?.prompt_chars ?? Infinity;
+    const long = list.findIndex((p) => [...p.replace(TYPE_MARK, "")].length > most(p));
+    if (long >= 0) throw new Error(`Prompt ${long + 1} is over ${most(list[long])} characters — shorten it.`);
     for (const s of declared()) settings[s.name] = settingValue(s);
   } catch (err) {
     showError(err.message);
