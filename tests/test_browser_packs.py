@@ -15,7 +15,7 @@ from engagements.packs import sample_packs
 from engagements.plugins import load_types
 from tests.browsers import Watch, local_only
 from tests.conftest import ADMIN_SECRET
-from tests.test_packs import KAHOOT_ROWS, kahoot
+from tests.test_packs import KAHOOT_ROWS, MIXED_PACK, kahoot
 from web.keys import GAMES
 
 pytestmark = pytest.mark.browser
@@ -88,16 +88,7 @@ async def test_a_mixed_pack_and_typed_kind_marks_make_a_mixed_game_with_each_kin
     await expect(host.locator("#quiz_seconds")).to_have_count(1)
     await expect(host.locator("#vote_seconds")).to_have_value("25")
 
-    pack = {
-        "type": "quiz",
-        "title": "Pub night",
-        "settings": {"quiz_seconds": 12, "vote_seconds": 40},
-        "prompts": [
-            "Capital of France? | Lyon | *Paris",
-            {"type": "poll", "question": "Best snack?", "options": ["Crisps", "Nuts"]},
-            "[answer-vote] A bad name for a pub",
-        ],
-    }
+    pack = {**MIXED_PACK, "settings": {"quiz_seconds": 12, "vote_seconds": 40}}
     host.once("dialog", lambda dialog: dialog.accept())
     upload = {"name": "pub-night.json", "mimeType": "application/json", "buffer": json.dumps(pack).encode()}
     await host.set_input_files("#import", files=[upload])

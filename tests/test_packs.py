@@ -128,18 +128,20 @@ def test_a_quiz_csv_has_option_columns_and_the_answers_letter():
     ]
 
 
+MIXED_PACK = {  # a quiz pack with a poll and a party round in it
+    "type": "quiz",
+    "title": "Pub night",
+    "settings": {"quiz_seconds": 15, "vote_seconds": 30},
+    "prompts": [
+        "Capital of France? | Lyon | *Paris",
+        {"type": "poll", "question": "Best snack?", "options": ["Crisps", "Nuts"]},
+        "[answer-vote] A bad name for a pub",
+    ],
+}
+
+
 def test_a_json_pack_whose_prompts_name_other_types_makes_a_mixed_game_with_each_types_settings():
-    doc = {
-        "type": "quiz",
-        "title": "Pub night",
-        "settings": {"quiz_seconds": 15, "vote_seconds": 30},
-        "prompts": [
-            "Capital of France? | Lyon | *Paris",
-            {"type": "poll", "question": "Best snack?", "options": ["Crisps", "Nuts"]},
-            "[answer-vote] A bad name for a pub",
-            {"type": "bingo", "prompt": "?"},
-        ],
-    }
+    doc = {**MIXED_PACK, "prompts": [*MIXED_PACK["prompts"], {"type": "bingo", "prompt": "?"}]}
     assert "In prompt number 4: no installed type is called 'bingo'" in refusal(json.dumps(doc), "p.json")
     doc["prompts"].pop()
     pack = parse_pack(json.dumps(doc).encode(), "p.json", TYPES)
@@ -314,15 +316,7 @@ def test_every_sample_pack_reads_as_its_types_prompts_and_lists_by_type():
             {"quiz_seconds": 45, "max_players": 20},
         ),
         ("poll", ["Best snack? | Crisps | Nuts", "Multiple: Which days? | Mon | Tue | Wed"], {}),
-        (
-            "quiz",
-            [
-                "Capital of France? | Lyon | *Paris",
-                {"type": "poll", "question": "Best snack?", "options": ["Crisps", "Nuts"]},
-                "[answer-vote] A bad name for a pub",
-            ],
-            {"quiz_seconds": 15, "vote_seconds": 30},
-        ),
+        ("quiz", MIXED_PACK["prompts"], MIXED_PACK["settings"]),
     ],
     ids=["answer-vote", "quiz", "poll", "mixed"],
 )
