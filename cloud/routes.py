@@ -10,6 +10,7 @@ token's hash at home, engagements.lifecycle.HOME_ONLY: the cloud's admin reads i
 from __future__ import annotations
 
 import base64
+import gzip
 import hmac
 import json
 import re
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cloud.games import CloudGames
-from engagements import auth, export, jsondoc, lifecycle, views
+from engagements import auth, export, exportfiles, jsondoc, lifecycle, views
 from engagements.creation import catalogue
 from engagements.model import Rejected
 from engagements.packs import (
@@ -34,11 +35,26 @@ from engagements.store.base import StoreError
 from engagements.types import kind_of
 
 MAX_BODY = 64 * 1024
+# Lambda answers at most 6 MB, and a binary body goes base64 (4 bytes for 3): an export past this is
+# refused with what to do instead (docs/cloud.md, "Exports").
+MAX_EXPORT = 4 * 1024 * 1024
+TOO_LARGE = (
+    "This game's export is larger than the cloud can send in one answer. The spreadsheet (export.xlsx) "
+    "and the CSV files (export.zip) are compressed, as is the JSON for a client that accepts gzip."
+)
 
 Response = dict[str, Any]
 
 
 def respond(status: int, body: Any, content_type: str = "application/json", **headers: str) -> Response:
+    """A JSON body, a text, or bytes (sent base64, as API Gateway wants a binary body)."""
+    if isinstance(body, bytes):
+        return {
+            "statusCode": status,
+            "headers": {"content-type": content_type, **headers},
+            "body": base64.b64encode(body).decode(),
+            "isBase64Encoded": True,
+        }
     text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
     return {"statusCode": status, "headers": {"content-type": content_type, **headers}, "body": text}
 
@@ -72,6 +88,7 @@ class Routes:
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/qr\.svg"), self.qr),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/results\.csv"), self.results_csv),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/pack\.json"), self.game_pack),
+            ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/export\.(?P<fmt>json|zip|xlsx)"), self.export),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/results"), self.results),
         ]
 
@@ -200,6 +217,16 @@ class Routes:
             **{"content-disposition": f'attachment; filename="{name}"'},
         )
 
+    async def export(self, event: dict[str, Any], game_id: str, fmt: str) -> Response:
+        """The game, its rounds, players and results, as the appliance exports them."""
+        name, body = exportfiles.export_file(await self._hosted(event, game_id), self.games.types, fmt)
+        headers = {"content-disposition": f'attachment; filename="{name}"', "vary": "accept-encoding"}
+        if fmt == "json" and "gzip" in header(event, "accept-encoding"):
+            body, headers["content-encoding"] = gzip.compress(body), "gzip"  # a tenth of the size
+        if len(body) > MAX_EXPORT:
+            raise Rejected("too_large", TOO_LARGE)
+        return respond(200, body, exportfiles.CONTENT_TYPES[fmt], **headers)
+
     async def results(self, event: dict[str, Any], game_id: str) -> Response:
         """Every scored round's results as JSON (a synced appliance game reads here too)."""
         game = await self._hosted(event, game_id)
@@ -234,9 +261,13 @@ class Routes:
         return game
 
 
+def header(event: dict[str, Any], name: str) -> str:
+    """A request header by its lower-case name ("" when absent)."""
+    return next((v for k, v in (event.get("headers") or {}).items() if k.lower() == name), "")
+
+
 def bearer(event: dict[str, Any]) -> str:
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    scheme, _, token = headers.get("authorization", "").partition(" ")
+    scheme, _, token = header(event, "authorization").partition(" ")
     return token if scheme.lower() == "bearer" else ""
 
 

@@ -49,6 +49,9 @@ HTTP_ROUTES = {
     "GET /api/games/{id}/results.csv",
     "GET /api/games/{id}/pack.json",
     "GET /api/games/{id}/results",
+    "GET /api/games/{id}/export.json",
+    "GET /api/games/{id}/export.zip",
+    "GET /api/games/{id}/export.xlsx",
 }
 HANDLERS = {
     *WEBSOCKET_HANDLERS.values(),

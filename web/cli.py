@@ -18,6 +18,7 @@ from sync.cli import cloud_options, data_dir_option, retention_option, sync
 from sync.show import shown
 from sync.target import Target
 from web.admin import AdminSecretError
+from web.exports import export
 from web.logs import setup_logging
 from web.mdns import discover as discover_servers
 from web.mdns import parse_interfaces
@@ -226,6 +227,7 @@ def discover(interfaces: list[str] | None, timeout: float, as_json: bool) -> Non
 
 
 main.add_command(sync)
+main.add_command(export)
 
 if __name__ == "__main__":
     main()

@@ -37,6 +37,9 @@ class EngagementType:
     prompt_chars: ClassVar[int] = 200
     # The type a game gets when its creator names none: at most one installed type says so.
     default: ClassVar[bool] = False
+    # Whether its rounds give players points: a type that keeps none (the poll) is left out of the
+    # exports' points per player and round (its browser module says `scored = false`).
+    keeps_score: ClassVar[bool] = True
     # Player commands decided from the game's META, the sender's own PLAYER item and entry, and (in a
     # phase of `partial_phases`) the sender's partial state, each sent at most once per player and
     # phase: the cloud applies them without loading the other players, so their cost does not grow

@@ -139,7 +139,7 @@ els.lock.addEventListener("change", async () => {
   }
 });
 
-/** Fetch one of the game's files (`results.csv`, `pack.json`) with the host key, and save it as
+/** Fetch one of the game's files (`results.csv`, `export.xlsx`, `pack.json`) with the host key, and save it as
  * `<stem>-<join code>.<extension>`. */
 async function download(btn, file, stem) {
   btn.disabled = true;
@@ -441,6 +441,11 @@ function renderControls(s, roundMod) {
   const results = btn("Download results (CSV)", "secondary", (e) => download(e.currentTarget, "results.csv", "results"), {
     id: "download",
   });
+  // Everything, one sheet each: the game, its rounds, its players, every result (README.md, "Exports").
+  const everything = btn("Download everything (.xlsx)", "secondary", (e) => download(e.currentTarget, "export.xlsx", "export"), {
+    id: "download-export",
+    title: "The game, each round, each player and every result, as a spreadsheet",
+  });
   // The questions as a pack, to import into another game (README.md, "Question packs").
   const questions = btn("Download questions", "secondary", (e) => download(e.currentTarget, "pack.json", "questions"), {
     id: "download-pack",
@@ -459,6 +464,7 @@ function renderControls(s, roundMod) {
   } else if (g.phase === "finished") {
     parts.push(
       results,
+      everything,
       questions,
       h("a", { class: "btn primary", href: "/host" }, "Host another game"),
       h("a", { class: "btn secondary", href: "/" }, "Home"),

@@ -40,6 +40,7 @@ def tally(option: int) -> str:
 class Poll(EngagementType):
     slug = "poll"
     title = "Poll"
+    keeps_score = False
     commands = frozenset({VOTE})
     partial_commands = frozenset({VOTE})  # decided from the sender's own items and the round's prompt
     partial_prompt = True  # the options a vote may name
