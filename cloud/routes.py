@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cloud.games import CloudGames
-from engagements import auth, export, exportfiles, jsondoc, lifecycle, views
+from engagements import auth, export, exportfiles, jsondoc, lifecycle, openapi, views
 from engagements.creation import catalogue
 from engagements.model import Rejected
 from engagements.packs import (
@@ -82,6 +82,7 @@ class Routes:
             ("GET", re.compile(r"/api/admin"), self.whoami),
             ("POST", re.compile(r"/api/join"), self.join),
             ("GET", re.compile(r"/api/types"), self.types),
+            ("GET", re.compile(r"/api/openapi\.json"), self.openapi),
             ("GET", re.compile(r"/api/packs"), self.packs),
             ("POST", re.compile(r"/api/packs/parse"), self.parse_upload),
             ("GET", re.compile(r"/api/packs/(?P<name>[\w-]+)"), self.pack),
@@ -172,6 +173,10 @@ class Routes:
                 "play_url": f"/play/{game.id}",
             },
         )
+
+    async def openapi(self, event: dict[str, Any]) -> Response:
+        """The HTTP API's description (both runtimes')."""
+        return respond(200, openapi.description().decode())
 
     async def packs(self, event: dict[str, Any]) -> Response:
         """The sample packs; `?type=` keeps one type's."""

@@ -52,6 +52,7 @@ HTTP_ROUTES = {
     "GET /api/games/{id}/export.json",
     "GET /api/games/{id}/export.zip",
     "GET /api/games/{id}/export.xlsx",
+    "GET /api/openapi.json",
 }
 HANDLERS = {
     *WEBSOCKET_HANDLERS.values(),
