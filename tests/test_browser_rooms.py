@@ -450,7 +450,8 @@ async def test_every_view_keeps_its_size(n, server, sockets, browser) -> None:
         if n == 300:
             await shot(page, f"screen-podium-{n}-{size}")
     await expect(phone.locator(".play-rank")).to_be_visible()
-    await assert_layout(host, {"inside": ["#download"], "apart": HOST_APART}, f"host podium {n}")
+    podium = {"inside": ["#download", "#download-export"], "apart": HOST_APART}
+    await assert_layout(host, podium, f"host podium {n}")
 
     for client in clients:
         await client.ws.close()
