@@ -11,7 +11,6 @@ one request to it. The exit status is 1 when a check FAILs, so a script can hold
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import errno
 import ipaddress
@@ -164,12 +163,17 @@ async def _engagements_at(host: str, port: int) -> str | None:
         address = f"[{address}]"
     timeout = aiohttp.ClientTimeout(total=ASK_TIMEOUT)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        for scheme in ("http", "https"):  # https: the appliance has a certificate (for another name)
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+        # https second: an appliance with a certificate (for another name) drops a plain request at once.
+        for scheme in ("http", "https"):
+            try:
                 async with session.get(f"{scheme}://{address}:{port}/healthz", ssl=False) as r:
                     body = await r.json(content_type=None)
-                    if isinstance(body, dict) and body.get("ok") is True and "version" in body:
-                        return printable(str(body["version"]))
+            except TimeoutError:
+                return None  # it took the connection and said nothing: not us
+            except (aiohttp.ClientError, ValueError):
+                continue
+            if isinstance(body, dict) and body.get("ok") is True and "version" in body:
+                return printable(str(body["version"]))
     return None
 
 

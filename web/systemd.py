@@ -237,8 +237,11 @@ def install_service(
     if user_unit:
         if run_as:
             raise click.UsageError("--run-as is for --system units: a user unit runs as its user")
-        if os.geteuid() == 0 and not dry_run:
-            raise click.UsageError("as root, install a system unit: --system --run-as USER")
+        if os.geteuid() == 0 and os.environ.get("SUDO_USER") and not dry_run:
+            raise click.UsageError(
+                f"with sudo this would be root's unit: run it as {os.environ['SUDO_USER']} without sudo, "
+                "or install a system unit with --system"
+            )
         if port < unprivileged_ports_from():
             raise click.UsageError(
                 f"a user unit cannot listen on port {port}: choose one above 1023, or install with --system"
