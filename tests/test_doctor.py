@@ -130,6 +130,18 @@ async def test_a_port_another_program_holds_fails_with_what_to_do(tmp_path):
     assert found["LAN address"]["status"] == WARN, "serving on loopback only: no phone reaches it"
 
 
+async def test_a_public_url_naming_another_machine_is_a_warning(tmp_path):
+    url = "http://203.0.113.7:8080"  # TEST-NET-3: no machine's own address
+    code, found = await doctor(
+        "--public-url", url, "--data-dir", tmp_path, "--no-mdns", "--port", free_port()
+    )
+    assert code == 0
+    assert found["LAN address"]["status"] == WARN
+    assert found["LAN address"]["detail"] == (
+        f"phones are sent to {url}/join (--public-url), but 203.0.113.7 is not an address of this machine"
+    )
+
+
 async def test_the_running_appliance_is_recognised_on_its_port_and_heard_over_mdns(server_process):
     name = f"Engagements doctor {uuid.uuid4().hex[:6]}"
     server = server_process("--mdns-interfaces", LOOPBACK, "--name", name)

@@ -26,6 +26,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import click
@@ -226,9 +227,9 @@ def lan_finding(setup: Setup) -> Finding:
 
 
 def _literal_address(url: str) -> str | None:
-    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+    """The URL's host when it is an IP address (not a name)."""
     try:
-        return str(ipaddress.ip_address(host))
+        return str(ipaddress.ip_address(urlsplit(url).hostname or ""))
     except ValueError:
         return None
 
@@ -385,6 +386,9 @@ async def read_records(data_dir: Path) -> Records | str | None:
     database = data_dir / "engagements.db"
     if not database.exists():
         return None
+    owner = database.stat().st_uid
+    if owner != os.geteuid():  # its files made by another user (root) could lock the appliance out
+        return f"{database} belongs to {_user(owner)}"
     try:
         store = await SQLiteStore.open(database)
     except (StoreError, sqlite3.Error, OSError) as e:
@@ -508,6 +512,13 @@ def _interfaces(ctx: click.Context, param: click.Parameter, value: str) -> list[
         raise click.BadParameter(str(error), ctx=ctx, param=param) from None
 
 
+def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return join_base_url(value, "", 0) if value else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+
 @click.command()
 @click.option(
     "--host", envvar="ENGAGEMENTS_HOST", default=Settings.host, show_default=True, help="As serve's."
@@ -530,7 +541,7 @@ def _interfaces(ctx: click.Context, param: click.Parameter, value: str) -> list[
     help="Where serve announces (listened on here, never elsewhere).",
 )
 @click.option("--no-mdns", is_flag=True, envvar="ENGAGEMENTS_NO_MDNS", help="serve does not announce.")
-@click.option("--public-url", envvar="ENGAGEMENTS_PUBLIC_URL", help="As serve's.")
+@click.option("--public-url", envvar="ENGAGEMENTS_PUBLIC_URL", callback=_public_url, help="As serve's.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def doctor(
     host: str,
