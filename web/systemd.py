@@ -10,6 +10,7 @@ file next to it, so that changing them needs no new unit.
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 import shlex
@@ -203,7 +204,7 @@ def _write(path: Path, text: str, mode: int) -> None:
         path.chmod(mode)
     except OSError as e:
         raise click.ClickException(
-            f"cannot write {path}: {e.strerror}" + (": run it with sudo" if e.errno == 13 else "")
+            f"cannot write {path}: {e.strerror}" + (": run it with sudo" if e.errno == errno.EACCES else "")
         ) from None
 
 
@@ -276,7 +277,7 @@ def install_service(
 def next_steps(unit: Unit, path: Path, made_environment: bool) -> str:
     """What to type next: reload, enable and start, and check."""
     systemctl = "sudo systemctl" if unit.system else "systemctl --user"
-    journal = "journalctl -u engagements -f" if unit.system else "journalctl --user -u engagements -f"
+    journal = "sudo journalctl -u engagements -f" if unit.system else "journalctl --user -u engagements -f"
     doctor = shlex.join([*unit.command, "doctor", "--port", str(unit.port), "--data-dir", str(unit.data_dir)])
     if unit.system:
         doctor = f"sudo -u {shlex.quote(unit.user or '')} {doctor}"
