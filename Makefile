@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local cloud-pages bench bench-full bench-cloud fuzz kills harden
+.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local cloud-pages bench bench-full bench-cloud fuzz kills harden wheel
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -62,6 +62,13 @@ CLOUD_SOCKET ?= ws://127.0.0.1:8787/dev?game={game}
 CLOUD_PAGES ?= build/cloud-pages
 cloud-pages: venv
 	$(PY) -m web.pages --api '$(CLOUD_API)' --socket '$(CLOUD_SOCKET)' --output $(CLOUD_PAGES)
+
+# The appliance in one file for a venue machine (README, "A venue appliance you install once"): templates,
+# static files, the types' browser modules and the sample packs included. An earlier build's staging goes
+# first: a file deleted since would go into the wheel too.
+wheel: venv
+	rm -rf build/lib build/bdist.*
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,7 @@ import ssl
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -272,6 +272,7 @@ class ServerProcess:
 
     With ``tls`` (a client context trusting the test certificate) the options must name the certificate:
     the server speaks HTTPS, and finds its join URL by itself. ``admin_secret=None`` lets it make its own.
+    ``program`` runs another installation's `engagements` (tests/test_wheel.py), from ``cwd``.
     """
 
     def __init__(
@@ -281,14 +282,17 @@ class ServerProcess:
         *extra: str,
         tls: ssl.SSLContext | None = None,
         admin_secret: str | None = ADMIN_SECRET,
+        program: Sequence[str] = (sys.executable, "-m", "web.cli"),
+        cwd: Path | None = None,
     ) -> None:
         self.data_dir, self.port, self.extra = data_dir, port, extra
+        self.program, self.cwd = program, cwd
         self.tls, self.admin_secret = tls, admin_secret
         self.proc: subprocess.Popen | None = None
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
     async def start(self) -> None:
-        args = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        args = [*self.program, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         args += ["--data-dir", str(self.data_dir), *self.extra]
         if self.tls is None:
             args += ["--public-url", self.url]
@@ -296,7 +300,7 @@ class ServerProcess:
         if self.admin_secret is not None:
             env["ENGAGEMENTS_ADMIN_SECRET"] = self.admin_secret
         self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=self.cwd
         )
         async with aiohttp.ClientSession() as session:
             for _ in range(200):

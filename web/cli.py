@@ -18,6 +18,7 @@ from sync.cli import cloud_options, data_dir_option, retention_option, sync
 from sync.show import shown
 from sync.target import Target
 from web.admin import AdminSecretError
+from web.doctor import doctor
 from web.exports import export
 from web.logs import setup_logging
 from web.mdns import discover as discover_servers
@@ -25,6 +26,7 @@ from web.mdns import parse_interfaces
 from web.network import join_base_url
 from web.server import serve as run_server
 from web.settings import Settings
+from web.systemd import install_service
 from web.tls import TLSError
 
 
@@ -228,6 +230,8 @@ def discover(interfaces: list[str] | None, timeout: float, as_json: bool) -> Non
 
 main.add_command(sync)
 main.add_command(export)
+main.add_command(doctor)
+main.add_command(install_service)
 
 if __name__ == "__main__":
     main()

@@ -18,12 +18,17 @@ _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 
 def lan_addresses() -> list[str]:
-    """Non-loopback IPv4 addresses of this machine, most likely reachable from the venue Wi-Fi first.
+    """Non-loopback IPv4 addresses of this machine, most likely reachable from the venue Wi-Fi first."""
+    return [address for address, _ in lan_interfaces()]
+
+
+def lan_interfaces() -> list[tuple[str, str]]:
+    """`lan_addresses`, each with the name of its interface (what `engagements doctor` shows).
 
     Reads the interface table only (no traffic). Private ranges come first
     since venue networks are NATed; link-local (no DHCP) addresses come last.
     """
-    found: list[ipaddress.IPv4Address] = []
+    found: dict[ipaddress.IPv4Address, str] = {}
     for adapter in ifaddr.get_adapters():
         if adapter.name.startswith(_VIRTUAL_ADAPTER_PREFIXES):
             continue
@@ -32,9 +37,9 @@ def lan_addresses() -> list[str]:
                 continue
             address = ipaddress.IPv4Address(ip.ip)
             if not address.is_loopback and address not in found:
-                found.append(address)
-    found.sort(key=lambda address: (address.is_link_local, not address.is_private))
-    return [str(address) for address in found]
+                found[address] = adapter.nice_name or adapter.name
+    ordered = sorted(found, key=lambda address: (address.is_link_local, not address.is_private))
+    return [(str(address), found[address]) for address in ordered]
 
 
 def join_base_url(public_url: str | None, host: str, port: int, scheme: str = "http") -> str:
