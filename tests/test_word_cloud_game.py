@@ -120,6 +120,7 @@ async def test_a_kill_9_mid_cloud_loses_no_acknowledged_word(server_process):
         await table.host.ok("start")
         # Four players send words at once; the server dies right after the last ack arrives.
         sent = {"P0": ["tea", "cake"], "P1": ["Tea!"], "P2": ["scones", "jam", "TEA"], "P3": ["cake"]}
+
         async def send(nick: str) -> None:
             for i, word in enumerate(sent[nick]):
                 await table.players[nick].ok("word", id=f"w-{nick}-{i}", round=0, text=word)
@@ -146,3 +147,47 @@ async def test_a_kill_9_mid_cloud_loses_no_acknowledged_word(server_process):
         results = await resumed.host.phase("results")
         assert results["round"]["words"][0] == ["tea", 4]
         await resumed.close()
+
+
+async def test_a_word_cloud_between_two_quiz_questions_keeps_one_leaderboard(any_table_factory):
+    """A mixed game: the word cloud's round opens as its own type, its commands are stale in the
+    quiz's rounds and the quiz's in it, and the quiz's points carry over it to one podium."""
+    prompts = [
+        {"type": "quiz", "question": "Capital of France?", "options": ["Lyon", "Paris"], "answer": "Paris"},
+        {"type": "word-cloud", "question": "One word for this quiz?"},
+        {"type": "quiz", "question": "The sun is a star", "answer": True},
+    ]
+    table = await any_table_factory(prompts=prompts, words_per_player=1)
+    for nick in ("Ann", "Bob"):
+        await table.join(nick)
+    ann, bob = table.players["Ann"], table.players["Bob"]
+    await table.host.ok("start")
+    await ann.phase("question")
+    assert (await ann.command("word", round=0, text="early"))["code"] == "stale"
+    assert (await table.host.command("hide", round=0, word="early"))["code"] == "stale"
+    await ann.ok("answer", round=0, choice=1)
+    await bob.ok("answer", round=0, choice=0)
+    reveal = await table.host.phase("reveal")
+    quiz = {row["nickname"]: row["score"] for row in reveal["leaderboard"]}
+
+    await table.host.ok("next", round=0)
+    opened = await ann.phase("open")
+    assert (opened["round"]["type"], opened["round"]["limit"]) == ("word-cloud", 1)
+    assert (await ann.command("answer", round=1, choice=0))["code"] == "stale"
+    await ann.ok("word", round=1, text="Fun!")
+    await table.host.ok("hide", round=1, word="fun")
+    await bob.ok("word", round=1, text="hard")  # everyone has sent their word
+    cloud = await table.host.phase("results")
+    assert (cloud["round"]["words"], cloud["round"]["hidden"]) == ([["hard", 1]], 1)
+    assert {row["nickname"]: row["score"] for row in cloud["leaderboard"]} == quiz, "no points for words"
+
+    await table.host.ok("next", round=1)
+    await ann.phase("question")
+    await ann.ok("answer", round=2, choice=0)
+    await bob.ok("answer", round=2, choice=0)
+    await table.host.phase("reveal")
+    await table.host.ok("next", round=2)
+    podium = await table.host.phase("finished")
+    final = {row["nickname"]: row["score"] for row in podium["leaderboard"]}
+    assert final["Ann"] > quiz["Ann"] > 0 and final["Bob"] > quiz["Bob"] == 0
+    await table.close()

@@ -273,19 +273,18 @@ class WordCloud(EngagementType):
 
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
         """The player's own words this round, in the order sent; in the results each with its
-        count (`null` for a word the host hid, marked `hidden`)."""
+        count. A word the host hid is marked `hidden` (and has no count)."""
         if game.round < 0 or game.phase not in self.phases:
             return {"words": None}
         mine = own_words(game, game.round, player, MOST_WORDS)
-        counts = self._counts(game, game.round) if game.phase == RESULTS else {}
+        counts = self._counts(game, game.round)
         words = []
         for _, word in sorted(mine.items()):
             row: dict[str, Any] = {"word": word, "count": None}
-            if counts:
-                hidden = hidden_tally(word) in counts
-                row["count"] = None if hidden else counts.get(counter(word), 0)
-                if hidden:
-                    row["hidden"] = True
+            if hidden_tally(word) in counts:
+                row["hidden"] = True
+            elif game.phase == RESULTS:
+                row["count"] = counts.get(counter(word), 0)
             words.append(row)
         return {"words": words}
 
