@@ -26,13 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloud import admission
+from cloud import admission, tallies
 from cloud.guards import Before, guarded
 from engagements import items, lifecycle, seats, views
 from engagements.codes import is_code, new_id, normalize_code, split_token
 from engagements.commands import Applied, apply
 from engagements.creation import Created, new_game
-from engagements.model import BOARD, SYSTEM, Actor, Command, Game, Rejected
+from engagements.model import BOARD, PLAYING, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_BATCH_ITEMS,
     MAX_TRANSACT_ITEMS,
@@ -91,6 +91,7 @@ class CloudGames:
     ) -> None:
         self.store = store
         self.types = types
+        self.boards = tallies.Boards(store)
         self.retention_days = retention_days
         self.clock = clock
 
@@ -128,8 +129,9 @@ class CloudGames:
         meta: Item | None = None,
         also: list[tuple[str, str]] | None = None,
     ) -> tuple[Game, Item] | None:
-        """META (unless just read), then the sender's PLAYER item, the entry `entry` (a kind) they
-        would write (a retry finds its first ack there, a second answer `already_answered`) and, in a
+        """META (unless just read), then the sender's PLAYER item, the entries of the command
+        `entry` they may write (one per kind of the type's `entry_kinds`: a retry finds its first ack
+        there, a second answer `already_answered`) and, in a
         phase of the type's `partial_phases`, their partial state; the round's prompt if the type's
         `partial_prompt` says it needs it; and the index items `also` (a
         join's, cloud.admission). None when that state is missing or was written for another version
@@ -145,7 +147,8 @@ class CloudGames:
         if player is not None:
             keys.append((pk, f"PLAYER#{player}"))
             if entry is not None and meta["round"] >= 0:
-                keys.append((pk, items.entry_sk(meta["round"], entry, player)))
+                kinds = kind.entry_kinds(entry, meta["settings"])
+                keys += [(pk, items.entry_sk(meta["round"], k, player)) for k in kinds]
             if stateful:
                 keys.append(items.partial_key(game_id, meta["round"], player))
             if entry is not None and kind.partial_prompt and meta["round"] >= 0:
@@ -291,6 +294,7 @@ class CloudGames:
             cmd = Command(type_, actor, fields, at, cmd_id)
             applied = apply(game, self.types, cmd, self.ttl(game), settle_phases=whole)
             writes = guarded(game, applied, before, played) + admission.writes(game, applied, self.ttl(game))
+            writes += tallies.writes(game, applied, self.types, self.ttl(game))
             try:
                 await self._commit(writes, applied.scores)
             except TransactionCanceled as canceled:
@@ -309,8 +313,13 @@ class CloudGames:
             now = kind_of(game, self.types)  # the command may have opened a round of another type
             if whole and game.phase in now.partial_phases and _changes_meta(applied):
                 await self._keep_partial_state(game, now)
+            boards = await self.boards.rank(game, applied, self.types, self.ttl(game))
             if not whole and type_ in kind.partial_commands and applied.atomic:
-                await self._counted(game_id, done)
+                await self._counted(game_id, done, boards)
+            elif actor.role == "host" and type_ in played.host_commands and game.status == PLAYING:
+                # A type's host command changes the round's counts (a word hidden): the board views
+                # see them at once, counted from the whole game just loaded.
+                done.progress = views.progress(game, self.types)
             return done
         raise StoreError(f"game {game_id}: {type_} kept conflicting")
 
@@ -356,9 +365,10 @@ class CloudGames:
         except StoreError:  # the command is saved; votes without their ballot load the whole game
             log.exception("game %s: the ballots of version %d were not all kept", game.id, game.version)
 
-    async def _counted(self, game_id: str, done: Done) -> None:
+    async def _counted(self, game_id: str, done: Done, boards: dict[int, dict[str, int]]) -> None:
         """After a partial command, META's counters (read once more) say whether the phase may be
-        complete (then `settle` it from the whole game) and give the board views their counts."""
+        complete (then `settle` it from the whole game) and give the board views their counts, with
+        the highest of the type's `ranked` tallies (`boards`, as the command left them)."""
         meta = await self.meta(game_id)
         if meta is None or meta["round"] < 0:
             return
@@ -367,11 +377,15 @@ class CloudGames:
         entered = dict.fromkeys(kind.commands, 0) | {
             name.removeprefix(counted): n for name, n in meta.items() if name.startswith(counted)
         }
+        if kind.ranked_shown:
+            board = boards.get(meta["round"])
+            entered |= board if board is not None else await self.boards.board(game_id, meta["round"])
         players = meta.get(items.SEATED, 0)  # only used seats are waited for
         done.settle = kind.may_be_complete(meta["phase"], entered, players)
         progress = kind.progress_of(meta["round"], meta["phase"], entered, players)
         done.progress = None if progress is None else {"type": "progress", **progress}
-        done.entered, done.players = sum(entered[k] for k in kind.commands), players
+        kinds = [k for c in kind.commands for k in kind.entry_kinds(c, meta["settings"])]
+        done.entered, done.players = sum(entered.get(k, 0) for k in kinds), players
 
 
 def _changes_meta(applied: Applied) -> bool:

@@ -47,7 +47,11 @@ class Before:
         names = [
             items.ACTIVE,
             items.SEATED,
-            *(items.entry_count(game.round, k) for k in sorted(kind.commands)),
+            *(
+                items.entry_count(game.round, k)
+                for c in sorted(kind.commands)
+                for k in kind.entry_kinds(c, game.settings)
+            ),
         ]
         return cls(game.status, game.phase, game.round, game.locked, {n: meta.get(n) for n in names})
 

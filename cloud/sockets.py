@@ -147,10 +147,11 @@ class Sockets:
         command, or the host's from a phone, costs a hostile client's invocation no table reads."""
         if type_ in SYSTEM_COMMANDS:
             raise Rejected("forbidden", "Only the server sends this.")
-        if type_ in HOST_COMMANDS:
+        kinds = self.games.types.values()
+        if type_ in HOST_COMMANDS or any(type_ in kind.host_commands for kind in kinds):
             if connection.view == "player":
                 raise Rejected("forbidden", "Only the host can do that.")
-        elif not any(type_ in kind.commands for kind in self.games.types.values()):
+        elif not any(type_ in kind.commands for kind in kinds):
             raise Rejected("unknown_type", f"Unknown command {type_!r}.")
 
     async def _hello(self, connection: Connection, msg: dict[str, Any]) -> dict[str, Any]:

@@ -87,6 +87,10 @@ def decide(game: Game, cmd: Command, types: Types) -> tuple[list[Event], dict[st
         if role != "host":
             raise Rejected("forbidden", "Only the host can do that.")
         return _host(game, cmd, types), {}
+    if cmd.type in kind.host_commands:
+        if role != "host":
+            raise Rejected("forbidden", "Only the host can do that.")
+        return kind.decide(game, cmd)
     if cmd.type in kind.commands:
         if role != "player":
             raise Rejected("forbidden", "Only players can do that.")
@@ -96,7 +100,7 @@ def decide(game: Game, cmd: Command, types: Types) -> tuple[list[Event], dict[st
         if player.kicked:
             raise Rejected("kicked", "The host removed you from this game.")
         return kind.decide(game, cmd)
-    if any(cmd.type in types[slug].commands for slug in set(game.round_types())):
+    if any(cmd.type in types[slug].commands | types[slug].host_commands for slug in set(game.round_types())):
         raise Rejected("stale", "That round has closed.")  # a command of another round's type
     raise Rejected("unknown_type", f"Unknown command {cmd.type!r}.")
 

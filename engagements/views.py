@@ -201,9 +201,14 @@ def messages(game: Game, types: Types, events: list[Event]) -> Messages:
     return out
 
 
-def progress(game: Game, types: Types) -> dict[str, Any]:
-    """The round's counts now: how many answered, voted, and could."""
-    return {"type": "progress", **kind_of(game, types).progress(game)}
+def progress(game: Game, types: Types, audience: str = BOARD) -> dict[str, Any]:
+    """The round's counts now: how many answered, voted, and could (a phone's without the fields
+    the type keeps for the board views)."""
+    kind = kind_of(game, types)
+    counts = kind.progress(game)
+    if audience == PHONES and kind.board_progress:
+        counts = {k: v for k, v in counts.items() if k not in kind.board_progress}
+    return {"type": "progress", **counts}
 
 
 def players_page(game: Game, query: Any, offset: Any) -> dict[str, Any]:

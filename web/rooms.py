@@ -26,7 +26,7 @@ from aiohttp import WSCloseCode
 from engagements import views
 from engagements.model import BOARD, LOBBY, PHONES, PLAYING, Game
 from engagements.service import Outcome
-from engagements.types import Types, kind_of
+from engagements.types import Types
 from web.collector import Collector
 from web.connection import Conn, Outbox
 from web.wire import frame
@@ -145,7 +145,8 @@ class Rooms:
                         conn.send(data)
                     if message["type"] == "phase_changed" and message["round"] is not None:
                         # its round view carries the counts
-                        room.shown[(audience, "progress")] = kind_of(game, room.types).progress(game)
+                        counts = views.progress(game, room.types, audience)
+                        room.shown[(audience, "progress")] = {k: v for k, v in counts.items() if k != "type"}
             for pid, message in messages.private.items():
                 seats = room.players.get(pid)
                 if seats:
@@ -205,7 +206,7 @@ class Rooms:
             if counts != room.shown.get((audience, "room")):
                 out.append({"type": "room", **counts})
         if game.status == PLAYING:
-            progress = views.progress(game, room.types)
+            progress = views.progress(game, room.types, audience)
             if {k: v for k, v in progress.items() if k != "type"} != room.shown.get((audience, "progress")):
                 out.append(progress)
         return out

@@ -26,6 +26,9 @@ class EngagementType:
     slug: ClassVar[str]
     title: ClassVar[str]
     commands: ClassVar[frozenset[str]]  # the player command types this type accepts
+    # The host's commands inside this type's rounds besides the core's (a word cloud's `hide`): the
+    # core checks that the host sent one, then hands it to `decide` like a player's.
+    host_commands: ClassVar[frozenset[str]] = frozenset()
     phases: ClassVar[tuple[str, ...]]  # the first opens a round, the last shows results until "next"
     timers: ClassVar[dict[str, str]]  # timed phase -> the setting holding its seconds
     # The type's own settings (a game also has the core's, settings.JOIN_SETTINGS): the host's form is
@@ -40,13 +43,18 @@ class EngagementType:
     # Whether its rounds give players points: a type that keeps none (the poll) is left out of the
     # exports' points per player and round (its browser module says `scored = false`).
     keeps_score: ClassVar[bool] = True
-    # Player commands decided from the game's META, the sender's own PLAYER item and entry, and (in a
-    # phase of `partial_phases`) the sender's partial state, each sent at most once per player and
-    # phase: the cloud applies them without loading the other players, so their cost does not grow
-    # with the room, and settles the phase from the whole game once `may_be_complete` says so.
+    # Player commands decided from the game's META, the sender's own PLAYER item and entries (one per
+    # kind of `entry_kinds`), and (in a phase of `partial_phases`) the sender's partial state: the
+    # cloud applies them without loading the other players, so their cost does not grow with the
+    # room, and settles the phase from the whole game once `may_be_complete` says so.
     partial_commands: ClassVar[frozenset[str]] = frozenset()
     # Phases whose partial commands need what `partial_state` derives from the whole game.
     partial_phases: ClassVar[frozenset[str]] = frozenset()
+    # Fields of `progress` only the board views get (a word cloud's words): a phone's copy leaves
+    # them out, so what a phone is sent stays small however much the board shows.
+    board_progress: ClassVar[frozenset[str]] = frozenset()
+    # How many of the highest `ranked` tallies `progress_of` needs (0: the type ranks none).
+    ranked_shown: ClassVar[int] = 0
     # Whether partial commands read the current round's prompt (a quiz checks a choice against its
     # options, a poll its choices): the cloud then loads that one PROMPT item too, at its index in
     # `game.prompts`.
@@ -132,6 +140,20 @@ class EngagementType:
         its removal could not find them again."""
         return ()
 
+    def entry_kinds(self, command: str, settings: Mapping[str, Any]) -> tuple[str, ...]:
+        """The kinds of entry a player's `command` may write in a round, one entry of each kind per
+        player: usually one, named after the command; several when a player sends it more than once
+        a round (a word cloud's words, as many as `settings` allow). The cloud loads the sender's
+        entry of each kind for a partial command, and counts and guards each kind."""
+        return (command,)
+
+    def ranked(self, entry: Entry) -> tuple[str, ...]:
+        """Tallies like `tallies`, but too many to keep on META (a word cloud's count of each word,
+        one per different word): the cloud keeps one counter item each and the round's highest
+        (cloud/tallies.py), and hands `progress_of` the `ranked_shown` highest of them by name.
+        Never removed, like `tallies`."""
+        return ()
+
     def ack(self, entry: Entry) -> dict[str, Any]:
         """The ack fields of the command that made `entry`, to answer its retries the same way."""
         return {}
@@ -151,7 +173,8 @@ class EngagementType:
         self, round: int, phase: str, entered: dict[str, int], players: int
     ) -> dict[str, Any] | None:
         """`progress` from the counts alone (the cloud keeps them on META: the round's entries by
-        kind, and the type's `tallies` by name); None if it needs more."""
+        kind, and the type's `tallies` by name; and the highest `ranked` ones); None if it needs
+        more."""
         return None
 
     def results(self, game: Game, round: int) -> list[dict[str, Any]]:

@@ -105,9 +105,11 @@ if (!token) {
   socket.start();
 }
 
-/** What the round's module may use: reads a page (results) from the server. */
+/** What the round's module may use: reads a page (results) from the server, and sends its type's
+ * host commands (a word cloud's `hide`). */
 const tools = {
   request: (type, fields) => socket.request(type, fields),
+  send: (type, fields) => socket.send(type, fields),
 };
 
 // ---- commands ---------------------------------------------------------------------------------

@@ -9,7 +9,9 @@
 //   commands   (ctx) => the player's actions, given ctx = {send(type, fields), sync(), state(), refresh()}
 //   reduce     (state, msg) => its part of each event (before the socket applies its own) and each
 //              update the core does not know (`progress`); false drops an update that is not for now
-//   renderPlayer(root, state, actions), renderScreen(root, state), renderHost(root, state, tools)
+//   renderPlayer(root, state, actions), renderScreen(root, state), renderHost(root, state, tools):
+//              tools = {request(type, fields), send(type, fields)}: the host's requests (`results`)
+//              and the type's own host commands
 //   revealSeconds?(round) how long the big screen's results take before the leaderboard joins them
 //   scored?    false for a type that keeps no scores (a poll): the pages show no leaderboard and no podium
 //
