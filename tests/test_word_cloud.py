@@ -446,6 +446,7 @@ def test_the_sample_word_cloud_packs_read_the_same_from_json_and_csv():
     assert from_json["type"] == from_csv["type"] == "word-cloud"
     assert from_json["prompts"] == from_csv["prompts"] and len(from_json["prompts"]) == 5
     assert from_json["settings"] == {"words_per_player": 3, "word_seconds": 60}
-    listed = {"name": "word-cloud-warm-ups", "title": "Word cloud warm-ups", "type": "word-cloud", "count": 5}
+    listed = {"name": "word-cloud-warm-ups", "title": "Word cloud warm-ups", "type": "word-cloud"}
+    listed |= {"types": ["word-cloud"], "count": 5}
     assert listed in sample_packs(ALL)
     assert KIND.parse_prompt(from_json["prompts"][1]) == {"text": "What should our team be known for?"}
