@@ -21,7 +21,7 @@ from engagements.codes import is_code, is_id, new_id, normalize_code
 from engagements.commands import apply
 from engagements.creation import Created, new_game
 from engagements.engine import seat_of
-from engagements.model import FINISHED, SYSTEM, Actor, Command, Game, Rejected
+from engagements.model import SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
     Store,
@@ -213,7 +213,7 @@ class Games:
         """Apply one command now; raises Rejected. Await `saved()` before acknowledging it."""
         cmd = Command(type_, actor, fields, self.clock() if at is None else at, cmd_id)
         applied = apply(game, self.types, cmd, self._ttl(game))
-        finished = any(e.kind == "phase_changed" and e.data["status"] == FINISHED for e in applied.events)
+        finished = applied.finishes
         atomic = applied.atomic + self.finish_writes(game) if finished else applied.atomic
         writes = atomic or applied.scores
         durable, showable = self._write(game, atomic, applied.scores) if writes else (None, None)

@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -18,12 +17,11 @@ from engagements import webhooks
 from engagements.deliveries import Retry
 from engagements.store.base import GSI1
 from sync.target import Target
-from tests.conftest import ADMIN, ADMIN_SECRET, Table, create_game
-from tests.test_game import play_round
+from tests.conftest import ADMIN, ADMIN_SECRET
+from tests.hooks import Script, add_webhook, play_to_the_podium, receivers, settled, until
 from tests.test_sync import finished_game
 from web.app import create_app
 from web.keys import GAMES, STORE
-from web.receiver import Received, Receiver
 
 FAST = Retry(first=0.3, timeout=2.0, attempts=5)
 
@@ -52,69 +50,10 @@ async def hooked(aiohttp_server, settings):
         await session.close()
 
 
-class Script:
-    """A receiver's answers, one per delivery in order (the last one repeats); "hang" never answers."""
-
-    def __init__(self, *answers: int | str) -> None:
-        self.answers = list(answers)
-        self.release = asyncio.Event()  # set: hung deliveries answer 200 at last
-
-    async def __call__(self, got: Received) -> int:
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if answer == "hang":
-            await self.release.wait()
-            return 200
-        return int(answer)
-
-
 @pytest.fixture
 async def receiver():
-    """`make(answer)`: a receiver on 127.0.0.1 for a secret given later (`.secret = …`), and its URL."""
-    made: list[Receiver] = []
-
-    async def make(answer: Callable[[Received], Awaitable[int]] | None = None) -> tuple[Receiver, str]:
-        r = Receiver("", answer=answer)
-        port = await r.start()
-        made.append(r)
-        return r, f"http://127.0.0.1:{port}/hooks"
-
-    yield make
-    for r in made:
-        if isinstance(r.answer, Script):
-            r.answer.release.set()
-        await r.close()
-
-
-async def add_webhook(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
-    async with http.post("/api/webhooks", json={"url": url}, headers=ADMIN) as r:
-        assert r.status == 201, await r.text()
-        return await r.json()
-
-
-async def log_of(http: aiohttp.ClientSession, hook_id: str) -> list[dict[str, Any]]:
-    async with http.get("/api/webhooks", headers=ADMIN) as r:
-        assert r.status == 200
-        listing = await r.json()
-    return next(h for h in listing["webhooks"] if h["id"] == hook_id)["deliveries"]
-
-
-async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30) -> Any:
-    """Poll `check` until it returns something truthy (outcomes, not timings: the bound is generous)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = await check()
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    pytest.fail(f"never happened: {what}")
-
-
-async def settled(http: aiohttp.ClientSession, hook_id: str, count: int = 1) -> list[dict[str, Any]]:
-    async def done() -> list[dict[str, Any]] | None:
-        log = await log_of(http, hook_id)
-        return log if len(log) >= count and all(d["status"] != "pending" for d in log) else None
-
-    return await until(done, f"{count} deliveries of {hook_id} settled")
+    async with receivers() as make:
+        yield make
 
 
 # -- signatures -------------------------------------------------------------------------------------------
@@ -201,21 +140,6 @@ async def test_webhooks_need_the_admin_secret_and_the_secret_is_shown_only_once(
 
 
 # -- a finished game ---------------------------------------------------------------------------------------
-
-
-async def play_to_the_podium(
-    http: aiohttp.ClientSession, nicks: tuple[str, ...] = ("Ann", "Bob", "Cy")
-) -> Table:
-    """One round, the first player's answer voted best, then the podium: every command acknowledged."""
-    table = await create_game(http, prompts=["Only prompt"])
-    for nick in nicks:
-        await table.join(nick)
-    await table.host.ok("start")
-    votes = {nick: nicks[0] for nick in nicks[1:]} | {nicks[0]: nicks[1]}
-    await play_round(table, 0, votes)
-    await table.host.ok("next", round=0)
-    await table.host.phase("finished")
-    return table
 
 
 async def test_a_finished_game_delivers_exactly_one_signed_event_with_its_podium_and_nothing_secret(
