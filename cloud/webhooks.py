@@ -119,8 +119,12 @@ class CloudWebhooks:
             )
         except TimeoutError:
             result = Result(error=f"no whole answer within {self.retry.timeout:g} s")
-        settled = await self._apply(deliveries.settle(claimed, self.clock(), result, self.retry, self.rand()))
-        if settled["status"] == deliveries.PENDING:
+        now = self.clock()
+        settle = deliveries.settle(claimed, now, result, self.retry, self.rand())
+        retry_at = settle.set.get("next_at")
+        if retry_at is not None:
+            # Queued before the record: should this invocation die between the two, the message still
+            # comes, and finds the delivery due (its claim lapsed) rather than nothing to carry it on.
             log.info(
                 "webhook %s: %s attempt %d failed: %s",
                 hook["id"],
@@ -128,7 +132,8 @@ class CloudWebhooks:
                 claimed["attempts"],
                 result.error,
             )
-            await self._queue(due.pk, due.sk, settled["next_at"], self.clock())
+            await self._queue(due.pk, due.sk, retry_at, now)
+        await self._apply(settle)
 
     async def _queue(self, pk: str, sk: str, at: int, now: int) -> None:
         if self.deadlines is None:
@@ -156,7 +161,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float, private
     allowed = [info[4][0] for info in found if webhooks.address_allowed(info[4][0], private=private)]
     if not allowed:
         return Result(error=f"{where}: events are never sent to the addresses it resolves to")
-    connection = _Pinned(host, port, allowed[0], timeout=timeout, https=https)
+    connection = _Pinned(host, port, allowed, timeout=timeout, https=https)
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.request("POST", path, body=body, headers=headers)
@@ -178,14 +183,22 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float, private
 
 
 class _Pinned(http.client.HTTPSConnection):
-    """A connection to `address` for `host`: the Host header, and with https the certificate's name
-    and SNI, are the URL's; the socket goes to the address that was checked."""
+    """A connection for `host` to one of `addresses` (the first that answers): the Host header, and with
+    https the certificate's name and SNI, are the URL's; the socket goes only to an address checked."""
 
-    def __init__(self, host: str, port: int, address: str, *, timeout: float, https: bool) -> None:
+    def __init__(self, host: str, port: int, addresses: list[str], *, timeout: float, https: bool) -> None:
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self.address, self.https = address, https
+        self.addresses, self.https = addresses, https
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        failure: OSError = ConnectionRefusedError("no address to connect to")
+        for address in self.addresses:
+            try:
+                self.sock = socket.create_connection((address, self.port), self.timeout)
+                break
+            except OSError as e:
+                failure = e
+        else:
+            raise failure
         if self.https:
             self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)  # type: ignore[attr-defined]

@@ -3,12 +3,15 @@ with the appliance's signed event, retried through the deadline queue (SQS) afte
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
+from cloud.webhooks import post
 from engagements import webhooks
 from engagements.store.dynamodb import DynamoStore
 from tests.hooks import Script, play_to_the_podium, receivers, until
@@ -76,3 +79,17 @@ async def test_a_game_finished_in_the_cloud_is_delivered_signed_and_retried_thro
 
 async def _count(r, n: int) -> bool:
     return len(r.received) >= n
+
+
+async def test_the_cloud_posts_only_to_public_addresses_unless_told_and_pins_the_checked_one(receiver):
+    r, url = await receiver()
+    r.secret = "s" * 43
+    body = b'{"id": "ev1", "type": "webhook.test"}'
+    headers = {webhooks.SIGNATURE_HEADER: webhooks.sign(r.secret, body, int(time.time()))}
+    for refused in (url, url.replace("127.0.0.1", "localhost"), "http://169.254.169.254/latest/meta-data"):
+        result = await asyncio.to_thread(post, refused, body, headers, 5.0, False)
+        assert result.status is None and "never sent to" in result.error, refused
+    assert r.received == [], "nothing was sent"
+    result = await asyncio.to_thread(post, url.replace("127.0.0.1", "localhost"), body, headers, 5.0, True)
+    assert result.delivered and [got.event["id"] for got in r.received] == ["ev1"]
+    assert r.received[0].headers["Host"].startswith("localhost:"), "the URL's name, at the checked address"

@@ -137,7 +137,11 @@ class Deliverer:
             if hook is None:
                 await self._apply(deliveries.give_up(claimed, self.clock(), "the webhook was removed"))
                 return
-            result = await self.post(hook, claimed["body"].encode(), claimed)
+            try:
+                result = await self.post(hook, claimed["body"].encode(), claimed)
+            except Exception as e:  # a bug of ours: the attempt counts, the worker goes on
+                log.exception("webhook %s: attempt failed unexpectedly", hook["id"])
+                result = Result(error=f"internal error: {type(e).__name__}")
             await self._apply(deliveries.settle(claimed, self.clock(), result, retry, self.rand()))
             if not result.delivered:
                 log.info(
@@ -185,7 +189,7 @@ class Deliverer:
         except TimeoutError:
             return Result(error=f"no answer from {where} within {self.retry.timeout:g} s")
         except aiohttp.ClientConnectorError as e:
-            reason = e.os_error.strerror or str(e.os_error) if e.os_error else "refused"
+            reason = (e.os_error.strerror or str(e.os_error)) if e.os_error else "refused"
             return Result(error=f"cannot connect to {where}: {reason}")
         except aiohttp.ClientError as e:  # the message of some would repeat the URL: the class says enough
             return Result(error=f"{where}: {type(e).__name__}")
