@@ -99,8 +99,10 @@ class Place:
                 answer = await r.json(content_type=None)
         except (aiohttp.ClientError, ValueError) as e:
             raise click.ClickException(f"cannot reach the appliance at {self.server}: {e}") from None
-        if isinstance(answer, dict) and "error" in answer:
-            raise click.ClickException(shown(str(answer["error"].get("message", answer["error"]))))
+        if not isinstance(answer, dict):
+            raise click.ClickException(f"{self.server} answered, but not as an Engagements appliance does")
+        if isinstance(answer.get("error"), dict):
+            raise click.ClickException(shown(str(answer["error"].get("message", "refused"))))
         return answer
 
     async def table(self, *, private: bool = False) -> Webhooks:
