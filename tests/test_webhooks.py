@@ -23,8 +23,8 @@ from engagements.deliveries import Retry
 from engagements.store.base import GSI1
 from sync.target import Target
 from tests.conftest import ADMIN, ADMIN_SECRET
-from tests.hooks import Script, add_webhook, play_to_the_podium, receivers, settled, until
-from tests.test_sync import finished_game
+from tests.hooks import Script, add_webhook, log_of, play_to_the_podium, receivers, settled, until
+from tests.test_sync import finished_game, run_sync
 from web.app import create_app
 from web.keys import GAMES, STORE
 
@@ -328,6 +328,29 @@ async def test_a_synced_game_emits_game_synced_after_game_finished(
     assert synced["data"]["game"]["id"] == game_id
     assert synced["data"]["game"]["synced_at"] == meta["synced_at"]
     assert [got.event["type"] for got in r.received].count("game.synced") == 1
+
+
+async def test_engagements_sync_queues_game_synced_with_the_mark_for_the_appliance_to_send(
+    hooked, receiver, settings, cloud_table, moto_endpoint
+):
+    appliance = await hooked()
+    r, url = await receiver()
+    made = await add_webhook(appliance.http, url)
+    r.secret = made["secret"]
+    game_id = await finished_game(appliance.http)
+    await settled(appliance.http, made["webhook"]["id"])  # game.finished
+
+    args = ("--table", cloud_table, "--endpoint-url", moto_endpoint)
+    synced = await asyncio.to_thread(run_sync, settings, *args)
+    assert synced.returncode == 0, synced.stderr
+    log = await log_of(appliance.http, made["webhook"]["id"])
+    assert [d["event"] for d in log] == ["game.synced", "game.finished"], "queued by the sync, in the store"
+    partition = f"HOOK#{made['webhook']['id']}"
+    newest = await appliance.app[STORE].query(partition, "DELIVERY#", limit=1, reverse=True)
+    (item,) = newest.items
+    assert json.loads(item["body"])["data"]["game"]["id"] == game_id
+    # The appliance's worker sends it when it next looks (it polls every 30 s); nobody nudged it.
+    assert item["status"] in ("pending", "delivered")
 
 
 # -- the command line ----------------------------------------------------------------------------------
