@@ -21,6 +21,10 @@ class Config:
     # Origins whose pages may open a socket (checked at $connect; a request without `Origin` is no
     # browser's, as on the appliance): the realtime stack's AllowedOrigins, like the HTTP API's CORS.
     allowed_origins: frozenset[str] = frozenset()
+    # Webhooks (cloud.webhooks): seconds before a failed delivery's first retry, and whether receivers
+    # may be on private or loopback addresses (a local stack's, on the same machine; never in AWS).
+    webhook_retry: float = 10.0
+    webhook_private: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
@@ -37,4 +41,6 @@ class Config:
             allowed_origins=frozenset(
                 o.strip().rstrip("/").lower() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
             ),
+            webhook_retry=float(env.get("WEBHOOK_RETRY_SECONDS", "10")),
+            webhook_private=env.get("WEBHOOK_PRIVATE_TARGETS", "") == "1",
         )

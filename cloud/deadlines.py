@@ -38,6 +38,11 @@ class Deadlines:
         """Queue a coalesced `room` update of the game (cloud.coalesce)."""
         self._send({"game_id": game_id, "room": True}, math.ceil(delay_ms / 1000))
 
+    def webhook(self, pk: str, sk: str, at: int, now_ms: int) -> None:
+        """Queue an attempt of the webhook delivery at (`pk`, `sk`), due at `at` (ms; cloud.webhooks)."""
+        delay = min(MAX_DELAY, max(0, math.ceil((at - now_ms) / 1000)))
+        self._send({"webhook": [pk, sk], "at": at}, delay)
+
     def _send(self, message: dict[str, Any], delay: int) -> None:
         body = json.dumps(message)
         self.client.send_message(QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=delay)
@@ -51,7 +56,19 @@ class Timer:
     deadline: int | None
 
 
-def parse(body: str) -> Timer:
+@dataclass(frozen=True)
+class Due:
+    """A queued message: attempt the webhook delivery at (`pk`, `sk`) once `at` (ms) has come."""
+
+    pk: str
+    sk: str
+    at: int
+
+
+def parse(body: str) -> Timer | Due:
     message = jsondoc.loads(body)
+    if "webhook" in message:
+        pk, sk = message["webhook"]
+        return Due(str(pk), str(sk), int(message["at"]))
     deadline = message.get("deadline")
     return Timer(str(message["game_id"]), None if deadline is None else int(deadline))

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +94,8 @@ class CloudGames:
         self.boards = tallies.Boards(store)
         self.retention_days = retention_days
         self.clock = clock
+        # Awaited after the commit that finished a game (its webhooks: cloud.webhooks); never raises.
+        self.on_finished: Callable[[Game], Awaitable[None]] | None = None
 
     def ttl(self, game: Game) -> int:
         return lifecycle.expiry(game.created_at, self.retention_days)
@@ -307,6 +309,8 @@ class CloudGames:
                 continue
             if attempt > 1:
                 log.info("game %s: %s applied at attempt %d", game_id, type_, attempt)
+            if applied.finishes and self.on_finished is not None:
+                await self.on_finished(game)
             done = Done(game, applied.ack, applied.messages)
             opened = [e for e in applied.events if e.kind == "phase_changed" and e.data.get("deadline")]
             done.deadline = opened[-1].data["deadline"] if opened else None

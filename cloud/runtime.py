@@ -25,6 +25,9 @@ from cloud.delivery import Invoker, Poster
 from cloud.games import CloudGames
 from cloud.routes import Routes
 from cloud.sockets import Sockets
+from cloud.webhooks import TIMEOUT as WEBHOOK_TIMEOUT
+from cloud.webhooks import CloudWebhooks
+from engagements.deliveries import Retry
 from engagements.plugins import load_types
 from engagements.store.dynamodb import DynamoStore
 
@@ -37,6 +40,7 @@ class Runtime:
     games: CloudGames
     sockets: Sockets
     routes: Routes
+    webhooks: CloudWebhooks
 
     @staticmethod
     def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -85,7 +89,10 @@ def build(config: Config) -> Runtime:
         allowed_origins=config.allowed_origins,
     )
     routes = Routes(games, AdminSecret(config, session), sockets.room_changed, public_url=config.public_url)
-    return Runtime(config, games, sockets, routes)
+    retry = Retry(first=config.webhook_retry, timeout=WEBHOOK_TIMEOUT)
+    webhooks = CloudWebhooks(store, deadlines, games.clock, retry=retry, private=config.webhook_private)
+    games.on_finished = webhooks.finished
+    return Runtime(config, games, sockets, routes, webhooks)
 
 
 _building = threading.Lock()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engagements import engine, items, views
-from engagements.model import Command, Event, Game
+from engagements.model import FINISHED, Command, Event, Game
 from engagements.store.base import Write
 from engagements.types import Types
 
@@ -36,6 +36,11 @@ class Applied:
     messages: views.Messages
     atomic: list[Write]
     scores: list[Write]
+
+    @property
+    def finishes(self) -> bool:
+        """The command finished the game: once saved, its webhooks announce it (both runtimes)."""
+        return any(e.kind == "phase_changed" and e.data["status"] == FINISHED for e in self.events)
 
 
 def apply(game: Game, types: Types, cmd: Command, ttl: int, *, settle_phases: bool = True) -> Applied:

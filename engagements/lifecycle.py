@@ -14,7 +14,7 @@ finishes the job through `settle`, so no crash can lose a game.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from engagements import items
@@ -30,6 +30,7 @@ from engagements.store.base import (
     Item,
     Store,
     Update,
+    Write,
     equals,
     now_epoch,
     present,
@@ -154,12 +155,19 @@ async def begin_sync(store: Store, partition: list[Item], now: int, cloud_days: 
 
 
 async def mark_synced(
-    store: Store, partition: list[Item], now: int, retention_days: int, *, cloud_kept: str | None = None
+    store: Store,
+    partition: list[Item],
+    now: int,
+    retention_days: int,
+    *,
+    cloud_kept: str | None = None,
+    also: Callable[[Item, int], Awaitable[list[Write]]] | None = None,
 ) -> int:
     """Expire the local copy `retention_days` from `now`, META last: until then the game stays pending.
 
     The game is synced as of its `begin_sync` (the time both copies carry), which is returned;
-    `cloud_kept` is the checksum of a cloud copy kept instead of the local one.
+    `cloud_kept` is the checksum of a cloud copy kept instead of the local one. `also(meta, synced_at)`
+    gives writes that commit with META's (the `game.synced` webhook deliveries), or not at all.
     """
     ttl = expiry(now, retention_days)
     meta = meta_of(partition)
@@ -170,13 +178,14 @@ async def mark_synced(
     for start in range(0, len(writes), MAX_TRANSACT_ITEMS):
         await store.transact_write(writes[start : start + MAX_TRANSACT_ITEMS])
     synced_at = meta.get(SYNC_AT, now)
-    await store.update(
+    marked = Update(
         meta[PK],
         items.META,
         set={**synced_attrs(meta, synced_at), TTL: ttl, **_cloud_attrs(None, cloud_kept)},
         remove=() if cloud_kept else (CLOUD_KEPT,),
         condition=equals("version", meta["version"]),
     )
+    await store.transact_write([marked, *(await also(meta, synced_at) if also is not None else [])])
     return synced_at
 
 

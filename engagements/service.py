@@ -21,7 +21,7 @@ from engagements.codes import is_code, is_id, new_id, normalize_code
 from engagements.commands import apply
 from engagements.creation import Created, new_game
 from engagements.engine import seat_of
-from engagements.model import FINISHED, SYSTEM, Actor, Command, Game, Rejected
+from engagements.model import SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
     Store,
@@ -88,6 +88,10 @@ class Games:
         self.keep_delay = 2.0  # seconds between a game finishing and its items losing their expiry
         self.on_evict = on_evict  # the game's memory and store may disagree: its views must reload
         self.on_finished: Callable[[], None] = lambda: None  # once a finished game will keep
+        # Writes saved in the same transaction as the command that finishes a game (its webhook
+        # deliveries: web.webhooks), and what to call once they are durable.
+        self.finish_writes: Callable[[Game], list[Write]] = lambda game: []
+        self.on_finish_saved: Callable[[], None] = lambda: None
 
     def join_url(self, game: Game) -> str:
         return f"{self.join_base}/j/{game.code}"
@@ -209,10 +213,13 @@ class Games:
         """Apply one command now; raises Rejected. Await `saved()` before acknowledging it."""
         cmd = Command(type_, actor, fields, self.clock() if at is None else at, cmd_id)
         applied = apply(game, self.types, cmd, self._ttl(game))
-        events = applied.events
-        writes = applied.atomic or applied.scores
-        durable, showable = self._write(game, applied.atomic, applied.scores) if writes else (None, None)
-        if any(e.kind == "phase_changed" and e.data["status"] == FINISHED for e in events):
+        finished = applied.finishes
+        atomic = applied.atomic + self.finish_writes(game) if finished else applied.atomic
+        writes = atomic or applied.scores
+        durable, showable = self._write(game, atomic, applied.scores) if writes else (None, None)
+        if finished and durable is not None:
+            durable.add_done_callback(lambda _: self.on_finish_saved())
+        if finished:
             # Rewriting every item of the game would compete with the podium's broadcast (and with
             # every other game finishing in the same second): it waits a moment.
             handle = asyncio.get_running_loop().call_later(self.keep_delay, self._keep, game)

@@ -17,11 +17,11 @@ import asyncio
 import hashlib
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from engagements import deliveries, lifecycle, webhooks
 from engagements import items as layout
-from engagements import lifecycle
 from engagements.model import FINISHED
 from engagements.store.base import (
     MAX_BATCH_ITEMS,
@@ -34,6 +34,7 @@ from engagements.store.base import (
     Put,
     Store,
     StoreError,
+    Write,
     now_epoch,
 )
 
@@ -93,6 +94,17 @@ def copy_ttl(copy: list[Item]) -> int:
     return int(copy[0][TTL])
 
 
+def announce_synced(local: Store, now_ms: int) -> Callable[[Item, int], Awaitable[list[Write]]]:
+    """The `game.synced` deliveries to the appliance's webhooks, for lifecycle.mark_synced to commit with
+    the mark itself: a game is never synced without them (the appliance's worker sends them)."""
+
+    async def writes(meta: Item, synced_at: int) -> list[Write]:
+        event = webhooks.game_synced(meta, synced_at, now_ms, "appliance")
+        return list(deliveries.delivery_puts(await deliveries.hooks(local), event, now_ms))
+
+    return writes
+
+
 def _report(partition: list[Item]) -> GameReport:
     meta = lifecycle.meta_of(partition)
     return GameReport(meta["id"], meta["title"], len(partition), synced_at=meta.get("synced_at"))
@@ -121,7 +133,9 @@ async def sync_all(
         try:
             partition = await lifecycle.begin_sync(local, partition, now_ms, retention.cloud_days)
             await upload(cloud, lifecycle.cloud_copy(partition, retention.cloud_days), report, progress)
-            report.synced_at = await lifecycle.mark_synced(local, partition, now_ms, retention.local_days)
+            report.synced_at = await lifecycle.mark_synced(
+                local, partition, now_ms, retention.local_days, also=announce_synced(local, now_ms)
+            )
         except StoreError as e:
             report.status, report.error = "failed", str(e)
             continue
@@ -199,7 +213,12 @@ async def resolve(
             await lifecycle.mark_cloud(local, meta, cloud_ttl=None, cloud_kept=kept)
         else:
             report.synced_at = await lifecycle.mark_synced(
-                local, partition, now_ms, retention.local_days, cloud_kept=kept
+                local,
+                partition,
+                now_ms,
+                retention.local_days,
+                cloud_kept=kept,
+                also=announce_synced(local, now_ms),
             )
         report.status = "kept cloud"
         return report
@@ -215,7 +234,9 @@ async def resolve(
     if synced:
         await lifecycle.mark_cloud(local, meta, cloud_ttl=copy_ttl(expected), cloud_kept=None)
     else:
-        report.synced_at = await lifecycle.mark_synced(local, partition, now_ms, retention.local_days)
+        report.synced_at = await lifecycle.mark_synced(
+            local, partition, now_ms, retention.local_days, also=announce_synced(local, now_ms)
+        )
     report.status = "kept local"
     return report
 

@@ -389,7 +389,7 @@ def path_part(games: Games) -> st.SearchStrategy[str]:
     )
 
 
-ROUTES = [  # every route of web/routes.py, its parameters as {}
+ROUTES = [  # every route of web/routes.py and web/webhook_routes.py, its parameters as {}
     ("GET", "/"),
     ("GET", "/host"),
     ("GET", "/host/{}"),
@@ -414,6 +414,11 @@ ROUTES = [  # every route of web/routes.py, its parameters as {}
     ("GET", "/ws/{}"),
     ("GET", "/static/{}"),
     ("GET", "/types/answer-vote/{}"),
+    ("GET", "/admin/webhooks"),
+    ("GET", "/api/webhooks"),
+    ("POST", "/api/webhooks"),
+    ("DELETE", "/api/webhooks/{}"),
+    ("POST", "/api/webhooks/{}/test"),
 ]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 

@@ -22,6 +22,8 @@ CORE = [
     "engagements.plugins",
     "engagements.types",
     "engagements.types.answer_vote",
+    "engagements.webhooks",
+    "engagements.deliveries",
 ]
 BLOCKED = ["asyncio", "aiohttp", "boto3", "botocore"]
 

@@ -26,7 +26,20 @@ from web.dispatch import Dispatcher
 from web.faults import Faults
 from web.gate import Gate, body_deadline, connection_cap, file_limit
 from web.joins import Joins
-from web.keys import ADMIN, FAULTS, GAMES, GATE, JOINS, ORIGINS, REFUSALS, ROOMS, SETTINGS, SOCKETS, STORE
+from web.keys import (
+    ADMIN,
+    FAULTS,
+    GAMES,
+    GATE,
+    JOINS,
+    ORIGINS,
+    REFUSALS,
+    ROOMS,
+    SETTINGS,
+    SOCKETS,
+    STORE,
+    WEBHOOKS,
+)
 from web.network import join_base_url
 from web.origin import Origins, same_origin
 from web.pages import template_options
@@ -34,6 +47,8 @@ from web.refusals import Refusals
 from web.rooms import Rooms
 from web.routes import errors_and_headers, setup_routes
 from web.settings import Settings
+from web.webhook_routes import setup_webhook_routes
+from web.webhooks import attach_webhooks
 from web.websocket import Sockets
 
 log = logging.getLogger(__name__)
@@ -60,6 +75,7 @@ def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...]
     types = load_types(extra_types)
     aiohttp_jinja2.setup(app, **template_options())
     setup_routes(app, types)
+    setup_webhook_routes(app)
     app.cleanup_ctx.append(_storage(types))
     app.on_shutdown.append(_close_sockets)
     return app
@@ -82,14 +98,17 @@ def _storage(types: dict[str, EngagementType]):
         dispatcher = Dispatcher(games, rooms, deadlines, app[REFUSALS])
         app[STORE], app[GAMES], app[ROOMS] = store, games, rooms
         app[SOCKETS] = Sockets(dispatcher, outbox, settings.limits)
+        # Before any game resumes: a deadline that passed while the appliance was off may finish one.
+        app[WEBHOOKS], deliverer = await attach_webhooks(store, games, settings.webhooks)
         await deadlines.resume()
-        tasks = []
+        tasks = [asyncio.create_task(deliverer.run())]
         if isinstance(store, SQLiteStore):
             tasks.append(asyncio.create_task(_sweep(store)))
         auto = None
         if settings.auto_sync and settings.cloud is not None:
 
             def synced(report: GameReport, at: int) -> None:
+                deliverer.nudge()  # its game.synced deliveries were saved with the mark
                 game = games.synced(report.game_id, at)
                 if game is not None:
                     rooms.refresh(game, lambda conn: dispatcher.snapshot(game, conn))

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from engagements import __version__
+from engagements.deliveries import Retry
 from engagements.store.base import StoreError
 from engagements.text import printable
 from sync.cli import cloud_options, data_dir_option, retention_option, sync
@@ -28,6 +29,7 @@ from web.server import serve as run_server
 from web.settings import Settings
 from web.systemd import install_service
 from web.tls import TLSError
+from web.webhooks_cli import webhooks
 
 
 def _interfaces_option(ctx: click.Context, param: click.Parameter, value: str) -> list[str] | None:
@@ -146,6 +148,22 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -
     type=click.Path(dir_okay=False, path_type=Path),
     help="The certificate's PEM private key (unencrypted).",
 )
+@click.option(
+    "--webhook-timeout",
+    envvar="ENGAGEMENTS_WEBHOOK_TIMEOUT",
+    type=click.FloatRange(0.1, 60),
+    default=Retry.timeout,
+    show_default=True,
+    help="Seconds a webhook receiver has to answer one delivery before it is retried.",
+)
+@click.option(
+    "--webhook-retry",
+    envvar="ENGAGEMENTS_WEBHOOK_RETRY",
+    type=click.FloatRange(0.1, 3600),
+    default=Retry.first,
+    show_default=True,
+    help="Seconds before a failed webhook delivery's first retry (at most; doubled each time after).",
+)
 def serve(
     host: str,
     port: int,
@@ -165,6 +183,8 @@ def serve(
     admin_secret: str | None,
     certfile: Path | None,
     keyfile: Path | None,
+    webhook_timeout: float,
+    webhook_retry: float,
 ) -> None:
     """Run the appliance: host console, big screen and players' phones, on this network."""
     if (certfile is None) != (keyfile is None):
@@ -193,6 +213,7 @@ def serve(
         admin_secret=admin_secret,
         certfile=certfile,
         keyfile=keyfile,
+        webhooks=Retry(first=webhook_retry, timeout=webhook_timeout),
     )
     setup_logging()
     try:
@@ -232,6 +253,7 @@ main.add_command(sync)
 main.add_command(export)
 main.add_command(doctor)
 main.add_command(install_service)
+main.add_command(webhooks)
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engagements import pace
+from engagements.deliveries import Retry
 from sync.target import Target
 
 
@@ -55,6 +56,7 @@ class Settings:
     certfile: Path | None = None  # with keyfile: serve HTTPS and WSS instead of HTTP and WS
     keyfile: Path | None = None
     limits: Limits = field(default_factory=Limits)
+    webhooks: Retry = field(default_factory=Retry)  # webhook attempts: timeout, backoff, how many
 
     @property
     def instance_name(self) -> str:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import queue
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -102,6 +104,18 @@ def _write(conn: sqlite3.Connection, op: Op) -> Item | None:
     return _apply(conn, op, current)
 
 
+def _owner_only(path: Path) -> None:
+    """The database holds game and webhook secrets: made with mode 0600 (SQLite gives its -wal and -shm
+    files the database's mode), and tightened to it if someone loosened it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass  # a directory we cannot write: sqlite3 says so in its own words
+
+
 def _successor(prefix: str) -> str | None:
     """The least string above every string starting with `prefix` (None: no bound is needed).
 
@@ -182,6 +196,8 @@ class SQLiteStore(Store):
         return store
 
     def _connect(self, *, writer: bool) -> sqlite3.Connection:
+        if writer:
+            _owner_only(self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 5000")
         if not writer:
