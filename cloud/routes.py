@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,7 +32,11 @@ from engagements.packs import (
 from engagements.qr import qr_svg
 from engagements.statuses import STATUS
 from engagements.store.base import StoreError
+from engagements.telemetry import context
+from engagements.telemetry.metrics import HTTP_REQUESTS, Telemetry
 from engagements.types import kind_of
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 
@@ -55,8 +60,10 @@ class Routes:
         joined: Callable[[str], Awaitable[None]],
         *,
         public_url: str,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.games = games
+        self.telemetry = telemetry or Telemetry()
         self.joined = joined  # tells the board views (cloud.sockets.Sockets.room_changed)
         self.admin_secret = admin_secret  # read when first needed (an SSM parameter in AWS)
         self.public_url = public_url
@@ -76,18 +83,27 @@ class Routes:
         ]
 
     async def handle(self, event: dict[str, Any]) -> Response:
+        route, response = await self._handle(event)
+        status = response["statusCode"]
+        self.telemetry.count(HTTP_REQUESTS, route=route, status=f"{status // 100}xx")
+        log.debug("%s answered %d", route, status)
+        return response
+
+    async def _handle(self, event: dict[str, Any]) -> tuple[str, Response]:
+        """(the route's name, its response)"""
         method = event["requestContext"]["http"]["method"]
         path = event.get("rawPath", "/")
         for route_method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
             if match and route_method == method:
+                context.bind(game_id=match.groupdict().get("game_id"))  # this invocation's task only
                 try:
-                    return await handler(event, **match.groupdict())
+                    return handler.__name__, await handler(event, **match.groupdict())
                 except Rejected as e:
-                    return error(e.code, e.message)
+                    return handler.__name__, error(e.code, e.message)
                 except StoreError:
-                    return error("internal", "Nothing was saved: try again.", 503)
-        return error("not_found", "No such endpoint.", 404)
+                    return handler.__name__, error("internal", "Nothing was saved: try again.", 503)
+        return "unmatched", error("not_found", "No such endpoint.", 404)
 
     def join_url(self, code: str) -> str:
         return f"{self.public_url}/j/{code}"

@@ -23,6 +23,7 @@ from cloud.connections import Connections
 from cloud.deadlines import Deadlines
 from cloud.delivery import Invoker, Poster
 from cloud.games import CloudGames
+from cloud.metrics import EmbeddedMetrics
 from cloud.routes import Routes
 from cloud.sockets import Sockets
 from engagements.plugins import load_types
@@ -37,6 +38,7 @@ class Runtime:
     games: CloudGames
     sockets: Sockets
     routes: Routes
+    telemetry: EmbeddedMetrics
 
     @staticmethod
     def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -67,7 +69,8 @@ class AdminSecret:
 def build(config: Config) -> Runtime:
     session = boto3.Session()
     store = asyncio.run(DynamoStore.open(config.table, session=session))
-    games = CloudGames(store, load_types(), retention_days=config.retention_days)
+    telemetry = EmbeddedMetrics(config.environment)
+    games = CloudGames(store, load_types(), retention_days=config.retention_days, telemetry=telemetry)
     poster = Poster(session.client("apigatewaymanagementapi", endpoint_url=config.websocket_endpoint or None))
     invoker = Invoker(session.client("lambda"), config.fanout_function) if config.fanout_function else None
     deadlines = (
@@ -83,9 +86,16 @@ def build(config: Config) -> Runtime:
         room_updates,
         join_base=config.public_url,
         allowed_origins=config.allowed_origins,
+        telemetry=telemetry,
     )
-    routes = Routes(games, AdminSecret(config, session), sockets.room_changed, public_url=config.public_url)
-    return Runtime(config, games, sockets, routes)
+    routes = Routes(
+        games,
+        AdminSecret(config, session),
+        sockets.room_changed,
+        public_url=config.public_url,
+        telemetry=telemetry,
+    )
+    return Runtime(config, games, sockets, routes, telemetry)
 
 
 _building = threading.Lock()

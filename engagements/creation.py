@@ -6,6 +6,7 @@ a join setting is judged by one set of rules wherever the host types it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,19 @@ from engagements.types import EngagementType
 # A game is created in one transaction: its META, its join code and one item per prompt.
 MAX_PROMPTS = MAX_TRANSACT_ITEMS - 2
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Created:
     game: Game
     host_token: str
+
+    def saved(self) -> None:
+        """Its writes committed: the game exists now (one log line, the same on both runtimes)."""
+        game = self.game
+        extra = {"game_id": game.id, "type": game.type, "prompts": len(game.prompts)}
+        log.info("game created", extra=extra)
 
 
 def new_game(

@@ -21,7 +21,7 @@ from engagements.codes import is_code, is_id, new_id, normalize_code
 from engagements.commands import apply
 from engagements.creation import Created, new_game
 from engagements.engine import seat_of
-from engagements.model import FINISHED, SYSTEM, Actor, Command, Game, Rejected
+from engagements.model import SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
     Store,
@@ -29,6 +29,7 @@ from engagements.store.base import (
     TransactionCanceled,
     Write,
 )
+from engagements.telemetry.metrics import GAMES_CREATED, GAMES_FINISHED, STORE_WRITE_LATENCY, Telemetry
 from engagements.types import EngagementType
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,10 @@ class Games:
         retention_days: int = 7,
         clock: Callable[[], int] = now_ms,
         on_evict: Callable[[str], None] = lambda game_id: None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.store = store
+        self.telemetry = telemetry or Telemetry()
         self.types = types
         self.join_base = join_base.rstrip("/")
         self.retention_days = retention_days
@@ -105,6 +108,8 @@ class Games:
             except TransactionCanceled:
                 continue
             self._games[game.id] = game
+            self.telemetry.count(GAMES_CREATED)
+            created.saved()
             return created
         raise StoreError("could not find a free join code")
 
@@ -114,6 +119,10 @@ class Games:
             return None
         item = await self.store.get(items.code_pk(code), "CODE")
         return None if item is None else item["game_id"]
+
+    def in_memory(self) -> list[Game]:
+        """The games loaded now (the metrics' gauges)."""
+        return list(self._games.values())
 
     def loaded(self, game_id: str) -> Game | None:
         """The game if it is in memory; never touches the store (for timers and disconnects)."""
@@ -209,10 +218,10 @@ class Games:
         """Apply one command now; raises Rejected. Await `saved()` before acknowledging it."""
         cmd = Command(type_, actor, fields, self.clock() if at is None else at, cmd_id)
         applied = apply(game, self.types, cmd, self._ttl(game))
-        events = applied.events
         writes = applied.atomic or applied.scores
         durable, showable = self._write(game, applied.atomic, applied.scores) if writes else (None, None)
-        if any(e.kind == "phase_changed" and e.data["status"] == FINISHED for e in events):
+        if applied.finishes_game:
+            self.telemetry.count(GAMES_FINISHED)
             # Rewriting every item of the game would compete with the podium's broadcast (and with
             # every other game finishing in the same second): it waits a moment.
             handle = asyncio.get_running_loop().call_later(self.keep_delay, self._keep, game)
@@ -271,7 +280,10 @@ class Games:
         try:
             for writes in (atomic, scores):
                 for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
-                    await self.store.transact_write(writes[i : i + MAX_TRANSACT_ITEMS])
+                    started = time.perf_counter()
+                    with self.telemetry.span("store.write", game_id=game.id, writes=len(writes)):
+                        await self.store.transact_write(writes[i : i + MAX_TRANSACT_ITEMS])
+                    self.telemetry.observe(STORE_WRITE_LATENCY, time.perf_counter() - started)
                 if showable is not None and not showable.done():
                     showable.set_result(None)
         except StoreError as e:

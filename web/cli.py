@@ -13,6 +13,7 @@ import click
 
 from engagements import __version__
 from engagements.store.base import StoreError
+from engagements.telemetry.logs import FORMATS, level_named
 from engagements.text import printable
 from sync.cli import cloud_options, data_dir_option, retention_option, sync
 from sync.show import shown
@@ -25,6 +26,7 @@ from web.network import join_base_url
 from web.server import serve as run_server
 from web.settings import Settings
 from web.tls import TLSError
+from web.tracing import EXPORTERS, TracingError
 
 
 def _interfaces_option(ctx: click.Context, param: click.Parameter, value: str) -> list[str] | None:
@@ -143,6 +145,30 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -
     type=click.Path(dir_okay=False, path_type=Path),
     help="The certificate's PEM private key (unencrypted).",
 )
+@click.option(
+    "--log-format",
+    envvar="ENGAGEMENTS_LOG_FORMAT",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Log lines on stderr: JSON with correlation ids, or text; auto: text on a terminal, else JSON.",
+)
+@click.option(
+    "--log-level",
+    envvar="ENGAGEMENTS_LOG_LEVEL",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="debug adds a line per command and request (for a test night, not a full room).",
+)
+@click.option(
+    "--trace",
+    envvar="ENGAGEMENTS_TRACE",
+    type=click.Choice(EXPORTERS),
+    default="none",
+    show_default=True,
+    help="OpenTelemetry spans: console (stderr) or otlp (OTEL_EXPORTER_OTLP_ENDPOINT).",
+)
 def serve(
     host: str,
     port: int,
@@ -162,6 +188,9 @@ def serve(
     admin_secret: str | None,
     certfile: Path | None,
     keyfile: Path | None,
+    log_format: str,
+    log_level: str,
+    trace: str,
 ) -> None:
     """Run the appliance: host console, big screen and players' phones, on this network."""
     if (certfile is None) != (keyfile is None):
@@ -190,11 +219,12 @@ def serve(
         admin_secret=admin_secret,
         certfile=certfile,
         keyfile=keyfile,
+        trace=trace,
     )
-    setup_logging()
+    setup_logging(log_format, level_named(log_level))
     try:
         asyncio.run(run_server(settings))
-    except (StoreError, AdminSecretError, TLSError) as e:
+    except (StoreError, AdminSecretError, TLSError, TracingError) as e:
         raise click.ClickException(shown(" ".join(str(e).split()))) from None  # one line, always
 
 

@@ -18,10 +18,12 @@ from engagements.statuses import STATUS
 from engagements.store.base import StoreError
 from engagements.types import EngagementType
 from web.admin import admin_only, whoami
+from web.health import healthz, readyz
 from web.keys import FAULTS, GAMES, JOINS, ROOMS, SOCKETS
+from web.metrics import metrics
 from web.pages import APPLIANCE, NOT_FOUND, PAGES, STATIC
 
-JSON_PATHS = ("/api/", "/healthz")  # where every answer, errors included, is JSON
+JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")  # where every answer, errors included, is JSON
 
 
 def error(code: str, message: str, status: int | None = None, **headers: str) -> web.Response:
@@ -201,10 +203,6 @@ async def parse_uploaded_pack(request: web.Request) -> web.Response:
         return error("invalid", str(e))
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True, "version": __version__})
-
-
 @web.middleware
 async def errors_and_headers(request: web.Request, handler: Any) -> web.StreamResponse:
     """Refusals become JSON errors; every answer carries headers that keep pages to our own origin.
@@ -252,6 +250,8 @@ def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None
     app.router.add_get("/api/packs/{name}", pack, name="pack")
     app.router.add_post("/api/packs/parse", parse_uploaded_pack, name="parse_pack")
     app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/readyz", readyz, name="readyz")
+    app.router.add_get("/metrics", metrics, name="metrics")
     app.router.add_get("/ws/{game_id}", websocket, name="ws")
     app.router.add_static("/static/", STATIC, name="static")
     for slug, kind in types.items():

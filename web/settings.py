@@ -54,6 +54,7 @@ class Settings:
     admin_secret: str | None = field(default=None, repr=False)
     certfile: Path | None = None  # with keyfile: serve HTTPS and WSS instead of HTTP and WS
     keyfile: Path | None = None
+    trace: str = "none"  # OpenTelemetry spans: none, console or otlp (web/tracing.py)
     limits: Limits = field(default_factory=Limits)
 
     @property

@@ -1,0 +1,145 @@
+"""The appliance's figures for Prometheus: `GET /metrics`, for the admin only.
+
+The counters and histograms of engagements.telemetry.metrics are kept in this app's own registry (one
+per application, so two apps in one process never share figures); the gauges are read from the games,
+rooms and sockets at scrape time, so keeping them costs the hot path nothing. The process's own
+figures (CPU, memory, open files, garbage collections) come with them.
+
+Who may read it: the venue's Wi-Fi is open, and the figures say how many games run, how many phones
+are in them and how the appliance copes. So `/metrics` wants the admin secret, as a bearer token,
+like the rest of the admin's API (a scraper's `authorization: {credentials_file: data/admin-secret}`),
+from any address, loopback included: a reverse proxy on the same machine would otherwise open it to
+everyone. docs/operations.md, "Metrics".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client import Counter as PromCounter
+from prometheus_client import Histogram as PromHistogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import Metric as PromMetric
+from prometheus_client.registry import Collector
+
+from engagements.model import Game
+from engagements.telemetry.metrics import (
+    CATALOGUE,
+    CONNECTIONS,
+    COUNTER,
+    GAMES,
+    HISTOGRAM,
+    PLAYERS,
+    Metric,
+    Telemetry,
+)
+from web.admin import admin_only
+from web.keys import TELEMETRY
+
+Span = Callable[..., AbstractContextManager[Any]]
+
+
+class ApplianceTelemetry(Telemetry):
+    """Prometheus counters and histograms, and OpenTelemetry spans when tracing is on (web/tracing.py)."""
+
+    def __init__(self, span: Span | None = None) -> None:
+        self.registry = CollectorRegistry()
+        for collector in (ProcessCollector, PlatformCollector, GCCollector):
+            collector(registry=self.registry)
+        self._families: dict[str, Any] = {}
+        for metric in CATALOGUE:
+            if metric.kind == COUNTER:
+                family = PromCounter(metric.name, metric.help, metric.labels, registry=self.registry)
+            elif metric.kind == HISTOGRAM:
+                family = PromHistogram(
+                    metric.name, metric.help, metric.labels, registry=self.registry, buckets=metric.buckets
+                )
+            else:
+                continue  # gauges: read at scrape time (`watch`)
+            self._families[metric.name] = family
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._span = span
+
+    def _child(self, metric: Metric, labels: dict[str, str]) -> Any:
+        key = (metric.name, tuple(labels.values()))
+        child = self._children.get(key)
+        if child is None:
+            family = self._families[metric.name]
+            child = self._children[key] = family.labels(**labels) if labels else family
+        return child
+
+    def count(self, metric: Metric, n: float = 1, **labels: str) -> None:
+        self._child(metric, labels).inc(n)
+
+    def observe(self, metric: Metric, value: float, **labels: str) -> None:
+        self._child(metric, labels).observe(value)
+
+    def span(self, name: str, **attributes: Any) -> AbstractContextManager[Any]:
+        return super().span(name) if self._span is None else self._span(name, **attributes)
+
+    def watch(self, collect: Callable[[], Iterable[PromMetric]]) -> None:
+        """Gauges computed when Prometheus asks (`collect` runs on the event loop, between messages)."""
+        self.registry.register(_Collector(collect))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _Collector(Collector):
+    def __init__(self, collect: Callable[[], Iterable[PromMetric]]) -> None:
+        self._collect = collect
+
+    def collect(self) -> Iterable[PromMetric]:
+        return self._collect()
+
+    def describe(self) -> Iterable[PromMetric]:
+        return []  # computed at each scrape: nothing to check at registration
+
+
+def live_figures(
+    games: Callable[[], Iterable[Game]],
+    open_sockets: Callable[[], int],
+    audiences: Callable[[], dict[str, int]],
+) -> Callable[[], Iterator[PromMetric]]:
+    """The gauges: games in memory by status, their seated players by presence, sockets by audience."""
+
+    def collect() -> Iterator[PromMetric]:
+        by_status: Counter[str] = Counter()
+        players: Counter[str] = Counter()
+        for game in games():
+            by_status[game.status] += 1
+            for pid, player in game.players.items():
+                if not player.kicked:
+                    players["connected" if pid in game.connected else "away"] += 1
+        yield _gauge(GAMES, {status: by_status[status] for status in ("lobby", "playing", "finished")})
+        yield _gauge(PLAYERS, {state: players[state] for state in ("connected", "away")})
+        sockets = audiences()
+        sockets["unauthenticated"] = max(0, open_sockets() - sum(sockets.values()))  # no hello yet
+        yield _gauge(CONNECTIONS, sockets)
+
+    return collect
+
+
+def _gauge(metric: Metric, values: dict[str, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(metric.name, metric.help, labels=metric.labels)
+    for label, value in values.items():
+        family.add_metric([label], value)
+    return family
+
+
+@admin_only
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[TELEMETRY].exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
