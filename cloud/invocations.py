@@ -12,11 +12,13 @@ ours: the package stays small (no X-Ray SDK), at the price of no subsegments per
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from cloud.metrics import emf
 from cloud.runtime import runtime
 from engagements.telemetry import context
 from engagements.telemetry.logs import level_named, setup_logging
@@ -37,6 +39,11 @@ def _logging() -> None:
     level = level_named(os.environ.get("AWS_LAMBDA_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "info")
     function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
     setup_logging("json", level, sys.stdout, replace=True, function=function)
+    raw = logging.StreamHandler(sys.stdout)  # embedded metrics: the line itself, whatever the level
+    raw.setFormatter(logging.Formatter("%(message)s"))
+    emf.addHandler(raw)
+    emf.setLevel(logging.INFO)
+    emf.propagate = False
 
 
 def ids(event: Any, lambda_context: Any) -> dict[str, str | None]:

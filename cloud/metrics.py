@@ -1,7 +1,8 @@
 """The functions' figures as CloudWatch embedded metrics: JSON lines on stdout that CloudWatch Logs turns
 into metrics, with no API call and no agent (the Lambda runtime ships stdout to the log group).
 
-The metrics are engagements.telemetry.metrics' (the appliance's Prometheus figures, under the same
+The lines go to the logger `cloud.metrics.emf`, which a Lambda container writes to stdout as they
+are. The metrics are engagements.telemetry.metrics' (the appliance's Prometheus figures, under the same
 names), in the namespace NAMESPACE, with the environment (dev, staging, prod) as a dimension; each
 metric's labels are dimensions too, and its rollups add aggregates over fewer of them (so an alarm
 can watch every command that failed `internal`, whatever its type). What an invocation records is
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -38,12 +39,13 @@ class _Figure:
     values: list[float] = field(default_factory=list)
 
 
-def _stdout(line: str) -> None:
-    print(line, file=sys.stdout, flush=True)  # sys.stdout as it is now (a test may capture it)
+# In a Lambda container its lines go to stdout as they are (cloud.invocations); elsewhere (make
+# cloud-local, tests) they are log records like any other.
+emf = logging.getLogger("cloud.metrics.emf")
 
 
 class EmbeddedMetrics(Telemetry):
-    def __init__(self, environment: str, sink: Callable[[str], None] = _stdout) -> None:
+    def __init__(self, environment: str, sink: Callable[[str], None] = emf.info) -> None:
         self.environment = environment
         self.sink = sink
         self._figures: ContextVar[dict[tuple[str, tuple[str, ...]], _Figure] | None] = ContextVar(

@@ -33,7 +33,7 @@ from engagements.qr import qr_svg
 from engagements.statuses import STATUS
 from engagements.store.base import StoreError
 from engagements.telemetry import context
-from engagements.telemetry.metrics import HTTP_REQUESTS, Telemetry
+from engagements.telemetry.metrics import ACK_LATENCY, COMMANDS, HTTP_REQUESTS, Telemetry
 from engagements.types import kind_of
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,13 @@ class Routes:
         route, response = await self._handle(event)
         status = response["statusCode"]
         self.telemetry.count(HTTP_REQUESTS, route=route, status=f"{status // 100}xx")
+        if route == "join":  # a command, counted as the sockets' are (cloud.sockets)
+            outcome = "ok" if status < 400 else json.loads(response["body"])["error"]["code"]
+            self.telemetry.count(COMMANDS, type="join", outcome=outcome)
+            arrived = event["requestContext"].get("timeEpoch")  # when API Gateway received it, ms
+            if outcome == "ok" and isinstance(arrived, int):
+                latency = max(0, self.games.clock() - arrived) / 1000
+                self.telemetry.observe(ACK_LATENCY, latency, type="join")
         log.debug("%s answered %d", route, status)
         return response
 

@@ -14,8 +14,11 @@ everyone. docs/operations.md, "Metrics".
 
 from __future__ import annotations
 
+import functools
+import json
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -34,9 +37,12 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.core import Metric as PromMetric
 from prometheus_client.registry import Collector
 
-from engagements.model import Game
+from engagements.model import Game, Rejected
+from engagements.store.base import StoreError
 from engagements.telemetry.metrics import (
+    ACK_LATENCY,
     CATALOGUE,
+    COMMANDS,
     CONNECTIONS,
     COUNTER,
     GAMES,
@@ -49,6 +55,7 @@ from web.admin import admin_only
 from web.keys import TELEMETRY
 
 Span = Callable[..., AbstractContextManager[Any]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class ApplianceTelemetry(Telemetry):
@@ -137,6 +144,37 @@ def _gauge(metric: Metric, values: dict[str, int]) -> GaugeMetricFamily:
     for label, value in values.items():
         family.add_metric([label], value)
     return family
+
+
+def counted_as(command: str) -> Callable[[Handler], Handler]:
+    """An HTTP route that is a command (the join): counted as the sockets' commands are, by outcome
+    (`ok`, or its error's code), its latency to the answer, sent once what it did is durable."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def counted(request: web.Request) -> web.StreamResponse:
+            telemetry = request.app[TELEMETRY]
+            started = time.perf_counter()
+            try:
+                response = await handler(request)
+            except Rejected as e:
+                telemetry.count(COMMANDS, type=command, outcome=e.code)
+                raise
+            except StoreError:
+                telemetry.count(COMMANDS, type=command, outcome="internal")
+                raise
+            if response.status < 400:
+                telemetry.count(COMMANDS, type=command, outcome="ok")
+                telemetry.observe(ACK_LATENCY, time.perf_counter() - started, type=command)
+            else:  # an error the handler answered itself: its body names it
+                assert isinstance(response, web.Response) and response.body is not None
+                code = json.loads(bytes(response.body))["error"]["code"]  # type: ignore[arg-type]
+                telemetry.count(COMMANDS, type=command, outcome=code)
+            return response
+
+        return counted
+
+    return wrap
 
 
 @admin_only

@@ -20,7 +20,7 @@ from engagements.types import EngagementType
 from web.admin import admin_only, whoami
 from web.health import healthz, readyz
 from web.keys import FAULTS, GAMES, JOINS, ROOMS, SOCKETS
-from web.metrics import metrics
+from web.metrics import counted_as, metrics
 from web.pages import APPLIANCE, NOT_FOUND, PAGES, STATIC
 
 JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")  # where every answer, errors included, is JSON
@@ -88,6 +88,7 @@ async def create_game(request: web.Request) -> web.Response:
     )
 
 
+@counted_as("join")
 async def join_game(request: web.Request) -> web.Response:
     joins = request.app[JOINS]
     address = request.remote or "?"
