@@ -44,6 +44,15 @@ class _Figure:
 emf = logging.getLogger("cloud.metrics.emf")
 
 
+def dimension_sets(metric: Metric) -> list[list[str]]:
+    """The dimension sets CloudWatch keeps the metric under: the environment with each rollup's labels,
+    and with all its labels (what the alarms and the dashboard of deploy/monitoring.yaml may ask for)."""
+    sets = [[ENVIRONMENT, *rollup] for rollup in metric.rollups]
+    if metric.labels and [ENVIRONMENT, *metric.labels] not in sets:
+        sets.append([ENVIRONMENT, *metric.labels])
+    return sets
+
+
 class EmbeddedMetrics(Telemetry):
     def __init__(self, environment: str, sink: Callable[[str], None] = emf.info) -> None:
         self.environment = environment
@@ -89,9 +98,7 @@ class EmbeddedMetrics(Telemetry):
         now = int(time.time() * 1000)
         for figure in figures:
             metric = figure.metric
-            dimensions = [[ENVIRONMENT, *rollup] for rollup in metric.rollups]
-            if metric.labels and [ENVIRONMENT, *metric.labels] not in dimensions:
-                dimensions.append([ENVIRONMENT, *metric.labels])
+            dimensions = dimension_sets(metric)
             if metric.kind == COUNTER:
                 chunks: list[float | list[float]] = [figure.total]
             elif metric.kind == HISTOGRAM:
