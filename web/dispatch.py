@@ -15,7 +15,7 @@ from engagements import jsondoc, views
 from engagements.model import Game, Rejected
 from engagements.service import Games
 from engagements.store.base import StoreError
-from engagements.telemetry.context import bound
+from engagements.telemetry import context
 from engagements.telemetry.metrics import ACK_LATENCY, COMMANDS, OTHER, Telemetry, command_names
 from web.connection import Conn
 from web.deadlines import Deadlines
@@ -85,19 +85,21 @@ class Dispatcher:
             except Rejected as e:
                 error(conn, e.code, e.message, cmd_id)
             return type_, None
-        with bound(command_id=cmd_id, command=type_ if type_ in self.commands else OTHER):
-            try:
-                if conn.actor is None:
-                    raise Rejected("not_authenticated", "Say hello with your token first.")
-                game = await self._game(conn)
-                if not cmd_id:
-                    raise Rejected("bad_message", "A command needs an `id`.")
-                log.debug("command received")
-                with self.telemetry.span("command", game_id=game.id, command=type_, command_id=cmd_id):
-                    return type_, await self._command(conn, game, type_, msg, cmd_id, at)
-            except Rejected as e:
-                log.debug("command refused: %s", e.code)
-                return type_, refuse(conn, e.code, e.message, cmd_id)
+        token = context.bind(command_id=cmd_id, command=type_ if type_ in self.commands else OTHER)
+        try:
+            if conn.actor is None:
+                raise Rejected("not_authenticated", "Say hello with your token first.")
+            game = await self._game(conn)
+            if not cmd_id:
+                raise Rejected("bad_message", "A command needs an `id`.")
+            log.debug("command received")
+            with self.telemetry.span("command", game_id=game.id, command=type_, command_id=cmd_id):
+                return type_, await self._command(conn, game, type_, msg, cmd_id, at)
+        except Rejected as e:
+            log.debug("command refused: %s", e.code)
+            return type_, refuse(conn, e.code, e.message, cmd_id)
+        finally:
+            context.reset(token)
 
     async def _message(self, conn: Conn, type_: str, msg: dict[str, Any], cmd_id: str) -> None:
         """A session message or one of the host's requests (raises Rejected)."""

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import time
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -31,11 +33,10 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client import Counter as PromCounter
-from prometheus_client import Histogram as PromHistogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.core import Metric as PromMetric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from engagements.model import Game, Rejected
 from engagements.store.base import StoreError
@@ -59,39 +60,40 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class ApplianceTelemetry(Telemetry):
-    """Prometheus counters and histograms, and OpenTelemetry spans when tracing is on (web/tracing.py)."""
+    """Counters and histograms kept as plain numbers, turned into Prometheus families when scraped, and
+    OpenTelemetry spans when tracing is on (web/tracing.py).
+
+    Everything that records runs on the event loop's thread, so an addition needs no lock: a count
+    costs a dictionary look-up and an addition, an observation a bisection more (prometheus-client's
+    own metric objects take a lock per bucket and cost several times that, on every command).
+    """
 
     def __init__(self, span: Span | None = None) -> None:
         self.registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=self.registry)
-        self._families: dict[str, Any] = {}
+        self._counts: dict[str, dict[tuple[str, ...], float]] = {}
+        self._histograms: dict[str, dict[tuple[str, ...], _Histogram]] = {}
         for metric in CATALOGUE:
             if metric.kind == COUNTER:
-                family = PromCounter(metric.name, metric.help, metric.labels, registry=self.registry)
+                self._counts[metric.name] = {} if metric.labels else {(): 0.0}
             elif metric.kind == HISTOGRAM:
-                family = PromHistogram(
-                    metric.name, metric.help, metric.labels, registry=self.registry, buckets=metric.buckets
-                )
-            else:
-                continue  # gauges: read at scrape time (`watch`)
-            self._families[metric.name] = family
-        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+                self._histograms[metric.name] = {} if metric.labels else {(): _Histogram(metric.buckets)}
+        self.registry.register(_Collector(self._families))
         self._span = span
 
-    def _child(self, metric: Metric, labels: dict[str, str]) -> Any:
-        key = (metric.name, tuple(labels.values()))
-        child = self._children.get(key)
-        if child is None:
-            family = self._families[metric.name]
-            child = self._children[key] = family.labels(**labels) if labels else family
-        return child
-
     def count(self, metric: Metric, n: float = 1, **labels: str) -> None:
-        self._child(metric, labels).inc(n)
+        series = self._counts[metric.name]
+        key = tuple(labels.values())
+        series[key] = series.get(key, 0.0) + n
 
     def observe(self, metric: Metric, value: float, **labels: str) -> None:
-        self._child(metric, labels).observe(value)
+        series = self._histograms[metric.name]
+        key = tuple(labels.values())
+        histogram = series.get(key)
+        if histogram is None:
+            histogram = series[key] = _Histogram(metric.buckets)
+        histogram.observe(value)
 
     def span(self, name: str, **attributes: Any) -> AbstractContextManager[Any]:
         return super().span(name) if self._span is None else self._span(name, **attributes)
@@ -102,6 +104,38 @@ class ApplianceTelemetry(Telemetry):
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+    def _families(self) -> Iterator[PromMetric]:
+        """Every counter and histogram of the catalogue, those with nothing counted yet too."""
+        for metric in CATALOGUE:
+            if metric.kind == COUNTER:
+                counter = CounterMetricFamily(metric.name, metric.help, labels=metric.labels)
+                for key, value in list(self._counts[metric.name].items()):
+                    counter.add_metric(list(key), value)
+                yield counter
+            elif metric.kind == HISTOGRAM:
+                family = HistogramMetricFamily(metric.name, metric.help, labels=metric.labels)
+                for key, histogram in list(self._histograms[metric.name].items()):
+                    family.add_metric(list(key), histogram.cumulative(), histogram.sum)
+                yield family
+
+
+class _Histogram:
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last: above every bound
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        total, out = 0, []
+        for bound, n in zip((*self.bounds, math.inf), self.counts, strict=True):
+            total += n
+            out.append((floatToGoString(bound), total))
+        return out
 
 
 class _Collector(Collector):
