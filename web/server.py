@@ -95,7 +95,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             f"  Open files:    {files} (connections capped at {gate.total}, {gate.per_address} per address)",
             flush=True,
         )
-        log.info("serving", extra={"version": __version__, "port": port, "join": games.join_base})
+        log.info("Engagements %s serving on port %d", __version__, port, extra={"join": games.join_base})
         if ready is not None:
             ready.set()
         await stop.wait()
