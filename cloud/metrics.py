@@ -77,7 +77,7 @@ class EmbeddedMetrics(Telemetry):
         figures = self._figures.get()
         if figures is None or not metric.cloud:
             return None  # outside an invocation (a tool): nowhere to write it
-        key = (metric.name, tuple(labels.values()))
+        key = (metric.name, tuple(map(labels.__getitem__, metric.labels)))
         figure = figures.get(key)
         if figure is None:
             figure = figures[key] = _Figure(metric, dict(labels))

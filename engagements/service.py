@@ -280,9 +280,9 @@ class Games:
         try:
             for writes in (atomic, scores):
                 for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
-                    started = time.perf_counter()
-                    with self.telemetry.span("store.write", game_id=game.id, writes=len(writes)):
-                        await self.store.transact_write(writes[i : i + MAX_TRANSACT_ITEMS])
+                    chunk, started = writes[i : i + MAX_TRANSACT_ITEMS], time.perf_counter()
+                    with self.telemetry.span("store.write", game_id=game.id, writes=len(chunk)):
+                        await self.store.transact_write(chunk)
                     self.telemetry.observe(STORE_WRITE_LATENCY, time.perf_counter() - started)
                 if showable is not None and not showable.done():
                     showable.set_result(None)

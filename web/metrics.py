@@ -84,12 +84,12 @@ class ApplianceTelemetry(Telemetry):
 
     def count(self, metric: Metric, n: float = 1, **labels: str) -> None:
         series = self._counts[metric.name]
-        key = tuple(labels.values())
+        key = tuple(map(labels.__getitem__, metric.labels))  # in the catalogue's order
         series[key] = series.get(key, 0.0) + n
 
     def observe(self, metric: Metric, value: float, **labels: str) -> None:
         series = self._histograms[metric.name]
-        key = tuple(labels.values())
+        key = tuple(map(labels.__getitem__, metric.labels))  # in the catalogue's order
         histogram = series.get(key)
         if histogram is None:
             histogram = series[key] = _Histogram(metric.buckets)
