@@ -65,7 +65,7 @@ class ApplianceTelemetry(Telemetry):
 
     Everything that records runs on the event loop's thread, so an addition needs no lock: a count
     costs a dictionary look-up and an addition, an observation a bisection more (prometheus-client's
-    own metric objects take a lock per bucket and cost several times that, on every command).
+    own metric objects take a lock for each value they add to: several times the cost, every command).
     """
 
     def __init__(self, span: Span | None = None) -> None:
