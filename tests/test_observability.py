@@ -199,12 +199,14 @@ def test_a_field_named_for_a_secret_is_written_redacted_and_ids_join_every_line(
     )
 
 
-def test_debug_keeps_third_party_loggers_at_info():
+def test_debug_keeps_third_party_loggers_at_warning():
     """`--log-level debug` is ours: botocore's debug lines would dump whole items, token hashes and all."""
     with captured_logs() as out:
         logging.getLogger("botocore.endpoint").debug("Making request with body %s", "token_hash")
+        logging.getLogger("botocore.credentials").info("Found credentials in environment variables.")
+        logging.getLogger("botocore.retries").warning("retrying")
         logging.getLogger("engagements.x").debug("ours")
-    assert [line["message"] for line in lines(out)] == ["ours"]
+    assert [line["message"] for line in lines(out)] == ["retrying", "ours"]
 
 
 # -- the appliance's /metrics -----------------------------------------------------------------------

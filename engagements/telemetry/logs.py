@@ -12,8 +12,8 @@ one (`token`, `secret`, `authorization`...) is written as `[redacted]` whatever 
 anyone ever pass one in `extra`.
 
 Our own loggers (`engagements`, `web`, `cloud`, `sync`) log at the level asked for; everything else
-at INFO at the most verbose, so `--log-level debug` never turns on botocore's dumps of whole requests
-(which would hold the items, token hashes and all).
+at WARNING, so `--log-level debug` never turns on botocore's dumps of whole requests (which would hold
+the items, token hashes and all), nor its chatter at INFO.
 """
 
 from __future__ import annotations
@@ -112,10 +112,11 @@ def log_handler(fmt: str = "json", stream: IO[str] | None = None, **static: Any)
 
 
 def set_levels(level: int) -> dict[str, int]:
-    """Our loggers at `level`, the root at INFO or quieter; returns the levels it replaced."""
+    """Our loggers at `level`, the root (everyone else's) at WARNING or quieter; returns the levels it
+    replaced."""
     root = logging.getLogger()
     before = {"": root.level, **{name: logging.getLogger(name).level for name in OURS}}
-    root.setLevel(max(level, logging.INFO))
+    root.setLevel(max(level, logging.WARNING))
     for name in OURS:
         logging.getLogger(name).setLevel(level)
     return before
