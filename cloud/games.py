@@ -47,6 +47,7 @@ from engagements.store.base import (
     Update,
     Write,
 )
+from engagements.telemetry.metrics import GAMES_CREATED, GAMES_FINISHED, STORE_WRITE_LATENCY, Telemetry
 from engagements.types import EngagementType, kind_of
 from engagements.views import Messages
 
@@ -88,6 +89,7 @@ class CloudGames:
         *,
         retention_days: int = 7,
         clock: Callable[[], int] = now_ms,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.store = store
         self.types = types
@@ -96,6 +98,7 @@ class CloudGames:
         self.clock = clock
         # Awaited after the commit that finished a game (its webhooks: cloud.webhooks); never raises.
         self.on_finished: Callable[[Game], Awaitable[None]] | None = None
+        self.telemetry = telemetry or Telemetry()
 
     def ttl(self, game: Game) -> int:
         return lifecycle.expiry(game.created_at, self.retention_days)
@@ -196,6 +199,8 @@ class CloudGames:
                 await self.store.transact_write(items.creation_writes(created.game, self.ttl(created.game)))
             except TransactionCanceled:
                 continue
+            self.telemetry.count(GAMES_CREATED)
+            created.saved()
             return created
         raise StoreError("could not find a free join code")
 
@@ -311,6 +316,8 @@ class CloudGames:
                 log.info("game %s: %s applied at attempt %d", game_id, type_, attempt)
             if applied.finishes and self.on_finished is not None:
                 await self.on_finished(game)
+            if applied.finishes:
+                self.telemetry.count(GAMES_FINISHED)
             done = Done(game, applied.ack, applied.messages)
             opened = [e for e in applied.events if e.kind == "phase_changed" and e.data.get("deadline")]
             done.deadline = opened[-1].data["deadline"] if opened else None
@@ -332,7 +339,11 @@ class CloudGames:
         # in the first, so the rest only follows a command the table accepted.
         for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
             chunk = writes[i : i + MAX_TRANSACT_ITEMS]
-            await self.store.transact_write(chunk)
+            started = time.perf_counter()
+            try:
+                await self.store.transact_write(chunk)
+            finally:  # a write refused on its conditions took as long to answer
+                self.telemetry.observe(STORE_WRITE_LATENCY, time.perf_counter() - started)
         # Scores are derived data (recomputed on every load): plain updates, several at a time.
         limit = asyncio.Semaphore(SCORE_WRITERS)
 

@@ -13,6 +13,7 @@ import base64
 import gzip
 import hmac
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,7 +33,11 @@ from engagements.packs import (
 from engagements.qr import qr_svg
 from engagements.statuses import STATUS
 from engagements.store.base import StoreError
+from engagements.telemetry import context
+from engagements.telemetry.metrics import ACK_LATENCY, COMMANDS, HTTP_REQUESTS, Telemetry
 from engagements.types import kind_of
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 # Lambda answers at most 6 MB, and a binary body goes base64 (4 bytes for 3): an export past this is
@@ -71,8 +76,10 @@ class Routes:
         joined: Callable[[str], Awaitable[None]],
         *,
         public_url: str,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.games = games
+        self.telemetry = telemetry or Telemetry()
         self.joined = joined  # tells the board views (cloud.sockets.Sockets.room_changed)
         self.admin_secret = admin_secret  # read when first needed (an SSM parameter in AWS)
         self.public_url = public_url
@@ -94,18 +101,34 @@ class Routes:
         ]
 
     async def handle(self, event: dict[str, Any]) -> Response:
+        route, response = await self._handle(event)
+        status = response["statusCode"]
+        self.telemetry.count(HTTP_REQUESTS, route=route, status=f"{status // 100}xx")
+        if route == "join":  # a command, counted as the sockets' are (cloud.sockets)
+            outcome = "ok" if status < 400 else json.loads(response["body"])["error"]["code"]
+            self.telemetry.count(COMMANDS, type="join", outcome=outcome)
+            arrived = event["requestContext"].get("timeEpoch")  # when API Gateway received it, ms
+            if outcome == "ok" and isinstance(arrived, int):
+                latency = max(0, self.games.clock() - arrived) / 1000
+                self.telemetry.observe(ACK_LATENCY, latency, type="join")
+        log.debug("%s answered %d", route, status)
+        return response
+
+    async def _handle(self, event: dict[str, Any]) -> tuple[str, Response]:
+        """(the route's name, its response)"""
         method = event["requestContext"]["http"]["method"]
         path = event.get("rawPath", "/")
         for route_method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
             if match and route_method == method:
+                context.bind(game_id=match.groupdict().get("game_id"))  # this invocation's task only
                 try:
-                    return await handler(event, **match.groupdict())
+                    return handler.__name__, await handler(event, **match.groupdict())
                 except Rejected as e:
-                    return error(e.code, e.message)
+                    return handler.__name__, error(e.code, e.message)
                 except StoreError:
-                    return error("internal", "Nothing was saved: try again.", 503)
-        return error("not_found", "No such endpoint.", 404)
+                    return handler.__name__, error("internal", "Nothing was saved: try again.", 503)
+        return "unmatched", error("not_found", "No such endpoint.", 404)
 
     def join_url(self, code: str) -> str:
         return f"{self.public_url}/j/{code}"

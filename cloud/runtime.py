@@ -23,6 +23,7 @@ from cloud.connections import Connections
 from cloud.deadlines import Deadlines
 from cloud.delivery import Invoker, Poster
 from cloud.games import CloudGames
+from cloud.metrics import EmbeddedMetrics
 from cloud.routes import Routes
 from cloud.sockets import Sockets
 from cloud.webhooks import TIMEOUT as WEBHOOK_TIMEOUT
@@ -41,6 +42,7 @@ class Runtime:
     sockets: Sockets
     routes: Routes
     webhooks: CloudWebhooks
+    telemetry: EmbeddedMetrics
 
     @staticmethod
     def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -71,7 +73,8 @@ class AdminSecret:
 def build(config: Config) -> Runtime:
     session = boto3.Session()
     store = asyncio.run(DynamoStore.open(config.table, session=session))
-    games = CloudGames(store, load_types(), retention_days=config.retention_days)
+    telemetry = EmbeddedMetrics(config.environment)
+    games = CloudGames(store, load_types(), retention_days=config.retention_days, telemetry=telemetry)
     poster = Poster(session.client("apigatewaymanagementapi", endpoint_url=config.websocket_endpoint or None))
     invoker = Invoker(session.client("lambda"), config.fanout_function) if config.fanout_function else None
     deadlines = (
@@ -87,12 +90,19 @@ def build(config: Config) -> Runtime:
         room_updates,
         join_base=config.public_url,
         allowed_origins=config.allowed_origins,
+        telemetry=telemetry,
     )
-    routes = Routes(games, AdminSecret(config, session), sockets.room_changed, public_url=config.public_url)
+    routes = Routes(
+        games,
+        AdminSecret(config, session),
+        sockets.room_changed,
+        public_url=config.public_url,
+        telemetry=telemetry,
+    )
     retry = Retry(first=config.webhook_retry, timeout=WEBHOOK_TIMEOUT)
     webhooks = CloudWebhooks(store, deadlines, games.clock, retry=retry, private=config.webhook_private)
     games.on_finished = webhooks.finished
-    return Runtime(config, games, sockets, routes, webhooks)
+    return Runtime(config, games, sockets, routes, webhooks, telemetry)
 
 
 _building = threading.Lock()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from cloud.coalesce import RoomUpdates
@@ -23,12 +24,26 @@ from engagements import auth, jsondoc, views
 from engagements.engine import HOST_COMMANDS, SYSTEM_COMMANDS, evolve
 from engagements.model import BOARD, HOST, SYSTEM, Actor, Event, Rejected
 from engagements.store.base import StoreError
+from engagements.telemetry import context
+from engagements.telemetry.metrics import (
+    ACK_LATENCY,
+    COMMANDS,
+    CONNECTIONS_CLOSED,
+    CONNECTIONS_OPENED,
+    FANOUT_LATENCY,
+    FANOUT_RECIPIENTS,
+    OTHER,
+    Telemetry,
+    command_names,
+)
 from engagements.views import Messages
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
 REQUEST_TYPES = frozenset({"players", "results"})  # the host's; they read and change nothing
+NOT_COMMANDS = REQUEST_TYPES | {"hello", "ping", "sync"}
+OK = "ok"
 # Progress updates to the board views per phase, about, whatever the room: the appliance coalesces
 # them in time (four a second); an invocation knows only the counts its own command left.
 PROGRESS_STEPS = 40
@@ -57,6 +72,7 @@ class Sockets:
         allowed_origins: frozenset[str] = frozenset(),
         inline_posts: int = INLINE_POSTS,
         progress_steps: int = PROGRESS_STEPS,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.games = games
         self.connections = connections
@@ -68,6 +84,8 @@ class Sockets:
         self.allowed_origins = allowed_origins
         self.inline_posts = inline_posts
         self.progress_steps = progress_steps
+        self.telemetry = telemetry or Telemetry()
+        self.commands = command_names(games.types)  # the `type` labels a command may be counted under
 
     # -- the three routes ------------------------------------------------------------------------
 
@@ -78,69 +96,96 @@ class Sockets:
             return 403
         if not isinstance(game_id, str) or await self.games.meta(game_id) is None:
             return 404
+        context.bind(game_id=game_id)  # this invocation's task only
         await self.connections.opened(connection_id, game_id, at)
+        self.telemetry.count(CONNECTIONS_OPENED)
+        log.debug("socket opened")
         return 200
 
     async def disconnect(self, connection_id: str) -> None:
         connection = await self.connections.find(connection_id)
         if connection is not None:
+            context.bind(game_id=connection.game_id)
             await self.connections.remove(connection)
+            self.telemetry.count(CONNECTIONS_CLOSED)
+            log.debug("socket closed")
             if connection.player:  # a phone left: the board views see `connected` go down
                 await self.room_changed(connection.game_id)
 
     async def message(self, connection_id: str, text: str, at: int) -> None:
         """One message from a socket; `at` is when API Gateway received it (requestTimeEpoch)."""
-        reply = await self._reply(connection_id, text, at)
+        type_, reply = await self._reply(connection_id, text, at)
         if reply is not None:
             await self.reply(connection_id, reply)
+        if isinstance(type_, str) and type_ in NOT_COMMANDS:
+            return
+        kind = self._kind(type_)
+        if reply is None:  # acked
+            self.telemetry.count(COMMANDS, type=kind, outcome=OK)
+            self.telemetry.observe(ACK_LATENCY, max(0, self.games.clock() - at) / 1000, type=kind)
+        elif reply.get("type") == "error":
+            log.debug("command refused: %s", reply["code"])
+            self.telemetry.count(COMMANDS, type=kind, outcome=reply["code"])
+
+    def _kind(self, type_: Any) -> str:
+        return type_ if isinstance(type_, str) and type_ in self.commands else OTHER
 
     # -- dispatch --------------------------------------------------------------------------------
 
-    async def _reply(self, connection_id: str, text: str, at: int) -> dict[str, Any] | None:
+    async def _reply(self, connection_id: str, text: str, at: int) -> tuple[Any, dict[str, Any] | None]:
         if len(text.encode()) > MAX_MESSAGE:
-            return error("too_large", f"Messages are at most {MAX_MESSAGE} bytes.")
+            return None, error("too_large", f"Messages are at most {MAX_MESSAGE} bytes.")
         try:
             msg = jsondoc.loads(text)
         except jsondoc.BadJson as e:
-            return error("bad_json", f"That message is not JSON we read: {e}")
+            return None, error("bad_json", f"That message is not JSON we read: {e}")
         if not isinstance(msg, dict):
-            return error("bad_json", "A message is a JSON object.")
+            return None, error("bad_json", "A message is a JSON object.")
         type_ = msg.pop("type", None)
         cmd_id = msg.pop("id", "")
         if not isinstance(cmd_id, str) or len(cmd_id) > 64:
-            return error("bad_message", "`id` is a string of at most 64 characters.")
+            return type_, error("bad_message", "`id` is a string of at most 64 characters.")
         if not isinstance(type_, str):
-            return error("bad_message", "A message needs a `type`.", cmd_id)
+            return type_, error("bad_message", "A message needs a `type`.", cmd_id)
         if type_ == "ping":
             t = msg.get("t")
-            return {"type": "pong", "t": t if isinstance(t, int | float) else None, "now": self.games.clock()}
+            return type_, {
+                "type": "pong",
+                "t": t if isinstance(t, int | float) else None,
+                "now": self.games.clock(),
+            }
+        if type_ not in NOT_COMMANDS:
+            context.bind(command_id=cmd_id, command=self._kind(type_))  # this invocation's task only
         try:
             connection = await self.connections.spend(connection_id, at, sync=type_ == "sync")
             if connection is None:
                 raise Rejected("unauthorized", "This connection is not open to a game.")
+            context.bind(game_id=connection.game_id)
             if type_ == "hello":
-                return await self._hello(connection, msg)
+                return type_, await self._hello(connection, msg)
             if connection.view is None:
                 raise Rejected("not_authenticated", "Say hello with your token first.")
             if type_ == "sync":
-                return await self._snapshot(connection)
+                return type_, await self._snapshot(connection)
             if type_ in REQUEST_TYPES:
                 reply = await self._request(connection, type_, msg)
-                return {**reply, "id": cmd_id} if cmd_id else reply
+                return type_, {**reply, "id": cmd_id} if cmd_id else reply
             if not cmd_id:
                 raise Rejected("bad_message", "A command needs an `id`.")
             self._screen(connection, type_)
+            log.debug("command received")
             done = await self.games.execute(connection.game_id, actor_of(connection), type_, msg, cmd_id, at)
         except Rejected as e:
-            return error(e.code, e.message, cmd_id)
+            return type_, error(e.code, e.message, cmd_id)
         except StoreError:
             log.exception("a command could not be saved")
-            return error("internal", "That could not be saved: please try again.", cmd_id)
+            return type_, error("internal", "That could not be saved: please try again.", cmd_id)
         await self.after(connection.game_id, done)
         await self.reply(connection_id, {"type": "ack", "id": cmd_id, **done.ack})
+        log.debug("command acked")
         if done.settle:
             await self.settle(connection.game_id)
-        return None
+        return type_, None
 
     def _screen(self, connection: Connection, type_: str) -> None:
         """Refuse what the engine would refuse anyway before reading the game for it: an unknown
@@ -250,6 +295,7 @@ class Sockets:
     async def deliver(self, game_id: str, messages: Messages) -> None:
         if not (messages.broadcast or messages.private or messages.kicked):
             return
+        started = time.perf_counter()
         connections = await self.connections.of_game(game_id)
         encoded = [
             {audience: encode(m) for audience, m in renditions.items()} for renditions in messages.broadcast
@@ -266,6 +312,8 @@ class Sockets:
             if frames:
                 posts.append((c.id, frames))
         await self.post(game_id, posts)
+        self.telemetry.observe(FANOUT_RECIPIENTS, len(posts))
+        self.telemetry.observe(FANOUT_LATENCY, time.perf_counter() - started)
         for c in connections:
             if c.player in kicked:
                 await asyncio.to_thread(self.poster.close, c.id)

@@ -13,6 +13,7 @@ numbers have no gaps and no duplicates however many runtimes share a game.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ from engagements import engine, items, views
 from engagements.model import FINISHED, Command, Event, Game
 from engagements.store.base import Write
 from engagements.types import Types
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,7 +42,8 @@ class Applied:
 
     @property
     def finishes(self) -> bool:
-        """The command finished the game: once saved, its webhooks announce it (both runtimes)."""
+        """The command finished the game: once saved, its webhooks announce it and the metrics count
+        it (both runtimes)."""
         return any(e.kind == "phase_changed" and e.data["status"] == FINISHED for e in self.events)
 
 
@@ -50,6 +54,8 @@ def apply(game: Game, types: Types, cmd: Command, ttl: int, *, settle_phases: bo
     `settle_phases=False` for a partial game: see engine.handle.
     """
     events, ack = engine.handle(game, cmd, types, settle_phases=settle_phases)
+    if log.isEnabledFor(logging.INFO):
+        _log(game, cmd, events)
     messages = views.messages(game, types, events)
     for renditions in messages.broadcast:
         game.seq += 1
@@ -57,3 +63,17 @@ def apply(game: Game, types: Types, cmd: Command, ttl: int, *, settle_phases: bo
             message["seq"] = game.seq
     atomic, scores = items.event_writes(game, events, ttl)
     return Applied(events, ack, messages, atomic, scores)
+
+
+def _log(game: Game, cmd: Command, events: list[Event]) -> None:
+    """What a command did, the same on both runtimes: a phase change at INFO (a few a round), the
+    rest at DEBUG; with the game and command ids, whoever runs it (a deadline's tick has no socket)."""
+    ids = {"game_id": game.id, "command": cmd.type, **({"command_id": cmd.id} if cmd.id else {})}
+    for event in events:
+        if event.kind == "phase_changed":
+            d = event.data
+            log.info(
+                "phase changed to %s", d["phase"], extra={**ids, "round": game.round, "status": d["status"]}
+            )
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("command applied: %s", ", ".join(e.kind for e in events) or "no events", extra=ids)

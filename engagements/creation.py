@@ -6,6 +6,7 @@ a join setting is judged by one set of rules wherever the host types it.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +25,19 @@ MAX_PROMPTS = MAX_TRANSACT_ITEMS - 2
 # type's slug in brackets: `[quiz] Capital of France? | Lyon | *Paris`.
 TYPE_MARK = re.compile(r"\[([a-z0-9][a-z0-9-]*)\]\s*")
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Created:
     game: Game
     host_token: str
+
+    def saved(self) -> None:
+        """Its writes committed: the game exists now (one log line, the same on both runtimes)."""
+        game = self.game
+        extra = {"game_id": game.id, "type": game.type, "prompts": len(game.prompts)}
+        log.info("game created", extra=extra)
 
 
 def new_game(

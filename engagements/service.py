@@ -29,6 +29,7 @@ from engagements.store.base import (
     TransactionCanceled,
     Write,
 )
+from engagements.telemetry.metrics import GAMES_CREATED, GAMES_FINISHED, STORE_WRITE_LATENCY, Telemetry
 from engagements.types import EngagementType
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,10 @@ class Games:
         retention_days: int = 7,
         clock: Callable[[], int] = now_ms,
         on_evict: Callable[[str], None] = lambda game_id: None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.store = store
+        self.telemetry = telemetry or Telemetry()
         self.types = types
         self.join_base = join_base.rstrip("/")
         self.retention_days = retention_days
@@ -109,6 +112,8 @@ class Games:
             except TransactionCanceled:
                 continue
             self._games[game.id] = game
+            self.telemetry.count(GAMES_CREATED)
+            created.saved()
             return created
         raise StoreError("could not find a free join code")
 
@@ -118,6 +123,10 @@ class Games:
             return None
         item = await self.store.get(items.code_pk(code), "CODE")
         return None if item is None else item["game_id"]
+
+    def in_memory(self) -> list[Game]:
+        """The games loaded now (the metrics' gauges)."""
+        return list(self._games.values())
 
     def loaded(self, game_id: str) -> Game | None:
         """The game if it is in memory; never touches the store (for timers and disconnects)."""
@@ -220,6 +229,7 @@ class Games:
         if finished and durable is not None:
             durable.add_done_callback(lambda _: self.on_finish_saved())
         if finished:
+            self.telemetry.count(GAMES_FINISHED)
             # Rewriting every item of the game would compete with the podium's broadcast (and with
             # every other game finishing in the same second): it waits a moment.
             handle = asyncio.get_running_loop().call_later(self.keep_delay, self._keep, game)
@@ -278,7 +288,10 @@ class Games:
         try:
             for writes in (atomic, scores):
                 for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
-                    await self.store.transact_write(writes[i : i + MAX_TRANSACT_ITEMS])
+                    chunk, started = writes[i : i + MAX_TRANSACT_ITEMS], time.perf_counter()
+                    with self.telemetry.span("store.write", game_id=game.id, writes=len(chunk)):
+                        await self.store.transact_write(chunk)
+                    self.telemetry.observe(STORE_WRITE_LATENCY, time.perf_counter() - started)
                 if showable is not None and not showable.done():
                     showable.set_result(None)
         except StoreError as e:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from engagements.store.base import Store, StoreError
 from engagements.store.dynamodb import DynamoStore
+from engagements.telemetry.metrics import SYNC_GAMES, SYNC_RUNS, Telemetry
 from sync.cloud import GameReport, Retention, sync_all
 from sync.target import Target, open_cloud
 
@@ -34,6 +35,7 @@ class AutoSync:
         clock: Callable[[], int],
         on_synced: Callable[[GameReport, int], None],
         interval: float = INTERVAL,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.local = local
         self.target = target
@@ -41,6 +43,7 @@ class AutoSync:
         self.clock = clock
         self.on_synced = on_synced
         self.interval = interval
+        self.telemetry = telemetry or Telemetry()
         self.last_error: str | None = None
         self._cloud: DynamoStore | None = None
         self._wake = asyncio.Event()
@@ -55,7 +58,9 @@ class AutoSync:
             try:
                 await self.once()
                 pause = self.interval
+                self.telemetry.count(SYNC_RUNS, result="ok")
             except StoreError as e:
+                self.telemetry.count(SYNC_RUNS, result="failed")
                 if str(e) != self.last_error:
                     log.warning("cloud sync: %s; retrying in the background", e)
                 self.last_error = str(e)
@@ -73,7 +78,9 @@ class AutoSync:
         reports = await sync_all(self.local, self._cloud, now_ms=now, retention=retention)
         failed = [r for r in reports if r.status == "failed"]
         for report in reports:
+            self.telemetry.count(SYNC_GAMES, result=report.status)
             if report.status == "synced" and report.synced_at is not None:
+                log.info("game synced to the cloud", extra={"game_id": report.game_id, "items": report.items})
                 self.on_synced(report, report.synced_at)
         if failed:
             raise StoreError(f"{len(failed)} games could not be synced: {failed[0].error}")

@@ -24,6 +24,9 @@ CORE = [
     "engagements.types.answer_vote",
     "engagements.webhooks",
     "engagements.deliveries",
+    "engagements.telemetry.context",
+    "engagements.telemetry.logs",
+    "engagements.telemetry.metrics",
 ]
 BLOCKED = ["asyncio", "aiohttp", "boto3", "botocore"]
 
@@ -71,10 +74,12 @@ def test_the_block_does_stop_an_impure_module() -> None:
 
 
 def test_the_lambda_handlers_need_neither_the_lan_server_nor_pillow() -> None:
-    """The functions' package carries the core, `cloud` and boto3: no aiohttp, no `web`, no Pillow; and
-    openpyxl only for a spreadsheet import, so no cold start pays for loading it."""
+    """The functions' package carries the core, `cloud` and boto3: no aiohttp, no `web`, no Pillow, none of
+    the appliance's Prometheus and OpenTelemetry (the functions write embedded metrics, X-Ray traces
+    them); and openpyxl only for a spreadsheet import, so no cold start pays for loading it."""
     handlers = [f"cloud.handlers.{name}" for name in ("websocket", "http", "fanout", "deadline")]
-    program = PROGRAM.format(blocked=["aiohttp", "web", "PIL", "zeroconf", "openpyxl"], core=handlers)
+    blocked = ["aiohttp", "web", "PIL", "zeroconf", "openpyxl", "prometheus_client", "opentelemetry"]
+    program = PROGRAM.format(blocked=blocked, core=handlers)
     program = program.replace('assert "answer-vote" in load_types()', "")
     result = run(program)
     assert result.returncode == 0, result.stderr

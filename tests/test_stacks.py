@@ -262,6 +262,8 @@ UNTAGGABLE = {
     "AWS::Lambda::EventInvokeConfig",
     "AWS::ApiGateway::Account",
     "AWS::CloudFormation::WaitConditionHandle",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::SNS::Subscription",
 }
 
 

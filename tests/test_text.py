@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from engagements import jsondoc
 from engagements.model import Rejected
+from engagements.telemetry.logs import TextLines
 from engagements.text import MAX_MARKS, one_line, printable, title
-from web.logs import EscapingFormatter
 
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=60)
 REFUSED = ("Cc", "Cf", "Co", "Cs")
@@ -99,7 +99,7 @@ def test_printed_text_holds_nothing_a_terminal_acts_on(raw):
 
 
 def test_the_log_escapes_messages_and_tracebacks():
-    formatter = EscapingFormatter("%(message)s")
+    formatter = TextLines("%(message)s")
     try:
         raise ValueError("in \x1b[2J traceback")
     except ValueError:

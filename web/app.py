@@ -21,16 +21,19 @@ from sync.target import open_cloud
 from web.admin import Admin, load_secret
 from web.collector import Collector
 from web.connection import Outbox
+from web.correlation import correlate
 from web.deadlines import Deadlines
 from web.dispatch import Dispatcher
 from web.faults import Faults
 from web.gate import Gate, body_deadline, connection_cap, file_limit
+from web.health import Health
 from web.joins import Joins
 from web.keys import (
     ADMIN,
     FAULTS,
     GAMES,
     GATE,
+    HEALTH,
     JOINS,
     ORIGINS,
     REFUSALS,
@@ -38,8 +41,10 @@ from web.keys import (
     SETTINGS,
     SOCKETS,
     STORE,
+    TELEMETRY,
     WEBHOOKS,
 )
+from web.metrics import ApplianceTelemetry, live_figures
 from web.network import join_base_url
 from web.origin import Origins, same_origin
 from web.pages import template_options
@@ -47,6 +52,7 @@ from web.refusals import Refusals
 from web.rooms import Rooms
 from web.routes import errors_and_headers, setup_routes
 from web.settings import Settings
+from web.tracing import Tracing
 from web.webhook_routes import setup_webhook_routes
 from web.webhooks import attach_webhooks
 from web.websocket import Sockets
@@ -61,10 +67,13 @@ def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...]
     """The appliance's application; raises AdminSecretError when the admin secret is unusable."""
     limits = settings.limits
     app = web.Application(
-        middlewares=[errors_and_headers, same_origin, body_deadline(limits.body_timeout)],
+        middlewares=[correlate, errors_and_headers, same_origin, body_deadline(limits.body_timeout)],
         client_max_size=MAX_BODY,
     )
     app[SETTINGS] = settings
+    tracing = Tracing(settings.trace)
+    app[TELEMETRY] = ApplianceTelemetry(tracing.span if tracing.on else None)
+    app[HEALTH] = Health(settings.mdns)
     app[ADMIN] = Admin(load_secret(settings.data_dir, settings.admin_secret))
     app[ORIGINS] = Origins(settings.public_url)
     app[FAULTS] = Faults()
@@ -78,26 +87,31 @@ def create_app(settings: Settings, extra_types: tuple[type[EngagementType], ...]
     setup_webhook_routes(app)
     app.cleanup_ctx.append(_storage(types))
     app.on_shutdown.append(_close_sockets)
+    app.on_cleanup.append(lambda _: asyncio.to_thread(tracing.close))
     return app
 
 
 def _storage(types: dict[str, EngagementType]):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
+        telemetry = app[TELEMETRY]
         store = await open_store(settings)
         outbox = Outbox()
-        rooms = Rooms(outbox, Collector())
+        rooms = Rooms(outbox, Collector(), telemetry)
         games = Games(
             store,
             types,
             join_base=join_base_url(settings.public_url, settings.host, settings.port, settings.scheme),
             retention_days=settings.retention_days,
             on_evict=rooms.evicted,
+            telemetry=telemetry,
         )
         deadlines = Deadlines(games, rooms)
-        dispatcher = Dispatcher(games, rooms, deadlines, app[REFUSALS])
+        dispatcher = Dispatcher(games, rooms, deadlines, app[REFUSALS], telemetry)
         app[STORE], app[GAMES], app[ROOMS] = store, games, rooms
-        app[SOCKETS] = Sockets(dispatcher, outbox, settings.limits)
+        app[SOCKETS] = sockets = Sockets(dispatcher, outbox, settings.limits)
+        app[HEALTH].store = store
+        telemetry.watch(live_figures(games.in_memory, lambda: len(sockets.open), rooms.audience_counts))
         # Before any game resumes: a deadline that passed while the appliance was off may finish one.
         app[WEBHOOKS], deliverer = await attach_webhooks(store, games, settings.webhooks)
         await deadlines.resume()
@@ -120,6 +134,7 @@ def _storage(types: dict[str, EngagementType]):
                 clock=games.clock,
                 on_synced=synced,
                 interval=settings.sync_interval,
+                telemetry=telemetry,
             )
             games.on_finished = auto.nudge
             tasks.append(asyncio.create_task(auto.run()))

@@ -14,6 +14,7 @@ import click
 from engagements import __version__
 from engagements.deliveries import Retry
 from engagements.store.base import StoreError
+from engagements.telemetry.logs import FORMATS, level_named
 from engagements.text import printable
 from sync.cli import cloud_options, data_dir_option, retention_option, sync
 from sync.show import shown
@@ -29,6 +30,7 @@ from web.server import serve as run_server
 from web.settings import Settings
 from web.systemd import install_service
 from web.tls import TLSError
+from web.tracing import EXPORTERS, TracingError
 from web.webhooks_cli import webhooks
 
 
@@ -164,6 +166,30 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -
     show_default=True,
     help="Seconds before a failed webhook delivery's first retry (at most; doubled each time after).",
 )
+@click.option(
+    "--log-format",
+    envvar="ENGAGEMENTS_LOG_FORMAT",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Log lines on stderr: JSON with correlation ids, or text; auto: text on a terminal, else JSON.",
+)
+@click.option(
+    "--log-level",
+    envvar="ENGAGEMENTS_LOG_LEVEL",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="debug adds a line per command and request (for a test night, not a full room).",
+)
+@click.option(
+    "--trace",
+    envvar="ENGAGEMENTS_TRACE",
+    type=click.Choice(EXPORTERS),
+    default="none",
+    show_default=True,
+    help="OpenTelemetry spans: console (stderr) or otlp (OTEL_EXPORTER_OTLP_ENDPOINT).",
+)
 def serve(
     host: str,
     port: int,
@@ -185,6 +211,9 @@ def serve(
     keyfile: Path | None,
     webhook_timeout: float,
     webhook_retry: float,
+    log_format: str,
+    log_level: str,
+    trace: str,
 ) -> None:
     """Run the appliance: host console, big screen and players' phones, on this network."""
     if (certfile is None) != (keyfile is None):
@@ -214,11 +243,12 @@ def serve(
         certfile=certfile,
         keyfile=keyfile,
         webhooks=Retry(first=webhook_retry, timeout=webhook_timeout),
+        trace=trace,
     )
-    setup_logging()
+    setup_logging(log_format, level_named(log_level))
     try:
         asyncio.run(run_server(settings))
-    except (StoreError, AdminSecretError, TLSError) as e:
+    except (StoreError, AdminSecretError, TLSError, TracingError) as e:
         raise click.ClickException(shown(" ".join(str(e).split()))) from None  # one line, always
 
 

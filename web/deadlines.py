@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 from engagements.model import Game, Rejected
 from engagements.service import Games
+from engagements.telemetry import context
 from web.rooms import Rooms
 
 
@@ -25,10 +27,14 @@ class Deadlines:
             del self.timers[game.id]
         if game.deadline is not None:
             delay = max(0.0, (game.deadline - self.games.clock()) / 1000)
-            handle = asyncio.get_running_loop().call_later(delay, self._fire, game.id)
+            # In a context of its own: not that of the command that happened to schedule it (its log
+            # lines would carry that command's ids).
+            loop = asyncio.get_running_loop()
+            handle = loop.call_later(delay, self._fire, game.id, context=contextvars.Context())
             self.timers[game.id] = (game.deadline, handle)
 
     def _fire(self, game_id: str) -> None:
+        context.bind(game_id=game_id)  # the timer's own context (schedule)
         self.timers.pop(game_id, None)
         game = self.games.loaded(game_id)
         if game is None:

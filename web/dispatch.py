@@ -7,72 +7,128 @@ until what they changed is durable.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from engagements import jsondoc, views
 from engagements.model import Game, Rejected
 from engagements.service import Games
 from engagements.store.base import StoreError
+from engagements.telemetry import context
+from engagements.telemetry.metrics import ACK_LATENCY, COMMANDS, OTHER, Telemetry, command_names
 from web.connection import Conn
 from web.deadlines import Deadlines
 from web.refusals import Refusals
 from web.rooms import Rooms
 from web.wire import frame
 
+log = logging.getLogger(__name__)
+
 MAX_MESSAGE = 4096
+OK = "ok"
 SESSION_TYPES = frozenset({"hello", "ping", "sync"})
 REQUEST_TYPES = frozenset({"players", "results"})  # the host's; they read and change nothing
 
 
 class Dispatcher:
-    def __init__(self, games: Games, rooms: Rooms, deadlines: Deadlines, refusals: Refusals) -> None:
+    def __init__(
+        self,
+        games: Games,
+        rooms: Rooms,
+        deadlines: Deadlines,
+        refusals: Refusals,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self.games = games
         self.rooms = rooms
         self.deadlines = deadlines
         self.refusals = refusals
+        self.telemetry = telemetry or Telemetry()
+        self.commands = command_names(games.types)  # the `type` labels a command may be counted under
 
     async def receive(self, conn: Conn, text: str) -> None:
+        started = time.perf_counter()
+        type_, outcome = await self._receive(conn, text)
+        if outcome is None:  # a session message or a request: no command
+            return
+        kind = type_ if isinstance(type_, str) and type_ in self.commands else OTHER
+        self.telemetry.count(COMMANDS, type=kind, outcome=outcome)
+        if outcome == OK:
+            self.telemetry.observe(ACK_LATENCY, time.perf_counter() - started, type=kind)
+
+    async def _receive(self, conn: Conn, text: str) -> tuple[Any, str | None]:
+        """Handles one message: (its type, and for a command or a message refused unread, its outcome:
+        `ok`, or the error code the sender got; None for a session message or a request)."""
         at = self.games.clock()
         if len(text) > MAX_MESSAGE:
-            return error(conn, "too_large", f"Messages are at most {MAX_MESSAGE} bytes.")
+            return None, refuse(conn, "too_large", f"Messages are at most {MAX_MESSAGE} bytes.")
         allowed = conn.allow()
         try:
             msg = jsondoc.loads(text)
         except jsondoc.BadJson as e:
-            return error(conn, "bad_json", f"That message is not JSON we read: {e}")
+            return None, refuse(conn, "bad_json", f"That message is not JSON we read: {e}")
         if not isinstance(msg, dict):
-            return error(conn, "bad_json", "A message is a JSON object.")
+            return None, refuse(conn, "bad_json", "A message is a JSON object.")
         type_ = msg.pop("type", None)
         cmd_id = msg.pop("id", "")
         if not isinstance(cmd_id, str) or len(cmd_id) > 64:
-            return error(conn, "bad_message", "`id` is a string of at most 64 characters.")
+            return type_, refuse(conn, "bad_message", "`id` is a string of at most 64 characters.")
         if not allowed:  # with the command's id, so the client knows which one to send again
             self.refusals.note(conn.client, "messages")
-            return error(conn, "rate_limited", "Too many messages: slow down.", cmd_id)
+            return type_, refuse(conn, "rate_limited", "Too many messages: slow down.", cmd_id)
         if not isinstance(type_, str):
-            return error(conn, "bad_message", "A message needs a `type`.", cmd_id)
+            return type_, refuse(conn, "bad_message", "A message needs a `type`.", cmd_id)
+        if type_ in SESSION_TYPES or type_ in REQUEST_TYPES:
+            try:
+                await self._message(conn, type_, msg, cmd_id)
+            except Rejected as e:
+                error(conn, e.code, e.message, cmd_id)
+            return type_, None
+        token = context.bind(command_id=cmd_id, command=type_ if type_ in self.commands else OTHER)
         try:
-            if type_ in SESSION_TYPES:
-                return await self._session(conn, type_, msg)
             if conn.actor is None:
                 raise Rejected("not_authenticated", "Say hello with your token first.")
             game = await self._game(conn)
-            if type_ in REQUEST_TYPES:
-                reply = self._request(game, conn, type_, msg)
-                return conn.send(frame({**reply, "id": cmd_id} if cmd_id else reply))
             if not cmd_id:
                 raise Rejected("bad_message", "A command needs an `id`.")
-            outcome = self.games.execute(game, conn.actor, type_, msg, cmd_id, at)
+            log.debug("command received")
+            with self.telemetry.span("command", game_id=game.id, command=type_, command_id=cmd_id):
+                return type_, await self._command(conn, game, type_, msg, cmd_id, at)
         except Rejected as e:
-            return error(conn, e.code, e.message, cmd_id)
+            log.debug("command refused: %s", e.code)
+            return type_, refuse(conn, e.code, e.message, cmd_id)
+        finally:
+            context.reset(token)
+
+    async def _message(self, conn: Conn, type_: str, msg: dict[str, Any], cmd_id: str) -> None:
+        """A session message or one of the host's requests (raises Rejected)."""
+        if type_ in SESSION_TYPES:
+            return await self._session(conn, type_, msg)
+        if conn.actor is None:
+            raise Rejected("not_authenticated", "Say hello with your token first.")
+        game = await self._game(conn)
+        reply = self._request(game, conn, type_, msg)
+        conn.send(frame({**reply, "id": cmd_id} if cmd_id else reply))
+
+    async def _command(
+        self, conn: Conn, game: Game, type_: str, msg: dict[str, Any], cmd_id: str, at: int
+    ) -> str:
+        """Applies a command (raises Rejected), shows its effects, acks it once durable: its outcome."""
+        assert conn.actor is not None
+        outcome = self.games.execute(game, conn.actor, type_, msg, cmd_id, at)
         self.rooms.deliver(game, outcome)
         if outcome.messages.broadcast:
             self.deadlines.schedule(game)
         try:
             await outcome.saved()
         except StoreError:
-            return error(conn, "internal", "That could not be saved: please try again.", cmd_id)
+            error(conn, "internal", "That could not be saved: please try again.", cmd_id)
+            log.debug("command not saved")
+            return "internal"
         conn.send(frame({"type": "ack", "id": cmd_id, **outcome.ack}))
+        log.debug("command acked")
+        return OK
 
     async def _session(self, conn: Conn, type_: str, msg: dict[str, Any]) -> None:
         if type_ == "ping":
@@ -135,6 +191,12 @@ class Dispatcher:
         if game is None:
             raise Rejected("unauthorized", "There is no such game on this server.")
         return game
+
+
+def refuse(conn: Conn, code: str, message: str, cmd_id: str = "") -> str:
+    """Send the error; its code is the command's outcome."""
+    error(conn, code, message, cmd_id)
+    return code
 
 
 def error(conn: Conn, code: str, message: str, cmd_id: str = "") -> None:

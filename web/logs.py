@@ -1,9 +1,6 @@
-"""The appliance's log: one line per message, with what came from outside escaped.
-
-A title, a nickname or a name heard over mDNS may reach a log message; written raw, its control
-characters could recolour the admin's terminal or forge a log line. The formatter escapes everything
-a terminal would act on in the message (newlines included) and in each line of a traceback. Requests
-that are not HTTP at all are counted, not logged one by one.
+"""The appliance's log: the shared setup (engagements.telemetry.logs: JSON lines with correlation ids,
+or escaped text on a terminal), and aiohttp's complaints about requests that are not HTTP counted
+rather than logged one by one.
 """
 
 from __future__ import annotations
@@ -13,21 +10,7 @@ import time
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-from engagements.text import printable
-
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-class EscapingFormatter(logging.Formatter):
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        record.message = printable(record.message)
-        return super().formatMessage(record)
-
-    def formatException(self, ei: logging._SysExcInfoType) -> str:
-        return _lines(super().formatException(ei))
-
-    def formatStack(self, stack_info: str) -> str:
-        return _lines(super().formatStack(stack_info))
+from engagements.telemetry import logs
 
 
 class MalformedRequests(logging.Filter):
@@ -61,16 +44,7 @@ class MalformedRequests(logging.Filter):
         return True
 
 
-def _lines(text: str) -> str:
-    return "\n".join(printable(line) for line in text.split("\n"))
-
-
-def setup_logging(level: int = logging.WARNING) -> None:
-    """Warnings and errors to stderr, escaped; `serve` calls this before anything logs.
-
-    Like `logging.basicConfig`, it leaves a root logger that already has handlers (a test's) alone.
-    """
-    handler = logging.StreamHandler()
-    handler.setFormatter(EscapingFormatter(FORMAT))
-    logging.basicConfig(handlers=[handler], level=level)
+def setup_logging(fmt: str = "auto", level: int = logging.INFO) -> None:
+    """To stderr (the banner with the links goes to stdout); `serve` calls this before anything logs."""
+    logs.setup_logging(fmt, level)
     logging.getLogger("aiohttp.server").addFilter(MalformedRequests())

@@ -213,6 +213,11 @@ class Advertiser:
         """The instance name actually published, which differs from the requested one after a clash."""
         return self._infos[0].get_name()
 
+    @property
+    def announced(self) -> bool:
+        """Our records are on the air (between a start and a stop; not while a rename probes)."""
+        return self._zc is not None and bool(self._published)
+
     async def start(self) -> None:
         """Probe, register and announce both service types; returns once the announcements are sent."""
         if self._zc is not None:

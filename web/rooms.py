@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from aiohttp import WSCloseCode
 from engagements import views
 from engagements.model import BOARD, LOBBY, PHONES, PLAYING, Game
 from engagements.service import Outcome
+from engagements.telemetry.metrics import FANOUT_LATENCY, FANOUT_RECIPIENTS, Telemetry
 from engagements.types import Types
 from web.collector import Collector
 from web.connection import Conn, Outbox
@@ -47,9 +49,10 @@ class Room:
 
 
 class Rooms:
-    def __init__(self, outbox: Outbox, collector: Collector) -> None:
+    def __init__(self, outbox: Outbox, collector: Collector, telemetry: Telemetry | None = None) -> None:
         self.outbox = outbox
         self.collector = collector
+        self.telemetry = telemetry or Telemetry()
         self.rooms: dict[str, Room] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # per game, the outcomes waiting for their writes (or for an earlier one's), oldest first
@@ -138,10 +141,13 @@ class Rooms:
         room = self.rooms.get(game.id)
         phase_changed = any(r[BOARD]["type"] == "phase_changed" for r in messages.broadcast)
         if room is not None:
+            started, sent = time.perf_counter(), 0
             for renditions in messages.broadcast:
                 for audience, message in renditions.items():
                     data = frame(message)
-                    for conn in room.conns[audience]:
+                    conns = room.conns[audience]
+                    sent += len(conns)
+                    for conn in conns:
                         conn.send(data)
                     if message["type"] == "phase_changed" and message["round"] is not None:
                         # its round view carries the counts
@@ -151,12 +157,15 @@ class Rooms:
                 seats = room.players.get(pid)
                 if seats:
                     data = frame(message)
+                    sent += len(seats)
                     for conn in seats:
                         conn.send(data)
             for pid in messages.kicked:
                 self._close_player(room, pid)
             if phase_changed:  # out now, not at the end of a turn that may be busy with a burst
                 self.outbox.flush()
+            self.telemetry.observe(FANOUT_RECIPIENTS, sent)
+            self.telemetry.observe(FANOUT_LATENCY, time.perf_counter() - started)
         if phase_changed:
             self.collector.update(game.id, game.status == PLAYING)
         self.touch(game)
@@ -234,6 +243,14 @@ class Rooms:
         for conn in room.conns[BOARD] if room else ():
             if conn.actor is not None and conn.view in views_:
                 conn.send(snapshot(conn))
+
+    def audience_counts(self) -> dict[str, int]:
+        """Authenticated sockets by audience, over every room (the metrics' gauge)."""
+        counts = dict.fromkeys(views.AUDIENCES, 0)
+        for room in self.rooms.values():
+            for audience, conns in room.conns.items():
+                counts[audience] += len(conns)
+        return counts
 
     def evicted(self, game_id: str) -> None:
         """The game's memory and store may disagree: its sockets reconnect and get the store's."""

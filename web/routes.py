@@ -19,10 +19,12 @@ from engagements.statuses import STATUS
 from engagements.store.base import StoreError
 from engagements.types import EngagementType
 from web.admin import admin_only, whoami
+from web.health import healthz, readyz
 from web.keys import FAULTS, GAMES, JOINS, ROOMS, SOCKETS
+from web.metrics import counted_as, metrics
 from web.pages import APPLIANCE, NOT_FOUND, PAGES, STATIC
 
-JSON_PATHS = ("/api/", "/healthz")  # where every answer, errors included, is JSON
+JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")  # where every answer, errors included, is JSON
 
 
 def error(code: str, message: str, status: int | None = None, **headers: str) -> web.Response:
@@ -87,6 +89,7 @@ async def create_game(request: web.Request) -> web.Response:
     )
 
 
+@counted_as("join")
 async def join_game(request: web.Request) -> web.Response:
     joins = request.app[JOINS]
     address = request.remote or "?"
@@ -227,10 +230,6 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.Response(body=openapi.description(), content_type="application/json")
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True, "version": __version__})
-
-
 @web.middleware
 async def errors_and_headers(request: web.Request, handler: Any) -> web.StreamResponse:
     """Refusals become JSON errors; every answer carries headers that keep pages to our own origin.
@@ -280,6 +279,8 @@ def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None
     app.router.add_post("/api/packs/parse", parse_uploaded_pack, name="parse_pack")
     app.router.add_get("/api/openapi.json", openapi_json, name="openapi")
     app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/readyz", readyz, name="readyz")
+    app.router.add_get("/metrics", metrics, name="metrics")
     app.router.add_get("/ws/{game_id}", websocket, name="ws")
     app.router.add_static("/static/", STATIC, name="static")
     for slug, kind in types.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Awaitable
 
@@ -13,11 +14,13 @@ from engagements import __version__
 from web.admin import SECRET_FILE
 from web.app import create_app
 from web.gate import GatedSite, raise_file_limit
-from web.keys import ADMIN, GAMES, GATE
+from web.keys import ADMIN, GAMES, GATE, HEALTH
 from web.mdns import Advertiser
 from web.network import join_base_url, lan_addresses
 from web.settings import Settings
 from web.tls import server_context
+
+log = logging.getLogger(__name__)
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
@@ -71,6 +74,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             )
             if not await _unless_stopped(advertiser.start(), stop):
                 advertiser = None  # a start cut short has already withdrawn what it announced
+            app[HEALTH].advertiser = advertiser
         if stop.is_set():
             return
         print(f"Engagements {__version__} is running.", flush=True)
@@ -91,6 +95,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             f"  Open files:    {files} (connections capped at {gate.total}, {gate.per_address} per address)",
             flush=True,
         )
+        log.info("Engagements %s serving on port %d", __version__, port, extra={"join": games.join_base})
         if ready is not None:
             ready.set()
         await stop.wait()

@@ -55,6 +55,7 @@ class Settings:
     admin_secret: str | None = field(default=None, repr=False)
     certfile: Path | None = None  # with keyfile: serve HTTPS and WSS instead of HTTP and WS
     keyfile: Path | None = None
+    trace: str = "none"  # OpenTelemetry spans: none, console or otlp (web/tracing.py)
     limits: Limits = field(default_factory=Limits)
     webhooks: Retry = field(default_factory=Retry)  # webhook attempts: timeout, backoff, how many
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from engagements.codes import is_id, new_id
+from engagements.telemetry import context
+from engagements.telemetry.metrics import CONNECTIONS_CLOSED, CONNECTIONS_OPENED
 from web.connection import Conn, Outbox
 from web.dispatch import Dispatcher, error
 from web.keys import FAULTS
 from web.settings import Limits
+
+log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT = 2.0  # seconds a phone gets to answer the closing handshake at shutdown
 # Messages up to this size are read and refused with `too_large` (the limit is 4 KB), the socket kept
@@ -40,6 +46,14 @@ class Sockets:
             client=request.remote or "?",
         )
         self.open.add(ws)
+        telemetry = self.dispatcher.telemetry
+        telemetry.count(CONNECTIONS_OPENED)
+        # Every line this socket's messages cause carries its ids (its task's context; the game's id
+        # only when it is one: the path is the client's).
+        token = context.bind(
+            connection_id=new_id("k", 10), game_id=conn.game_id if is_id(conn.game_id) else None
+        )
+        log.debug("socket opened")
         writer = asyncio.create_task(conn.drain())
         try:
             async for msg in ws:
@@ -57,6 +71,9 @@ class Sockets:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
             self.open.discard(ws)
+            telemetry.count(CONNECTIONS_CLOSED)
+            log.debug("socket closed")
+            context.reset(token)
         return ws
 
     async def close(self) -> None:

@@ -7,11 +7,13 @@ import logging
 from typing import Any
 
 from cloud.deadlines import Due, parse
+from cloud.invocations import observed
 from cloud.runtime import runtime
 
 log = logging.getLogger(__name__)
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     """Reports the records that failed, so SQS retries only those (ReportBatchItemFailures)."""
     rt = runtime()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from cloud.invocations import observed
 from cloud.runtime import runtime
 
 
+@observed
 def connect(event: dict[str, Any], context: Any) -> dict[str, int]:
     """`wss://…/<stage>?game=<id>` from the pages' own site: the connection is recorded; the token comes
     later, in `hello`."""
@@ -19,6 +21,7 @@ def connect(event: dict[str, Any], context: Any) -> dict[str, int]:
     return {"statusCode": status}
 
 
+@observed
 def default(event: dict[str, Any], context: Any) -> dict[str, int]:
     """Every message; judged by when API Gateway received it (`requestTimeEpoch`), not by now."""
     rt = runtime()
@@ -30,6 +33,7 @@ def default(event: dict[str, Any], context: Any) -> dict[str, int]:
     return {"statusCode": 200}
 
 
+@observed
 def disconnect(event: dict[str, Any], context: Any) -> dict[str, int]:
     rt = runtime()
     rt.run(rt.sockets.disconnect(event["requestContext"]["connectionId"]))

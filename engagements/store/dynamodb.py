@@ -472,6 +472,7 @@ class DynamoStore(Store):
         if token is not None:
             params["ClientRequestToken"] = token
         await self._call("transact_write_items", **params)
+        log.debug("store committed %d writes", len(actions))  # with the command's ids (its context)
 
     async def batch_write(self, puts: Sequence[Item] = (), deletes: Sequence[Key] = ()) -> list[Write]:
         """Returns what DynamoDB left unprocessed, for the caller to send again after a pause."""

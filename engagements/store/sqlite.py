@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import queue
 import sqlite3
@@ -48,6 +49,8 @@ from .base import (
     now_epoch,
 )
 from .rules import Op, distinct, encode, encode_row, holds, transaction, validate
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -349,6 +352,7 @@ class SQLiteStore(Store):
             canonical = [{"op": type(write).__name__, **asdict(write)} for write in writes]
             request = token, hashlib.sha256(encode(canonical).encode()).hexdigest()
         await self._submit(lambda conn: self._transact(conn, ops, request))
+        log.debug("store committed %d writes", len(ops))  # with the command's ids (its context)
 
     def _transact(self, conn: sqlite3.Connection, ops: list[Op], request: tuple[str, str] | None) -> None:
         """`request` is (ClientRequestToken, digest of the writes) when the caller gave a token."""
