@@ -43,9 +43,10 @@ REGION = "us-east-1"
 
 @contextlib.contextmanager
 def moto_process(port: int) -> Any:
-    """moto's server in a child process on 127.0.0.1:`port`, stopped when the block ends."""
+    """moto's server in a child process on 127.0.0.1:`port`, stopped when the block ends; its
+    transactions save their own items, not the whole table (tests/cloudlocal/transactions.py)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "tests.cloudlocal.transactions", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

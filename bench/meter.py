@@ -68,9 +68,12 @@ def label_of(invocation: Invocation, handler: str) -> str:
     event = invocation.event
     if handler.endswith("websocket.default"):
         try:
-            kind = json.loads(event.get("body") or "{}").get("type")
+            body = json.loads(event.get("body") or "{}")
+            kind = body.get("type")
         except (ValueError, AttributeError):
             kind = None
+        if kind == "hello":  # a phone's and a board view's hello read differently (cloud.phones)
+            return f"hello {body.get('view')}"
         return kind if isinstance(kind, str) else "?"
     if handler.endswith("http.handler"):
         return str(event.get("routeKey", "http"))

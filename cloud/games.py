@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloud import admission, tallies
+from cloud import admission, phones, tallies
 from cloud.guards import Before, guarded
 from engagements import items, lifecycle, seats, views
 from engagements.codes import is_code, new_id, normalize_code, split_token
@@ -46,6 +46,7 @@ from engagements.store.base import (
     TransactionCanceled,
     Update,
     Write,
+    absent,
 )
 from engagements.telemetry.metrics import GAMES_CREATED, GAMES_FINISHED, STORE_WRITE_LATENCY, Telemetry
 from engagements.types import EngagementType, kind_of
@@ -196,9 +197,13 @@ class CloudGames:
         for _ in range(5):  # a join code already in use: draw again
             created = new_game(self.types, title, prompts, type_slug, settings, now=self.clock())
             try:
-                await self.store.transact_write(items.creation_writes(created.game, self.ttl(created.game)))
+                ttl = self.ttl(created.game)
+                await self.store.transact_write(items.creation_writes(created.game, ttl))
             except TransactionCanceled:
                 continue
+            # Apart: the creation's transaction is full with the most prompts. Nobody holds the
+            # game's tokens before this returns, so no META change can come first.
+            await self.store.put(phones.view_item(created.game, self.types, ttl), absent())
             self.telemetry.count(GAMES_CREATED)
             created.saved()
             return created
@@ -300,10 +305,13 @@ class CloudGames:
             before = Before.of(game, meta, played)
             cmd = Command(type_, actor, fields, at, cmd_id)
             applied = apply(game, self.types, cmd, self.ttl(game), settle_phases=whole)
-            writes = guarded(game, applied, before, played) + admission.writes(game, applied, self.ttl(game))
-            writes += tallies.writes(game, applied, self.types, self.ttl(game))
+            ttl = self.ttl(game)
+            writes = guarded(game, applied, before, played) + admission.writes(game, applied, ttl)
+            writes += tallies.writes(game, applied, self.types, ttl)
+            writes = phones.writes(game, self.types, applied, meta, writes, ttl)
+            ranks = phones.rank_writes(game, applied, meta)
             try:
-                await self._commit(writes, applied.scores)
+                await self._commit(writes, applied.scores if ranks is None else ranks)
             except TransactionCanceled as canceled:
                 failed = _failed(canceled, writes)
                 if any(admission.is_client_claim(w) for w in failed):
@@ -322,7 +330,7 @@ class CloudGames:
             opened = [e for e in applied.events if e.kind == "phase_changed" and e.data.get("deadline")]
             done.deadline = opened[-1].data["deadline"] if opened else None
             now = kind_of(game, self.types)  # the command may have opened a round of another type
-            if whole and game.phase in now.partial_phases and _changes_meta(applied):
+            if whole and game.phase in now.partial_phases | now.you_phases and _changes_meta(applied):
                 await self._keep_partial_state(game, now)
             boards = await self.boards.rank(game, applied, self.types, self.ttl(game))
             if not whole and type_ in kind.partial_commands and applied.atomic:
@@ -388,10 +396,7 @@ class CloudGames:
         if meta is None or meta["round"] < 0:
             return
         kind = self.round_kind(meta)
-        counted = items.entry_count(meta["round"], "")  # the round's counters: its kinds and tallies
-        entered = dict.fromkeys(kind.commands, 0) | {
-            name.removeprefix(counted): n for name, n in meta.items() if name.startswith(counted)
-        }
+        entered = items.round_counts(meta, kind.commands)
         if kind.ranked_shown:
             board = boards.get(meta["round"])
             entered |= board if board is not None else await self.boards.board(game_id, meta["round"])

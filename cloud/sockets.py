@@ -20,9 +20,10 @@ from cloud.connections import Connection, Connections
 from cloud.deadlines import Deadlines, Timer
 from cloud.delivery import INLINE_POSTS, Invoker, Poster, Posts, chunks
 from cloud.games import CloudGames, Done
+from cloud.phones import Phones
 from engagements import auth, jsondoc, views
-from engagements.engine import HOST_COMMANDS, SYSTEM_COMMANDS, evolve
-from engagements.model import BOARD, HOST, SYSTEM, Actor, Event, Rejected
+from engagements.engine import HOST_COMMANDS, SYSTEM_COMMANDS
+from engagements.model import BOARD, HOST, SYSTEM, Actor, Rejected
 from engagements.store.base import StoreError
 from engagements.telemetry import context
 from engagements.telemetry.metrics import (
@@ -86,6 +87,7 @@ class Sockets:
         self.progress_steps = progress_steps
         self.telemetry = telemetry or Telemetry()
         self.commands = command_names(games.types)  # the `type` labels a command may be counted under
+        self.phones = Phones(games)
 
     # -- the three routes ------------------------------------------------------------------------
 
@@ -200,34 +202,61 @@ class Sockets:
             raise Rejected("unknown_type", f"Unknown command {type_!r}.")
 
     async def _hello(self, connection: Connection, msg: dict[str, Any]) -> dict[str, Any]:
+        if msg.get("view") == "player":
+            return await self._phone_hello(connection, msg.get("token"))
         loaded = await self.games.load(connection.game_id)
         if loaded is None:
             raise Rejected("unauthorized", "There is no such game.")
         game, _ = loaded
-        actor = auth.authenticate(game, msg.get("token"), msg.get("view"))
-        bound = await self.connections.bind(connection, msg["view"], actor.player, self.games.clock())
-        if actor.player:
-            if not game.players[actor.player].seen:  # the seat is used: from now on a phase waits for it
-                fields = {"player": actor.player, "connected": True}
-                await self.games.execute(connection.game_id, SYSTEM, "presence", fields)
-                seen = Event("player_seen", {"player": actor.player})
-                evolve(game, seen)  # the snapshot below counts it too
-            game.connected.add(actor.player)
-            await self.room_changed(connection.game_id)
+        auth.authenticate(game, msg.get("token"), msg.get("view"))
+        bound = await self.connections.bind(connection, msg["view"], None, self.games.clock())
         return self._render(game, bound)
 
+    async def _phone_hello(self, connection: Connection, token: Any) -> dict[str, Any]:
+        """A phone's hello reads its own items and the game's shared view, not the whole game
+        (cloud.phones): its cost does not grow with the room."""
+        game, meta, item = await self.phones.seat(connection.game_id, token)
+        player = item["player_id"]
+        bound = await self.connections.bind(connection, "player", player, self.games.clock())
+        if not game.players[player].seen:  # the seat is used: from now on a phase waits for it
+            await self.games.execute(
+                connection.game_id, SYSTEM, "presence", {"player": player, "connected": True}
+            )
+            meta = None  # its counters changed: the snapshot reads META again
+        await self.room_changed(connection.game_id)
+        return await self._phone_snapshot(bound, meta, item)
+
     async def _snapshot(self, connection: Connection) -> dict[str, Any]:
+        if connection.view == "player" and connection.player:
+            return await self._phone_snapshot(connection)
+        loaded = await self.games.load(connection.game_id)
+        if loaded is None:
+            raise Rejected("unauthorized", "There is no such game.")
+        return self._render(loaded[0], connection)
+
+    async def _phone_snapshot(
+        self, connection: Connection, meta: dict[str, Any] | None = None, item: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """From a few items when they suffice, else from the whole game (cloud.phones)."""
+        assert connection.player is not None
+        snapshot = await self.phones.snapshot(
+            connection.game_id, connection.player, self.join_url, meta, item
+        )
+        if snapshot is not None:
+            return {**snapshot, "now": self.games.clock()}
         loaded = await self.games.load(connection.game_id)
         if loaded is None:
             raise Rejected("unauthorized", "There is no such game.")
         return self._render(loaded[0], connection)
 
     def _render(self, game: Any, connection: Connection) -> dict[str, Any]:
-        join_url = f"{self.join_base}/j/{game.code}"
         snapshot = views.snapshot(
-            game, self.games.types, actor_of(connection), connection.view or "", join_url
+            game, self.games.types, actor_of(connection), connection.view or "", self.join_url(game.code)
         )
         return {**snapshot, "now": self.games.clock()}
+
+    def join_url(self, code: str) -> str:
+        return f"{self.join_base}/j/{code}"
 
     async def _request(self, connection: Connection, type_: str, msg: dict[str, Any]) -> dict[str, Any]:
         if connection.view != "host":

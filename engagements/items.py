@@ -200,6 +200,15 @@ def entry_count(round: int, kind: str) -> str:
     return f"n#{round:03d}#{kind}"
 
 
+def round_counts(meta: Item, kinds: frozenset[str]) -> dict[str, int]:
+    """The current round's counters on META (the cloud's): its entries by kind (0 for `kinds` with
+    none yet) and the type's tallies, by name, as `EngagementType.progress_of` takes them."""
+    counted = entry_count(meta["round"], "")
+    return dict.fromkeys(kinds, 0) | {
+        name.removeprefix(counted): n for name, n in meta.items() if name.startswith(counted)
+    }
+
+
 def partial_key(game_id: str, round: int, player: str) -> tuple[str, str]:
     """A player's partial state in the cloud (EngagementType.partial_state), valid for one META
     version: `PARTIAL#<game id>`, `<nnn>#<player id>`, with `round`, `version`, `state`, `ttl`.
@@ -207,7 +216,13 @@ def partial_key(game_id: str, round: int, player: str) -> tuple[str, str]:
     In a partition of its own: a thousand ballots a round would otherwise swell every load of the
     game's partition, and the cloud sync copies that partition alone.
     """
-    return f"PARTIAL#{game_id}", f"{round:03d}#{player}"
+    return partial_pk(game_id), f"{round:03d}#{player}"
+
+
+def partial_pk(game_id: str) -> str:
+    """The cloud's partition beside a game's for what its partial loads read (partial_key; the
+    phones' items of cloud.phones)."""
+    return f"PARTIAL#{game_id}"
 
 
 def prompt_sk(index: int) -> str:
@@ -230,6 +245,10 @@ def entry_item(pk: str, e: Entry, ttl: int) -> Item:
         "cmd": e.cmd,
         TTL: ttl,
     }
+
+
+def entry_of(item: Item) -> Entry:
+    return Entry(item["round"], item["kind"], item["player_id"], item["value"], item["at"], item["cmd"])
 
 
 def load_game(items: list[Item], types: Types) -> Game:
@@ -287,9 +306,7 @@ def load_game(items: list[Item], types: Types) -> Game:
             )
             seat(game, p)
         elif sk.startswith("ENTRY#"):
-            entry = Entry(
-                item["round"], item["kind"], item["player_id"], item["value"], item["at"], item["cmd"]
-            )
+            entry = entry_of(item)
             add_entry(game, entry)
             if entry.cmd:
                 game.acks[(entry.player, entry.cmd)] = kind_of(game, types, entry.round).ack(entry)

@@ -50,8 +50,17 @@ def standings(game: Game) -> list[tuple[int, Player]]:
 
 def leaderboard(game: Game) -> list[dict[str, Any]]:
     """The top ten, in standings order with their ranks."""
-    ranked = _ranked(_top(game))
-    return [{"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank} for rank, p in ranked]
+    return board_rows(_top(game))
+
+
+def board_rows(players: list[Player]) -> list[dict[str, Any]]:
+    """Leaderboard rows of players already in standings order."""
+    return [standing_row(p, rank) for rank, p in _ranked(players)]
+
+
+def standing_row(p: Player, rank: int | None) -> dict[str, Any]:
+    """A player's standing as every view shows it: a leaderboard row, a phone's own `player`."""
+    return {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank}
 
 
 def _top(game: Game) -> list[Player]:
@@ -77,9 +86,11 @@ def _top(game: Game) -> list[Player]:
 
 
 def room(game: Game, audience: str) -> dict[str, Any]:
-    """The room's counts; the board views also get the latest nicknames (never everyone's)."""
-    view: dict[str, Any] = {"players": game.active, "connected": len(game.connected)}
+    """The room's size; the board views also get how many are connected and the latest nicknames
+    (never everyone's). A phone shows only the size (the cloud counts the sockets only for the board)."""
+    view: dict[str, Any] = {"players": game.active}
     if audience == BOARD:
+        view["connected"] = len(game.connected)
         latest = heapq.nlargest(RECENT_NAMES, game.active_players(), key=lambda p: (p.joined_at, p.id))
         view["recent"] = [p.nickname for p in latest]
     return view
@@ -95,6 +106,22 @@ def round_view(game: Game, types: Types, audience: str) -> dict[str, Any] | None
 
 
 def game_view(game: Game, types: Types, join_url: str, audience: str) -> dict[str, Any]:
+    return game_view_of(
+        game, join_url, audience, len(game.prompts), round_view(game, types, audience), leaderboard(game)
+    )
+
+
+def game_view_of(
+    game: Game,
+    join_url: str,
+    audience: str,
+    rounds: int,
+    round: dict[str, Any] | None,
+    board: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The game as `audience` sees it, given what only a whole game knows (its number of rounds, the
+    round's view and the leaderboard): a runtime that did not load it all passes them in
+    (engagements.snapshots); the rest is META's."""
     return {
         "id": game.id,
         "code": game.code,
@@ -103,12 +130,12 @@ def game_view(game: Game, types: Types, join_url: str, audience: str) -> dict[st
         "status": game.status,
         "phase": game.phase,
         "locked": game.locked,
-        "rounds": len(game.prompts),
+        "rounds": rounds,
         "settings": dict(game.settings),
         "join_url": join_url,
         "room": room(game, audience),
-        "round": round_view(game, types, audience),
-        "leaderboard": leaderboard(game),
+        "round": round,
+        "leaderboard": board,
         "synced_at": game.synced_at,
     }
 
@@ -126,8 +153,7 @@ def standing(game: Game, player: str) -> dict[str, Any]:
     if cached is None or cached[0] != key:
         cached = (key, sorted(-q.score for q in game.active_players()))
         game.cache["scores"] = cached
-    rank = None if p.kicked else 1 + bisect.bisect_left(cached[1], -p.score)
-    return {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": rank}
+    return standing_row(p, None if p.kicked else 1 + bisect.bisect_left(cached[1], -p.score))
 
 
 def you_view(game: Game, types: Types, player: str | None) -> dict[str, Any]:
@@ -138,12 +164,14 @@ def you_view(game: Game, types: Types, player: str | None) -> dict[str, Any]:
 
 
 def snapshot(game: Game, types: Types, actor: Actor, view: str, join_url: str) -> dict[str, Any]:
-    return {
-        "type": "snapshot",
-        "seq": game.seq,
-        "game": game_view(game, types, join_url, audience_of(view)),
-        "you": {"view": view, **you_view(game, types, actor.player)},
-    }
+    return snapshot_of(
+        game, view, game_view(game, types, join_url, audience_of(view)), you_view(game, types, actor.player)
+    )
+
+
+def snapshot_of(game: Game, view: str, shown: dict[str, Any], you: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot of `shown` (a game_view) and `you` (a you_view) at the game's seq."""
+    return {"type": "snapshot", "seq": game.seq, "game": shown, "you": {"view": view, **you}}
 
 
 @dataclass
@@ -196,7 +224,7 @@ def messages(game: Game, types: Types, events: list[Event]) -> Messages:
         for p in game.active_players():
             you: dict[str, Any] = {"type": "you", **kind.you_view(game, p.id)}
             if scored:
-                you["player"] = {"id": p.id, "nickname": p.nickname, "score": p.score, "rank": ranks[p.id]}
+                you["player"] = standing_row(p, ranks[p.id])
             out.private[p.id] = you
     return out
 

@@ -401,9 +401,13 @@ def certificate(tmp_path) -> Certificate:
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """moto's server mode on 127.0.0.1: a real HTTP DynamoDB (and CloudFormation) endpoint."""
+    """moto's server mode on 127.0.0.1: a real HTTP DynamoDB (and CloudFormation) endpoint, its
+    transactions made to save their own items only (tests/cloudlocal/transactions.py)."""
     from moto.server import ThreadedMotoServer
 
+    from tests.cloudlocal.transactions import install
+
+    install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

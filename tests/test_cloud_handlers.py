@@ -202,7 +202,8 @@ def test_reads_and_writes_per_answer_do_not_grow_with_the_players(cloud):
     for players in (30, 1000):
         created = cloud.create(["One"])
         host = cloud.host(created)
-        phones = seat(cloud, created, players)
+        tokens = seat(cloud, created, players)
+        phones = [reconnect(cloud, created, pid, token) for pid, token in list(tokens.items())[:5]]
         host.ok("start")
         calls = Calls(cloud.rt.games.store.client)
         each = per_command(calls, [lambda p=p: p.ok("answer", round=0, text=p.player) for p in phones])
@@ -225,6 +226,46 @@ def test_reads_and_writes_per_answer_do_not_grow_with_the_players(cloud):
     assert votes[30][0] <= 7 and votes[30][1] == 3
 
 
+def test_reads_and_writes_per_hello_do_not_grow_with_the_players(cloud):
+    """A phone's hello reads its own items, the game's VIEW and the first seats, never the whole game
+    (cloud.phones): the same count with 30 seats as with 1,000, in the lobby and in a vote."""
+    hellos = {}
+    for players in (30, 1000):
+        created = cloud.create(["One"])
+        host = cloud.host(created)
+        tokens = seat(cloud, created, players)
+        calls = Calls(cloud.rt.games.store.client)
+        last = list(tokens.items())[-5:]
+        hello = [lambda c=created, p=pid, t=token: reconnect(cloud, c, p, t) for pid, token in last]
+        lobby = per_command(calls, hello)
+        host.ok("start")
+        for pid in list(tokens)[:3]:
+            answer = reconnect(cloud, created, pid, tokens[pid])
+            answer.ok("answer", round=0, text=f"Answer of {pid}")
+        host.ok("end_phase", round=0, phase="question")
+        voting = per_command(calls, hello)
+        assert len(set(lobby)) == 1 and len(set(voting)) == 1, (lobby, voting)
+        hellos[players] = {"lobby": lobby[0], "voting": voting[0]}
+    print("DynamoDB items (read, written) per hello:", hellos)
+    assert hellos[30] == hellos[1000]
+    # Read, with the socket's $connect (META): the socket's reverse item, META, the PLAYER item, the
+    # VIEW and the first ten seats (nobody has scored); in a vote also the player's two possible
+    # entries and its ballot.
+    assert hellos[30]["lobby"][0] == 15 and hellos[30]["voting"][0] == 18
+    # Written: $connect's reverse item, the message's count on it, the connection's two items after
+    # hello, the room's coalescing item.
+    assert hellos[30]["lobby"][1] == hellos[30]["voting"][1] == 5
+
+
+def reconnect(cloud, created, player: str, token: str):
+    """A phone whose seat was used already opens a socket and says hello."""
+    phone = cloud.connect(created["game_id"])
+    phone.player = player
+    phone.send("hello", token=token, view="player")
+    assert phone.last("snapshot")["you"]["player"]["id"] == player
+    return phone
+
+
 def per_command(calls, commands) -> list[tuple[int, int]]:
     """The items read and written by each command, in turn."""
     counts = []
@@ -236,11 +277,11 @@ def per_command(calls, commands) -> list[tuple[int, int]]:
     return counts
 
 
-def seat(cloud, created, players):
+def seat(cloud, created, players) -> dict[str, str]:
     """`players` seats written straight into the table (a join per seat through the handlers would
-    take minutes on moto), each used already (its phone connected once, so a phase waits for it),
-    then one socket per player opened through the handlers for the first few."""
-    from cloud.connections import Connections
+    take minutes on moto) as joins write them, each used already (its phone connected once, so a
+    phase waits for it): their tokens, by player id."""
+    from cloud import phones
     from engagements import items
     from engagements.codes import token_for
     from engagements.model import Player
@@ -256,8 +297,10 @@ def seat(cloud, created, players):
         pid = f"p{i:06d}"
         token, token_hash = token_for(pid)
         tokens[pid] = token
-        puts.append(items.player_item(pk, Player(pid, f"Player {i}", token_hash, i, seen=True), ttl))
+        player = Player(pid, f"Player {i}", token_hash, i, seen=True)
+        puts.append(items.player_item(pk, player, ttl))
         puts.append({PK: pk, SK: f"NICK#player {i}", "player_id": pid, "ttl": ttl})
+        puts.append(phones.seat_item(created["game_id"], player, ttl))
 
     async def write():
         for i in range(0, len(puts), 25):
@@ -267,15 +310,7 @@ def seat(cloud, created, players):
         )
 
     cloud.rt.run(write())
-    assert Connections  # the sockets below go through the handlers
-    phones = []
-    for pid in list(tokens)[:5]:
-        phone = cloud.connect(created["game_id"])
-        phone.player = pid
-        phone.send("hello", token=tokens[pid], view="player")
-        assert phone.last("snapshot")["you"]["player"]["id"] == pid
-        phones.append(phone)
-    return phones
+    return tokens
 
 
 def test_a_large_room_is_posted_to_by_the_fanout_function(cloud):

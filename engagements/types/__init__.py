@@ -59,6 +59,9 @@ class EngagementType:
     # options, a poll its choices): the cloud then loads that one PROMPT item too, at its index in
     # `game.prompts`.
     partial_prompt: ClassVar[bool] = False
+    # Phases in which a phone's `you` needs what only the whole game knows (a ballot, a result):
+    # `partial_state` returns it for every player there, and `you_of` reads it back.
+    you_phases: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def defaults(self) -> dict[str, int | bool]:
@@ -107,8 +110,10 @@ class EngagementType:
         raise NotImplementedError
 
     def partial_state(self, game: Game) -> dict[str, dict[str, Any]]:
-        """Per player, what their partial commands in the current phase need from the whole game
-        (a ballot, say): computed once when the phase opens, kept with the player, small."""
+        """Per player, what their partial commands (in `partial_phases`) and their phone's `you` (in
+        `you_phases`) need from the whole game in the current phase (a ballot, a result): computed
+        when META changes, kept with the player, small. In a phase of `you_phases`, for every
+        player not kicked (a player without one is then told from the whole game)."""
         return {}
 
     def restore_partial(self, game: Game, player: str, state: dict[str, Any]) -> None:
@@ -165,6 +170,21 @@ class EngagementType:
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
         """What is private to one player in this round (their ballot, their result)."""
         raise NotImplementedError
+
+    def you_of(
+        self, round: int, phase: str, own: dict[str, Entry], state: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """`you_view` from the player's own items alone: `own`, their entries of round `round` by
+        kind; `state`, what `partial_state` kept for them in this phase (None outside `you_phases`,
+        and for a player it kept none for: one who joined since). The cloud renders a phone's
+        snapshot so, at a cost that does not grow with the room (engagements.snapshots); None: the
+        whole game is needed (a type without this method, or a state needed and not kept)."""
+        return None
+
+    def counted(self, view: dict[str, Any], progress: dict[str, Any], audience: str) -> dict[str, Any]:
+        """`round_view` as rendered when META last changed, with the round's counts now (`progress_of`
+        of META's counters): the counts are all of a round view that changes without META."""
+        return {**view, **{k: v for k, v in progress.items() if k in view and k != "round"}}
 
     def progress(self, game: Game) -> dict[str, Any]:
         raise NotImplementedError

@@ -186,6 +186,9 @@ def moto_server(endpoint: str | None, port: int) -> Iterator[str]:
         return
     from moto.server import ThreadedMotoServer
 
+    from tests.cloudlocal.transactions import install
+
+    install()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per SQS poll
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -44,6 +44,7 @@ class AnswerVote(EngagementType):
     commands = frozenset({ANSWER, VOTE})
     partial_commands = frozenset({ANSWER, VOTE})
     partial_phases = frozenset({VOTING})  # a vote needs the voter's ballot, drawn from the whole round
+    you_phases = frozenset({VOTING, RESULTS})  # a phone's ballot and its result need the whole round
     phases = (QUESTION, VOTING, RESULTS)
     timers: ClassVar[dict[str, str]] = {QUESTION: "question_seconds", VOTING: "vote_seconds"}
     prompt_chars = PROMPT_MAX
@@ -98,7 +99,7 @@ class AnswerVote(EngagementType):
         """
         seeded = game.cache.get(("ballot", game.round, player))
         if seeded is not None:
-            authors = {o: a for o, a in seeded["ballot"]}
+            authors = {o: a for o, a, _ in seeded["ballot"]}
             if option == seeded["own"]:
                 raise Rejected("own_answer", "You cannot vote for your own answer.")
             if option not in authors and not seeded["used"]:
@@ -113,21 +114,26 @@ class AnswerVote(EngagementType):
         return (ballots.ballot(player) if ballots.used else []), ballots.used
 
     def partial_state(self, game: Game) -> dict[str, dict[str, Any]]:
-        """In a vote: each voter's ballot with its authors, and the voter's own option."""
-        if game.phase != VOTING:
+        """In a vote, each voter's ballot (with its authors, for the vote, and its texts, for the
+        phone) and their own option; in the results, each player's own result."""
+        if game.phase not in (VOTING, RESULTS):
             return {}
+        return {p.id: self._private(game, p.id) for p in game.active_players()}
+
+    def _private(self, game: Game, player: str) -> dict[str, Any]:
+        """What `partial_state` keeps for one player (cached draws and results: a room costs O(N))."""
         r = game.round
-        ballots = self.ballots(game, r)
-        authors = game.options.get(r, {})
-        own = {author: option for option, author in authors.items()}
-        return {
-            p.id: {
-                "ballot": [[o, authors[o]] for o in ballots.ballot(p.id)],
-                "own": own.get(p.id),
+        if game.phase == VOTING:
+            ballots = self.ballots(game, r)
+            authors = game.options.get(r, {})
+            return {
+                "ballot": [[o, authors[o], self._text(game, r, o)] for o in ballots.ballot(player)],
+                "own": ballots.own.get(player),
                 "used": ballots.used,
             }
-            for p in game.active_players()
-        }
+        answer = game.round_entries(r, ANSWER).get(player)
+        row = self.result_of(game, r, answer.value["option"]) if answer is not None else None
+        return {"result": _phone_row(row) if row else None}
 
     def restore_partial(self, game: Game, player: str, state: dict[str, Any]) -> None:
         game.cache[("ballot", game.round, player)] = state
@@ -349,20 +355,30 @@ class AnswerVote(EngagementType):
         return game.round_entries(round, ANSWER)[game.options[round][option]].value["text"]
 
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
+        r, phase = game.round, game.phase
+        own = {k: e for k in (ANSWER, VOTE) if (e := game.round_entries(r, k).get(player)) is not None}
+        in_round = 0 <= r < len(game.prompts) and phase in self.you_phases
+        you = self.you_of(r, phase, own, self._private(game, player) if in_round else None)
+        assert you is not None, "the whole game has every player's state"
+        return you
+
+    def you_of(
+        self, round: int, phase: str, own: dict[str, Entry], state: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Your answer's option and your vote; in a vote, your ballot; in the results, your result."""
         you: dict[str, Any] = {"answer_option": None, "vote": None, "ballot": None, "result": None}
-        if game.round < 0 or game.round >= len(game.prompts) or game.phase not in self.phases:
+        if round < 0 or phase not in self.phases:
             return you
-        r = game.round
-        answer = game.round_entries(r, ANSWER).get(player)
-        vote = game.round_entries(r, VOTE).get(player)
+        answer, vote = own.get(ANSWER), own.get(VOTE)
         you["answer_option"] = answer.value["option"] if answer else None
         you["vote"] = vote.value["for"] if vote else None
-        if game.phase == VOTING:
-            ballot = self.ballots(game, r).ballot(player)
-            you["ballot"] = [{"id": o, "text": self._text(game, r, o)} for o in ballot]
-        elif game.phase == RESULTS and answer is not None:
-            row = self.result_of(game, r, answer.value["option"])
-            you["result"] = _phone_row(row) if row else None
+        if phase == VOTING or (phase == RESULTS and answer is not None):
+            if state is None:
+                return None  # a ballot or a result not kept for this player
+            if phase == VOTING:
+                you["ballot"] = [{"id": o, "text": text} for o, _, text in state["ballot"]]
+            else:
+                you["result"] = state["result"]
         return you
 
 

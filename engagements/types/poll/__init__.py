@@ -235,25 +235,36 @@ class Poll(EngagementType):
         the question has closed (until then a phone's vote is its own)."""
         r = game.round
         prompt = game.prompts[r]
-        progress = self.progress(game)
-        shown = audience == BOARD or game.phase == RESULTS
-        return {
+        view = {
             "index": r,
             "phase": game.phase,
             "prompt": prompt["text"],
             "options": prompt["options"],
             "multiple": prompt["multiple"],
             "deadline": game.deadline,
+        }
+        return self.counted(view, self.progress(game), audience)
+
+    def counted(self, view: dict[str, Any], progress: dict[str, Any], audience: str) -> dict[str, Any]:
+        shown = audience == BOARD or view["phase"] == RESULTS
+        return {
+            **view,
             "voted": progress["voted"],
             "eligible": progress["eligible"],
             "counts": progress["counts"] if shown else None,
         }
 
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
-        """The player's own choices in this round (shown to nobody else)."""
-        if game.round < 0 or game.phase not in self.phases:
-            return {"choices": None}
         vote = game.round_entries(game.round, VOTE).get(player)
+        return self.you_of(game.round, game.phase, {VOTE: vote} if vote else {}, None)
+
+    def you_of(
+        self, round: int, phase: str, own: dict[str, Entry], state: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The player's own choices in this round (shown to nobody else)."""
+        if round < 0 or phase not in self.phases:
+            return {"choices": None}
+        vote = own.get(VOTE)
         return {"choices": vote.value["choices"] if vote else None}
 
 

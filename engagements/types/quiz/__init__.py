@@ -35,6 +35,7 @@ class Quiz(EngagementType):
     # at a constant cost (it also reads the question: `partial_prompt`).
     partial_commands = frozenset({ANSWER})
     partial_prompt = True
+    you_phases = frozenset({REVEAL})  # a phone's result: its rank among everyone's answers
     phases = (QUESTION, REVEAL)
     timers: ClassVar[dict[str, str]] = {QUESTION: "quiz_seconds"}
     prompt_hint = "one per line: Question | Option | *Correct option …, or Question | true (or false)"
@@ -259,15 +260,35 @@ class Quiz(EngagementType):
                 ]
         return view
 
+    def partial_state(self, game: Game) -> dict[str, dict[str, Any]]:
+        """In the reveal, each player's own result (its rank is among everyone's answers)."""
+        if game.phase != REVEAL:
+            return {}
+        return {p.id: {"result": self._result(game, p.id)} for p in game.active_players()}
+
+    def _result(self, game: Game, player: str) -> dict[str, Any] | None:
+        row = self.result_of(game, game.round, player)
+        return None if row is None else {k: row[k] for k in ("correct", "points", "streak", "ms", "rank")}
+
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
+        r, phase = game.round, game.phase
+        entry = self._answers(game).get(player) if 0 <= r < len(game.prompts) else None
+        own = {ANSWER: entry} if entry is not None else {}
+        you = self.you_of(r, phase, own, {"result": self._result(game, player)} if phase == REVEAL else None)
+        assert you is not None, "the whole game has every player's result"
+        return you
+
+    def you_of(
+        self, round: int, phase: str, own: dict[str, Entry], state: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
         """Your choice this question; in the reveal, your result (correct, points, streak, time)."""
         you: dict[str, Any] = {"choice": None, "result": None}
-        if game.round < 0 or game.round >= len(game.prompts) or game.phase not in self.phases:
+        entry = own.get(ANSWER)
+        if round < 0 or phase not in self.phases or entry is None:
             return you
-        entry = self._answers(game).get(player)
-        you["choice"] = entry.value["choice"] if entry else None
-        if game.phase == REVEAL and entry is not None:
-            row = self.result_of(game, game.round, player)
-            if row is not None:
-                you["result"] = {k: row[k] for k in ("correct", "points", "streak", "ms", "rank")}
+        you["choice"] = entry.value["choice"]
+        if phase == REVEAL:
+            if state is None:
+                return None  # a result not kept for this player
+            you["result"] = state["result"]
         return you
