@@ -69,8 +69,8 @@ function place(words, sizes, units, width, height) {
     const size = sizes[i];
     const w = size * (units[i] + 2 * GAP_X);
     const h = size * (LINE + 2 * GAP_Y);
-    const spacing = Math.max(3, h / 4); // between two turns of the spiral, in px of y
-    const step = Math.max(2, h / 6); // along the spiral
+    const spacing = Math.max(3, h / 3); // between two turns of the spiral, in px of y
+    const step = Math.max(2, h / 4); // along the spiral
     let t = i * 2.399963; // each word starts at its own angle (the golden angle apart)
     const start = t;
     let hit = 0; // the rectangle in the way last time: usually in the way again
