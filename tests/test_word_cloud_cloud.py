@@ -18,7 +18,7 @@ from tests.test_cloud_concurrency import (  # noqa: F401  (fixtures: moto behind
     race,
     read_then_wait,
 )
-from tests.test_cloud_handlers import per_command, seat
+from tests.test_cloud_handlers import per_command, reconnect, seat
 
 
 def stored_words(cloud, game_id: str) -> list[str]:
@@ -41,7 +41,8 @@ def test_a_word_reads_and_writes_the_same_few_items_at_any_room_size(cloud):
     for players in (30, 1000):
         created = cloud.create(["One word?"], type="word-cloud")
         host = cloud.host(created)
-        phones = seat(cloud, created, players)
+        tokens = seat(cloud, created, players)
+        phones = [reconnect(cloud, created, pid, token) for pid, token in list(tokens.items())[:5]]
         host.ok("start")
         calls = Calls(cloud.rt.games.store.client)
         each = per_command(calls, [lambda p=p: p.ok("word", round=0, text=f"new {p.player}") for p in phones])
