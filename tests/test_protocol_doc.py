@@ -39,7 +39,7 @@ HTTP_ERRORS = set(re.findall(r"`\d{3} (\w+)`", DOC.split("## WebSocket")[0]))
 def test_documented_client_messages_are_exactly_the_ones_the_server_accepts():
     accepted = set(SESSION_TYPES) | set(REQUEST_TYPES) | set(HOST_COMMANDS)
     for kind in load_types().values():
-        accepted |= kind.commands | kind.host_commands
+        accepted |= kind.commands | kind.host_commands | kind.requests
     assert accepted == CLIENT
 
 
