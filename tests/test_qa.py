@@ -17,7 +17,7 @@ from engagements.model import BOARD, HOST, PHONES, SYSTEM, Actor, Command, Game,
 from engagements.packs import PACKS_DIR, parse_pack, sample_pack, sample_packs
 from engagements.plugins import load_types
 from engagements.ranking import order
-from engagements.store.base import PK, SK, Cond, Delete, Put, Update, Write
+from engagements.store.base import PK, SK, Cond, Delete, Put, Write
 from engagements.types.qa import (
     ANSWERED,
     ASK,
@@ -30,7 +30,6 @@ from engagements.types.qa import (
     TOP,
     UPVOTE,
     question_id,
-    vote_key,
 )
 from web.wire import MAX_FRAME, frame
 
@@ -133,10 +132,18 @@ def test_the_room_asks_and_upvotes_and_the_lists_are_sorted_by_votes_then_time()
     t.vote("p1", third)
     progress = KIND.progress(t.game)
     assert [(q["id"], q["votes"]) for q in progress["top"]] == [(second, 3), (third, 1), (first, 0)]
-    assert progress["top"][2] == {"id": first, "text": "Why is the sky blue?", "votes": 0, "state": ASKED, "name": "Player 0"}
+    assert progress["top"][2] == {
+        "id": first,
+        "text": "Why is the sky blue?",
+        "votes": 0,
+        "state": ASKED,
+        "name": "Player 0",
+    }
     assert (progress["asked"], progress["votes"], progress["highlight"]) == (3, 4, None)
     assert KIND.you_view(t.game, "p0") == {
-        "mine": [{"id": first, "text": "Why is the sky blue?", "votes": 0, "state": ASKED, "name": "Player 0"}],
+        "mine": [
+            {"id": first, "text": "Why is the sky blue?", "votes": 0, "state": ASKED, "name": "Player 0"}
+        ],
         "voted": [second],
     }
 
@@ -164,7 +171,9 @@ def test_each_player_asks_up_to_the_limit_and_a_retry_after_a_restart_gets_its_f
     refused("question_limit", t.ask, "p0", "Three")
     assert {a, b} == {question_id(t.game, 0, "p0", s) for s in range(2)}
     reloaded = t.store.load()
-    _, ack = handle(reloaded, Command(ASK, Actor("player", "p0"), {"round": 0, "text": "One"}, 99, "a1"), TYPES)
+    _, ack = handle(
+        reloaded, Command(ASK, Actor("player", "p0"), {"round": 0, "text": "One"}, 99, "a1"), TYPES
+    )
     assert ack == {"question": a}
     refused("invalid", t.ask, "p1", "x" * (TEXT_MAX + 1))
     refused("invalid", t.ask, "p1", "   ")
@@ -212,7 +221,11 @@ def test_a_hidden_question_is_shown_to_nobody_but_its_author_and_the_host_and_ta
     q = t.ask("p0", "Something rude")
     t.vote("p1", q)
     t.moderate(q, HIDDEN)
-    for shown in (KIND.round_view(t.game, BOARD), KIND.round_view(t.game, PHONES), KIND.you_view(t.game, "p1")):
+    for shown in (
+        KIND.round_view(t.game, BOARD),
+        KIND.round_view(t.game, PHONES),
+        KIND.you_view(t.game, "p1"),
+    ):
         assert "Something rude" not in repr(shown)
     assert KIND.you_view(t.game, "p0")["mine"][0]["state"] == HIDDEN
     refused("no_such_question", t.vote, "p2", q)
@@ -316,7 +329,11 @@ def check(t: Table) -> None:
     assert sum(q.value["state"] == HIGHLIGHTED for q in questions.values()) <= 1
     hidden = {k for k, q in questions.items() if q.value["state"] == HIDDEN}
     progress = KIND.progress(game)
-    shown = [*progress["top"], *progress["fresh"], *([progress["highlight"]] if progress["highlight"] else [])]
+    shown = [
+        *progress["top"],
+        *progress["fresh"],
+        *([progress["highlight"]] if progress["highlight"] else []),
+    ]
     assert not {q["id"] for q in shown} & hidden
     for pid in game.players:
         mine = {q["id"] for q in KIND.you_view(game, pid)["mine"]}
@@ -374,7 +391,9 @@ def test_a_topic_is_a_line_or_an_object_and_the_sample_packs_read_the_same_from_
     assert from_json["type"] == from_csv["type"] == "qa"
     assert from_json["prompts"] == from_csv["prompts"] and len(from_json["prompts"]) == 3
     assert from_json["settings"] == {"qa_questions": 3, "qa_anonymous": True}
-    assert {"name": "conference-qa", "title": "Conference Q&A", "type": "qa", "count": 3} in sample_packs(TYPES)
+    assert {"name": "conference-qa", "title": "Conference Q&A", "type": "qa", "count": 3} in sample_packs(
+        TYPES
+    )
     created = new_game(TYPES, "Conf", from_json["prompts"], "qa", from_json["settings"], now=0).game
     assert created.settings["qa_anonymous"] is True
 
