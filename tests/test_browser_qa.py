@@ -34,8 +34,8 @@ pytestmark = pytest.mark.browser
 TOPIC = "Questions for the leadership team about next year's plans, the budget and the new office"
 ODD, EVEN = ":nth-child(odd)", ":nth-child(even)"
 LONG = (
-    "Extraordinarily-long-hyphenated-words and run-on sentences 🎤 that fill every one of the characters a question may hold, "
-    * 2
+    "Extraordinarily-long-hyphenated-words and run-on sentences 🎤 that fill every one of the "
+    "characters a question may hold, " * 2
 )[:TEXT_MAX]
 
 
