@@ -411,7 +411,7 @@ class CloudGames:
         counters and the heads of its lists, each one query of the index (at most its head's items),
         however long the lists are. None when the game is not in such a round."""
         meta = await self.meta(game_id)
-        if meta is None or meta["status"] != "playing" or meta["round"] < 0:
+        if meta is None or meta["status"] != PLAYING or meta["round"] < 0:
             return None
         kind = self.round_kind(meta)
         if not kind.rankings:

@@ -277,8 +277,8 @@ class Sockets:
     async def show_progress(self, game_id: str) -> None:
         progress = await self.games.ranked_progress(game_id)
         if progress is not None:
-            everyone = await self.connections.of_game(game_id)
-            await self.post(game_id, [(c.id, [encode(progress)]) for c in everyone])
+            frame = encode(progress)  # the same for every view
+            await self.post(game_id, [(c.id, [frame]) for c in await self.connections.of_game(game_id)])
 
     async def timer(self, timer: Timer) -> None:
         """The deadline queue delivered a phase's deadline, or a queued update's turn."""

@@ -117,6 +117,8 @@ async def test_a_qa_keeps_every_view_in_shape(n, server, sockets, browser) -> No
     votes = sum(len(c) for c in chosen.values())
     # every question of the room gets 3 upvotes: the earliest asked lead the list
     top = min(n, TOP)  # the room's questions and the phone's
+    counts = f"{n:,} questions · {votes:,} upvotes"
+    await expect(phone.locator(".qa-counts")).to_have_text(counts, timeout=15_000)  # the lists settled
     await phone.locator(".qa-tab[data-tab='top']").click()
     await expect(phone.locator(".qa-q")).to_have_count(top, timeout=15_000)
     heights = await phone.locator(".qa-vote").evaluate_all(
