@@ -391,9 +391,13 @@ def test_a_topic_is_a_line_or_an_object_and_the_sample_packs_read_the_same_from_
     assert from_json["type"] == from_csv["type"] == "qa"
     assert from_json["prompts"] == from_csv["prompts"] and len(from_json["prompts"]) == 3
     assert from_json["settings"] == {"qa_questions": 3, "qa_anonymous": True}
-    assert {"name": "conference-qa", "title": "Conference Q&A", "type": "qa", "count": 3} in sample_packs(
-        TYPES
-    )
+    assert {
+        "name": "conference-qa",
+        "title": "Conference Q&A",
+        "type": "qa",
+        "types": ["qa"],
+        "count": 3,
+    } in sample_packs(TYPES)
     created = new_game(TYPES, "Conf", from_json["prompts"], "qa", from_json["settings"], now=0).game
     assert created.settings["qa_anonymous"] is True
 

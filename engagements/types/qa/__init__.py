@@ -69,6 +69,7 @@ class QA(EngagementType):
     host_commands = frozenset({MODERATE})
     requests = frozenset({QUESTIONS})
     phases = (OPEN, CLOSED)
+    keeps_score = False
     timers: ClassVar[dict[str, str]] = {}  # the host closes the questions
     rankings: ClassVar[dict[str, tuple[int, int]]] = {ASKED: (TOP, FRESH), HIGHLIGHTED: (1, 0)}
     prompt_hint = "one per line: the topic of each Q&A (Questions for the keynote)"
