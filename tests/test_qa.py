@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engagements import items, views
+from engagements import export, items, views
 from engagements.creation import new_game
 from engagements.engine import handle
 from engagements.model import BOARD, HOST, PHONES, SYSTEM, Actor, Command, Game, Rejected
@@ -265,6 +265,20 @@ def test_anonymous_questions_name_nobody_in_any_view_the_host_page_or_the_csv():
         {"round": 1, "topic": "Ask the panel", "question": "Who decides the budget?", "votes": 1,
          "state": ASKED, "asked_by": ""},
     ]  # fmt: skip
+
+
+def test_the_export_counts_the_players_who_asked_or_upvoted_and_names_no_player_id():
+    t = started(players=5)
+    q = t.ask("p0", "Budget?")
+    t.ask("p0", "Timeline?")
+    t.vote("p1", q)
+    t.vote("p2", q)
+    t.run(HOST, "end_phase", round=0, phase="open")
+    exported = export.build(t.game, TYPES)
+    [played] = [r for r in exported.rounds if r["round"] == 1]
+    assert (played["players"], played["entries"]) == (3, {"ask": 2, "upvote": 2})
+    assert [(row["text"], row["votes"]) for row in played["results"]] == [("Budget?", 2), ("Timeline?", 0)]
+    assert not [p for p in t.game.players if p in repr(exported)]
 
 
 def test_without_anonymity_every_view_shows_who_asked():
