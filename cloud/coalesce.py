@@ -11,6 +11,11 @@ So every change costs exactly one conditional write, whatever the room and howev
 in time; the board views get at most about one `room` a second, each costing one room read
 (cloud.games.CloudGames.room), about a second after the change (SQS's one-second delay plus its
 poller's). Without a queue (a local run with none configured) every change is shown at once.
+
+The heads of a ranked round (a Q&A's questions: cloud.games.CloudGames.ranked_progress) are
+coalesced the same way, with a PROGRESS item and every PROGRESS_INTERVAL: each player's question or
+vote costs one conditional write, and every view (the phones too, as on the appliance) gets at most
+one `progress` per interval, a few hundred items read for each.
 """
 
 from __future__ import annotations
@@ -24,13 +29,25 @@ from engagements.store.base import TTL, ConditionFailed, Store, below
 
 ROOM = "ROOM"  # sort key of the game's coalescing item
 INTERVAL = 1000  # ms from a change to the update that shows it, and between two updates, about
+PROGRESS = "PROGRESS"  # sort key of a ranked round's coalescing item
+PROGRESS_INTERVAL = 2000  # ms: the phones' share of every update is what an interval costs
 
 
 class RoomUpdates:
-    def __init__(self, store: Store, deadlines: Deadlines | None, clock: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        deadlines: Deadlines | None,
+        clock: Callable[[], int],
+        *,
+        sk: str = ROOM,
+        interval: int = INTERVAL,
+    ) -> None:
         self.store = store
         self.deadlines = deadlines
         self.clock = clock
+        self.sk = sk  # the coalescing item, and what its queued update shows (Timer.update)
+        self.interval = interval
 
     async def due(self, game_id: str) -> bool:
         """The room changed: whether to show it now (only without a queue); else an update is queued,
@@ -38,13 +55,13 @@ class RoomUpdates:
         if self.deadlines is None:
             return True
         now = self.clock()
-        until = now + INTERVAL
+        until = now + self.interval
         try:
             await self.store.update(
-                items.game_pk(game_id), ROOM, set={"queued": until, TTL: until // 1000 + LIFETIME},
+                items.game_pk(game_id), self.sk, set={"queued": until, TTL: until // 1000 + LIFETIME},
                 condition=below("queued", now),
             )  # fmt: skip
         except ConditionFailed:
             return False  # one is on its way
-        self.deadlines.room(game_id, INTERVAL)
+        self.deadlines.update(game_id, self.sk, self.interval)
         return False

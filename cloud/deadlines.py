@@ -1,4 +1,4 @@
-"""The serverless timer: an SQS message delayed until the phase's deadline (or a room update's turn).
+"""The serverless timer: an SQS message delayed until the phase's deadline (or a coalesced update's turn).
 
 Why SQS: a phase lasts 5 to 600 s, within SQS's 900 s delay, and a delayed message costs one request
 ($0.40 per million) with no resource to create or delete per phase. SQS delivers a delayed message
@@ -34,9 +34,9 @@ class Deadlines:
         self._send({"game_id": game_id, "deadline": deadline}, delay)
         return delay
 
-    def room(self, game_id: str, delay_ms: int) -> None:
-        """Queue a coalesced `room` update of the game (cloud.coalesce)."""
-        self._send({"game_id": game_id, "room": True}, math.ceil(delay_ms / 1000))
+    def update(self, game_id: str, update: str, delay_ms: int) -> None:
+        """Queue a coalesced update of the game (cloud.coalesce: ROOM or PROGRESS)."""
+        self._send({"game_id": game_id, "update": update}, math.ceil(delay_ms / 1000))
 
     def webhook(self, pk: str, sk: str, at: int, now_ms: int) -> None:
         """Queue an attempt of the webhook delivery at (`pk`, `sk`), due at `at` (ms; cloud.webhooks)."""
@@ -50,10 +50,12 @@ class Deadlines:
 
 @dataclass(frozen=True)
 class Timer:
-    """A queued message: the tick of a phase's `deadline`, or (deadline None) a room update."""
+    """A queued message: the tick of a phase's `deadline`, or (deadline None) a coalesced update
+    (`update`: ROOM, or a ranked round's PROGRESS)."""
 
     game_id: str
     deadline: int | None
+    update: str = "ROOM"
 
 
 @dataclass(frozen=True)
@@ -71,4 +73,5 @@ def parse(body: str) -> Timer | Due:
         pk, sk = message["webhook"]
         return Due(str(pk), str(sk), int(message["at"]))
     deadline = message.get("deadline")
-    return Timer(str(message["game_id"]), None if deadline is None else int(deadline))
+    update = str(message.get("update", "ROOM"))
+    return Timer(str(message["game_id"]), None if deadline is None else int(deadline), update)

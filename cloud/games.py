@@ -28,12 +28,13 @@ from typing import Any
 
 from cloud import admission, phones, tallies
 from cloud.guards import Before, guarded
-from engagements import items, lifecycle, seats, views
+from engagements import items, lifecycle, ranking, seats, views
 from engagements.codes import is_code, new_id, normalize_code, split_token
 from engagements.commands import Applied, apply
 from engagements.creation import Created, new_game
 from engagements.model import BOARD, PLAYING, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
+    GSI1,
     MAX_BATCH_ITEMS,
     MAX_TRANSACT_ITEMS,
     PK,
@@ -80,6 +81,7 @@ class Done:
     progress: dict[str, Any] | None = None  # the round's counts after a partial command
     entered: int = 0  # with `progress`: the round's entries, and the players who can enter them
     players: int = 0
+    ranked: bool = False  # the entries of a type with `rankings` moved: the views' heads may have
 
 
 class CloudGames:
@@ -131,33 +133,36 @@ class CloudGames:
         self,
         game_id: str,
         player: str | None,
-        entry: str | None,
+        command: tuple[str, dict[str, Any]] | None,
         meta: Item | None = None,
         also: list[tuple[str, str]] | None = None,
     ) -> tuple[Game, Item] | None:
-        """META (unless just read), then the sender's PLAYER item, the entries of the command
-        `entry` they may write (one per kind of the type's `entry_kinds`: a retry finds its first ack
-        there, a second answer `already_answered`) and, in a
-        phase of the type's `partial_phases`, their partial state; the round's prompt if the type's
-        `partial_prompt` says it needs it; and the index items `also` (a
-        join's, cloud.admission). None when that state is missing or was written for another version
-        of META: the caller loads the whole game instead. The partial game's player counts are META's
-        counters, since it holds no other player."""
+        """META (unless just read), then the sender's PLAYER item, the entries the `command` (its
+        type and fields) reads (`partial_entries`: by default the one it would write; a retry finds
+        its first ack there, a second answer `already_answered`) and, in a phase of the type's
+        `partial_phases`, their partial state; the round's prompt if the type's `partial_prompt`
+        says it needs it; and the index items `also` (a join's, cloud.admission). None when that
+        state is missing or was written for another version of META: the caller loads the whole
+        game instead. The partial game's player counts are META's counters, since it holds no other
+        player."""
         meta = meta or await self.meta(game_id)
         if meta is None:
             return None
         kind = self.round_kind(meta)
         pk = items.game_pk(game_id)
         keys = list(also or [])
-        stateful = entry is not None and player is not None and meta["phase"] in kind.partial_phases
+        stateful = command is not None and player is not None and meta["phase"] in kind.partial_phases
         if player is not None:
             keys.append((pk, f"PLAYER#{player}"))
-            if entry is not None and meta["round"] >= 0:
-                kinds = kind.entry_kinds(entry, meta["settings"])
-                keys += [(pk, items.entry_sk(meta["round"], k, player)) for k in kinds]
+            if command is not None and meta["round"] >= 0:
+                bare = items.load_game([meta], self.types)  # what the entries' keys derive from
+                keys += [
+                    (pk, items.entry_sk(meta["round"], k, key))
+                    for k, key in kind.partial_entries(bare, *command, player)
+                ]
             if stateful:
                 keys.append(items.partial_key(game_id, meta["round"], player))
-            if entry is not None and kind.partial_prompt and meta["round"] >= 0:
+            if command is not None and kind.partial_prompt and meta["round"] >= 0:
                 keys.append((pk, items.prompt_sk(meta["round"])))
         found = [i for i in await asyncio.gather(*(self.store.get(*key) for key in keys)) if i is not None]
         state = next((i for i in found if i[PK] != pk), None)
@@ -292,8 +297,8 @@ class CloudGames:
         for attempt in range(1, ATTEMPTS + 1):
             loaded = None
             if partial:
-                entry = type_ if type_ in kind.partial_commands else None
-                loaded = await self.load_partial(game_id, player, entry, fresh, also)
+                command = (type_, fields) if type_ in kind.partial_commands else None
+                loaded = await self.load_partial(game_id, player, command, fresh, also)
                 fresh = None
             whole = loaded is None
             if whole:
@@ -337,8 +342,10 @@ class CloudGames:
                 await self._counted(game_id, done, boards)
             elif actor.role == "host" and type_ in played.host_commands and game.status == PLAYING:
                 # A type's host command changes the round's counts (a word hidden): the board views
-                # see them at once, counted from the whole game just loaded.
-                done.progress = views.progress(game, self.types)
+                # see them at once, counted from the whole game just loaded (a ranked round's every
+                # view: `ranked`, below).
+                done.progress = None if played.rankings else views.progress(game, self.types)
+            done.ranked = bool(played.rankings) and any(e.kind.startswith("entry_") for e in applied.events)
             return done
         raise StoreError(f"game {game_id}: {type_} kept conflicting")
 
@@ -406,6 +413,36 @@ class CloudGames:
         done.progress = None if progress is None else {"type": "progress", **progress}
         kinds = [k for c in kind.commands for k in kind.entry_kinds(c, meta["settings"])]
         done.entered, done.players = sum(entered.get(k, 0) for k in kinds), players
+
+    async def ranked_progress(self, game_id: str) -> dict[str, Any] | None:
+        """The `progress` of a round whose type ranks its entries (a Q&A's questions): META's
+        counters and the heads of its lists, each one query of the index (at most its head's items),
+        however long the lists are. None when the game is not in such a round."""
+        meta = await self.meta(game_id)
+        if meta is None or meta["status"] != PLAYING or meta["round"] < 0:
+            return None
+        kind = self.round_kind(meta)
+        if not kind.rankings:
+            return None
+        r = meta["round"]
+
+        async def read(name: str, count: int, reverse: bool) -> list[ranking.Ranked]:
+            if not count:
+                return []
+            page = await self.store.query(
+                items.rank_pk(game_id, r, name), index=GSI1, limit=count, reverse=reverse
+            )
+            return [(items.entry_of(i), i.get("count", 0)) for i in page.items]
+
+        names = list(kind.rankings)
+        ends = await asyncio.gather(
+            *(read(n, kind.rankings[n][end], end == 1) for n in names for end in (0, 1))
+        )
+        heads = {n: ranking.Head(ends[2 * i], ends[2 * i + 1]) for i, n in enumerate(names)}
+        progress = kind.ranked_progress(
+            r, meta["phase"], items.round_counts(meta, kind.commands), meta.get(items.SEATED, 0), heads
+        )
+        return {"type": "progress", **progress}
 
 
 def _changes_meta(applied: Applied) -> bool:

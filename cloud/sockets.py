@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from cloud.coalesce import RoomUpdates
+from cloud.coalesce import PROGRESS, PROGRESS_INTERVAL, RoomUpdates
 from cloud.connections import Connection, Connections
 from cloud.deadlines import Deadlines, Timer
 from cloud.delivery import INLINE_POSTS, Invoker, Poster, Posts, chunks
@@ -42,8 +42,7 @@ from engagements.views import Messages
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
-REQUEST_TYPES = frozenset({"players", "results"})  # the host's; they read and change nothing
-NOT_COMMANDS = REQUEST_TYPES | {"hello", "ping", "sync"}
+NOT_COMMANDS = views.CORE_REQUESTS | {"hello", "ping", "sync"}  # and a type's own requests
 OK = "ok"
 # Progress updates to the board views per phase, about, whatever the room: the appliance coalesces
 # them in time (four a second); an invocation knows only the counts its own command left.
@@ -81,6 +80,9 @@ class Sockets:
         self.invoker = invoker
         self.deadlines = deadlines
         self.room_updates = room_updates
+        self.progress_updates = RoomUpdates(
+            room_updates.store, deadlines, games.clock, sk=PROGRESS, interval=PROGRESS_INTERVAL
+        )
         self.join_base = join_base
         self.allowed_origins = allowed_origins
         self.inline_posts = inline_posts
@@ -119,7 +121,7 @@ class Sockets:
         type_, reply = await self._reply(connection_id, text, at)
         if reply is not None:
             await self.reply(connection_id, reply)
-        if isinstance(type_, str) and type_ in NOT_COMMANDS:
+        if isinstance(type_, str) and self._not_command(type_):
             return
         kind = self._kind(type_)
         if reply is None:  # acked
@@ -128,6 +130,9 @@ class Sockets:
         elif reply.get("type") == "error":
             log.debug("command refused: %s", reply["code"])
             self.telemetry.count(COMMANDS, type=kind, outcome=reply["code"])
+
+    def _not_command(self, type_: str) -> bool:
+        return type_ in NOT_COMMANDS or views.is_request(self.games.types, type_)
 
     def _kind(self, type_: Any) -> str:
         return type_ if isinstance(type_, str) and type_ in self.commands else OTHER
@@ -156,7 +161,7 @@ class Sockets:
                 "t": t if isinstance(t, int | float) else None,
                 "now": self.games.clock(),
             }
-        if type_ not in NOT_COMMANDS:
+        if not self._not_command(type_):
             context.bind(command_id=cmd_id, command=self._kind(type_))  # this invocation's task only
         try:
             connection = await self.connections.spend(connection_id, at, sync=type_ == "sync")
@@ -169,7 +174,7 @@ class Sockets:
                 raise Rejected("not_authenticated", "Say hello with your token first.")
             if type_ == "sync":
                 return type_, await self._snapshot(connection)
-            if type_ in REQUEST_TYPES:
+            if views.is_request(self.games.types, type_):
                 reply = await self._request(connection, type_, msg)
                 return type_, {**reply, "id": cmd_id} if cmd_id else reply
             if not cmd_id:
@@ -187,6 +192,8 @@ class Sockets:
         log.debug("command acked")
         if done.settle:
             await self.settle(connection.game_id)
+        if done.ranked:  # the host's moderation is shown at once, the room's questions and votes coalesced
+            await self.ranked_changed(connection.game_id, at_once=connection.view != "player")
         return type_, None
 
     def _screen(self, connection: Connection, type_: str) -> None:
@@ -264,10 +271,7 @@ class Sockets:
         loaded = await self.games.load(connection.game_id)
         if loaded is None:
             raise Rejected("unauthorized", "There is no such game.")
-        game = loaded[0]
-        if type_ == "players":
-            return views.players_page(game, msg.get("query", ""), msg.get("offset"))
-        return views.results_page(game, self.games.types, msg.get("round"), msg.get("offset"))
+        return views.request(loaded[0], self.games.types, type_, msg)
 
     # -- after a command -------------------------------------------------------------------------
 
@@ -293,10 +297,24 @@ class Sockets:
             board = await self.connections.of_game(game_id, BOARD)
             await self.post(game_id, [(c.id, [encode({"type": "room", **room})]) for c in board])
 
+    async def ranked_changed(self, game_id: str, *, at_once: bool = False) -> None:
+        """A ranked round's entries moved (a question, a vote): every view sees the heads of its lists,
+        coalesced in time (cloud.coalesce), or `at_once`."""
+        if at_once or await self.progress_updates.due(game_id):
+            await self.show_progress(game_id)
+
+    async def show_progress(self, game_id: str) -> None:
+        progress = await self.games.ranked_progress(game_id)
+        if progress is not None:
+            frame = encode(progress)  # the same for every view
+            await self.post(game_id, [(c.id, [frame]) for c in await self.connections.of_game(game_id)])
+
     async def timer(self, timer: Timer) -> None:
-        """The deadline queue delivered a phase's deadline, or a queued room update's turn."""
+        """The deadline queue delivered a phase's deadline, or a queued update's turn."""
         if timer.deadline is not None:
             await self.tick(timer.game_id, timer.deadline)
+        elif timer.update == PROGRESS:
+            await self.show_progress(timer.game_id)
         else:
             await self.show_room(timer.game_id)
 

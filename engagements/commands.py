@@ -61,7 +61,7 @@ def apply(game: Game, types: Types, cmd: Command, ttl: int, *, settle_phases: bo
         game.seq += 1
         for message in renditions.values():
             message["seq"] = game.seq
-    atomic, scores = items.event_writes(game, events, ttl)
+    atomic, scores = items.event_writes(game, events, ttl, types)
     return Applied(events, ack, messages, atomic, scores)
 
 

@@ -261,6 +261,8 @@ def finish(at: int) -> Event:
 
 def evolve(game: Game, event: Event) -> None:
     d = event.data
+    if event.kind.startswith("entry_"):
+        game.entries_changed += 1
     match event.kind:
         case "player_joined":
             player = Player(d["id"], d["nickname"], d["token_hash"], d["joined_at"])
@@ -294,12 +296,17 @@ def evolve(game: Game, event: Event) -> None:
                 game.players[pid].score += points
         case "entry_added":
             add_entry(game, d["entry"])
+            count(game, d["entry"].round, d.get("counts", ()), 1)
         case "host_acked":
             add_host_ack(game, d["id"], d["ack"])
         case "entry_removed":
             entry = game.entries[d["round"]][d["kind"]].pop(d["player"])
             if "option" in entry.value:
                 game.options[entry.round].pop(entry.value["option"], None)
+            count(game, d["round"], d.get("counts", ()), -1)
+        case "entry_changed":  # the same entry with another value (a question the host answered)
+            changed = d["entry"]
+            game.entries[changed.round][changed.kind][changed.player] = changed
         case _:
             raise ValueError(f"unknown event {event.kind}")
 
@@ -325,6 +332,14 @@ def add_host_ack(game: Game, cmd_id: str, ack: dict[str, Any]) -> None:
     game.acks[(HOST.key, cmd_id)] = ack
     while len(game.host_acks) > HOST_ACKS_KEPT:
         del game.host_acks[next(iter(game.host_acks))]
+
+
+def count(game: Game, round: int, counted: Any, by: int) -> None:
+    """An entry that counts others (a vote, the questions it is for: an event's `counts`, pairs of
+    kind and key in its round) came or went: their counts move by `by`."""
+    for kind, key in counted:
+        at = (round, kind, key)
+        game.counts[at] = game.counts.get(at, 0) + by
 
 
 def add_entry(game: Game, entry: Entry) -> None:

@@ -104,12 +104,13 @@ def _round(
     entries = game.entries.get(r, {})
     playing = game.status == PLAYING and game.round == r
     outcome = game.outcomes.get(r) or ("playing" if playing else "not played")
+    kind = kind_of(game, types, r)
     return {
         "round": r + 1,
-        "type": kind_of(game, types, r).slug,
+        "type": kind.slug,
         "prompt": game.prompts[r].get("text", ""),
         "outcome": outcome,
-        "players": len({p for by_player in entries.values() for p in by_player}),
+        "players": len({kind.author(e) for by_key in entries.values() for e in by_key.values()}),
         "entries": {kind: len(by_player) for kind, by_player in entries.items()},
         "points": None if points is None else sum(points.values()),
         "results": results,

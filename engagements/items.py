@@ -5,12 +5,15 @@
     GAME#<id>         PROMPT#<nnn>            one prompt
     GAME#<id>         PLAYER#<player id>      a player: nickname, token hash, score, kicked
     GAME#<id>         NICK#<folded nickname>  claims a nickname, so two joins cannot both take it
-    GAME#<id>         ENTRY#<nnn>#<kind>#<player id>   one answer, vote or choice
+    GAME#<id>         ENTRY#<nnn>#<kind>#<player id>   one answer, vote or choice (keyed by its player,
+                                                       or as its type keys it: a Q&A's questions by id)
     CODE#<code>       CODE                    join code -> game id
 
 META carries GSI1PK = "GAMES#live", "GAMES#finished" (not yet in the cloud) or "GAMES#synced", and
 GSI1SK = "<created or finished ms>#<id>": the live games (resumed after a restart) and the finished
-ones waiting for the cloud sync are queries, never scans.
+ones waiting for the cloud sync are queries, never scans. A ranked entry (engagements/ranking.py: a
+Q&A's question) carries GSI1PK = "RANK#<id>#<nnn>#<list>" and GSI1SK = ranking.sort_key, and the
+`count` of the entries that count it: a list's head is one query, whatever its length.
 
 Every item of a live game carries the game's `ttl`, so abandoned games expire; what happens to it once
 the game is finished (kept, synced, expiring again) is engagements.lifecycle's.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engagements import ranking
 from engagements.engine import add_entry, add_host_ack, fold, seat
 from engagements.model import FINISHED, Entry, Event, Game, Player
 from engagements.store.base import (
@@ -28,13 +32,16 @@ from engagements.store.base import (
     PK,
     SK,
     TTL,
+    Condition,
     Delete,
     Item,
     Put,
     Update,
     Write,
     absent,
+    below,
     equals,
+    present,
 )
 from engagements.types import Types, kind_of
 
@@ -115,16 +122,18 @@ def creation_writes(game: Game, ttl: int) -> list[Write]:
     return [Put(meta, absent()), code, *prompts]
 
 
-def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write], list[Write]]:
+def event_writes(game: Game, events: list[Event], ttl: int, types: Types) -> tuple[list[Write], list[Write]]:
     """Writes for a command's events: one atomic group, and score updates that may follow it.
 
     Scores can be recomputed from the entries (see load_game), so thousands of score updates need not
-    fit one transaction; everything else a command changed commits together or not at all.
+    fit one transaction; everything else a command changed commits together or not at all. `types`
+    say which entries are ranked (engagements/ranking.py).
     """
     pk = game_pk(game.id)
     atomic: list[Write] = []
     scores: list[Write] = []
     meta_changed = False
+    counted: dict[tuple[int, str, str], int] = {}  # the entries whose counts the events moved, by how much
     for event in events:
         d = event.data
         match event.kind:
@@ -139,9 +148,15 @@ def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write]
             case "player_seen":
                 atomic.append(Update(pk, f"PLAYER#{d['player']}", set={"seen": True}))
             case "entry_added":
-                atomic.append(Put(entry_item(pk, d["entry"], ttl), absent()))
+                entry = d["entry"]
+                item = entry_item(pk, entry, ttl) | ranked_attrs(game, entry, types)
+                atomic.append(Put(item, absent()))
+                _moved(counted, entry.round, d.get("counts", ()), 1)
             case "entry_removed":
                 atomic.append(Delete(pk, entry_sk(d["round"], d["kind"], d["player"])))
+                _moved(counted, d["round"], d.get("counts", ()), -1)
+            case "entry_changed":
+                atomic.append(changed_update(game, d["entry"], types))
             case "round_scored":
                 meta_changed = True
                 scores += [
@@ -149,9 +164,61 @@ def event_writes(game: Game, events: list[Event], ttl: int) -> tuple[list[Write]
                 ]
             case "lobby_locked" | "phase_changed" | "round_skipped" | "host_acked":
                 meta_changed = True
+    atomic += [count_update(game, at, by, types) for at, by in counted.items() if by]
     if meta_changed:
         atomic.append(meta_update(game))
     return atomic, scores
+
+
+def _moved(counted: dict[tuple[int, str, str], int], round: int, pairs: Any, by: int) -> None:
+    for kind, key in pairs:
+        counted[(round, kind, key)] = counted.get((round, kind, key), 0) + by
+
+
+def ranked_attrs(game: Game, entry: Entry, types: Types) -> Item:
+    """A ranked entry's index keys and its count (nothing for an entry in no list)."""
+    name = kind_of(game, types, entry.round).ranking(entry)
+    if name is None:
+        return {}
+    count = game.counts.get((entry.round, entry.kind, entry.player), 0)
+    return {
+        GSI1PK: rank_pk(game.id, entry.round, name),
+        GSI1SK: ranking.sort_key(entry, count),
+        "count": count,
+    }
+
+
+def count_update(game: Game, at: tuple[int, str, str], by: int, types: Types) -> Update:
+    """An entry's count moved by `by` (game.counts has it moved already), on condition that it was
+    what this command read: two votes for one question racing in the cloud cannot both write the
+    same count (the loser is decided again from a fresh load), and the index follows the count."""
+    round, kind, key = at
+    count = game.counts.get(at, 0)
+    entry = game.entries[round][kind][key]
+    attrs: Item = {"count": count} | {
+        k: v for k, v in ranked_attrs(game, entry, types).items() if k == GSI1SK
+    }
+    return Update(game_pk(game.id), entry_sk(round, kind, key), set=attrs, condition=_counted(count - by))
+
+
+def changed_update(game: Game, entry: Entry, types: Types) -> Update:
+    """An entry's new value, and the list it is now in; on condition that its count is still the one
+    read (its index key is rewritten from it: a vote racing the change is decided again)."""
+    attrs = {"value": entry.value} | ranked_attrs(game, entry, types)
+    count = game.counts.get((entry.round, entry.kind, entry.player), 0)
+    unranked = () if GSI1PK in attrs else (GSI1PK, GSI1SK)
+    sk = entry_sk(entry.round, entry.kind, entry.player)
+    return Update(game_pk(game.id), sk, set=attrs, remove=unranked, condition=_counted(count))
+
+
+def _counted(count: int) -> Condition:
+    """The item exists and its `count` is `count` (a missing one is 0)."""
+    return present() + (equals("count", count) if count else below("count", 1))
+
+
+def rank_pk(game_id: str, round: int, name: str) -> str:
+    """The index partition (GSI1PK) of one ranked list of a round."""
+    return f"RANK#{game_id}#{round:03d}#{name}"
 
 
 def meta_update(game: Game) -> Update:
@@ -308,8 +375,11 @@ def load_game(items: list[Item], types: Types) -> Game:
         elif sk.startswith("ENTRY#"):
             entry = entry_of(item)
             add_entry(game, entry)
+            if "count" in item:
+                game.counts[(entry.round, entry.kind, entry.player)] = item["count"]
             if entry.cmd:
-                game.acks[(entry.player, entry.cmd)] = kind_of(game, types, entry.round).ack(entry)
+                kind = kind_of(game, types, entry.round)
+                game.acks[(kind.author(entry), entry.cmd)] = kind.ack(entry)
     for r, outcome in game.outcomes.items():
         if outcome == "scored":
             for pid, points in kind_of(game, types, r).score(game, r).items():

@@ -70,6 +70,12 @@ class Game:
     nicknames: dict[str, str] = field(default_factory=dict)  # folded nickname -> player id
     entries: dict[int, dict[str, dict[str, Entry]]] = field(default_factory=dict)  # round, kind, player
     options: dict[int, dict[str, str]] = field(default_factory=dict)  # round -> option id -> player
+    # (round, kind, key) -> how many entries count that entry (a Q&A question's upvotes): kept on the
+    # counted entry's item, so a load of that one item knows it (items.event_writes).
+    counts: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    # Bumped by every entry added, removed or changed in memory (not stored): what a type derives from
+    # many entries (a Q&A's most upvoted questions) is cached until it moves.
+    entries_changed: int = 0
     acks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (actor, cmd id) -> ack
     # The host's last few acks by command id, stored in META: a host command has no entry of its own to
     # rebuild its ack from after a restart, as an answer has, and the console retries its last commands.

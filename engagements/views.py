@@ -279,6 +279,27 @@ def results_page(game: Game, types: Types, round: Any, offset: Any) -> dict[str,
     }
 
 
+CORE_REQUESTS = frozenset({"players", "results"})  # the host's; they read and change nothing
+
+
+def is_request(types: Types, type_: str) -> bool:
+    """Whether `type_` is a request: the core's, or a type's own (a Q&A's `questions`)."""
+    return type_ in CORE_REQUESTS or any(type_ in kind.requests for kind in types.values())
+
+
+def request(game: Game, types: Types, type_: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The reply to one of the host's requests (is_request): the core's pages, or the current round's
+    type's (a request of another round's type is `stale`)."""
+    if type_ == "players":
+        return players_page(game, fields.get("query", ""), fields.get("offset"))
+    if type_ == "results":
+        return results_page(game, types, fields.get("round"), fields.get("offset"))
+    kind = kind_of(game, types)
+    if game.round < 0 or game.phase not in kind.phases or type_ not in kind.requests:
+        raise Rejected("stale", "That round has closed.")
+    return kind.request(game, type_, fields)
+
+
 def _offset(offset: Any) -> int:
     if offset is None:
         return 0

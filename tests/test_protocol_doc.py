@@ -39,7 +39,7 @@ HTTP_ERRORS = set(re.findall(r"`\d{3} (\w+)`", DOC.split("## WebSocket")[0]))
 def test_documented_client_messages_are_exactly_the_ones_the_server_accepts():
     accepted = set(SESSION_TYPES) | set(REQUEST_TYPES) | set(HOST_COMMANDS)
     for kind in load_types().values():
-        accepted |= kind.commands | kind.host_commands
+        accepted |= kind.commands | kind.host_commands | kind.requests
     assert accepted == CLIENT
 
 
@@ -77,6 +77,15 @@ async def test_a_full_game_sends_every_documented_message_type_and_no_other(tabl
     await table.players["Ann"].ws.close()  # the room's count of connected players drops
     await table.host.expect("room", connected=1)
     seen = {m["type"] for c in [table.host, *table.players.values()] for m in c.seen}
+    # A type's own request and reply: a Q&A's page of questions.
+    qa = await table_factory(prompts=["Questions for the speaker"], type="qa")
+    await qa.join("Di")
+    await qa.host.ok("start")
+    asked = await qa.players["Di"].ok("ask", round=0, text="Why?")
+    await qa.host.ok("moderate", round=0, question=asked["question"], state="highlighted")
+    await qa.host.send("questions", state=None, offset=0)
+    assert (await qa.host.expect("questions"))["items"][0]["state"] == "highlighted"
+    seen |= {m["type"] for c in [qa.host, *qa.players.values()] for m in c.seen}
     assert seen == SERVER
 
 

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 4096
 OK = "ok"
 SESSION_TYPES = frozenset({"hello", "ping", "sync"})
-REQUEST_TYPES = frozenset({"players", "results"})  # the host's; they read and change nothing
+REQUEST_TYPES = views.CORE_REQUESTS  # the host's; they read and change nothing (and types' own)
 
 
 class Dispatcher:
@@ -79,7 +79,7 @@ class Dispatcher:
             return type_, refuse(conn, "rate_limited", "Too many messages: slow down.", cmd_id)
         if not isinstance(type_, str):
             return type_, refuse(conn, "bad_message", "A message needs a `type`.", cmd_id)
-        if type_ in SESSION_TYPES or type_ in REQUEST_TYPES:
+        if type_ in SESSION_TYPES or views.is_request(self.games.types, type_):
             try:
                 await self._message(conn, type_, msg, cmd_id)
             except Rejected as e:
@@ -169,9 +169,7 @@ class Dispatcher:
     def _request(self, game: Game, conn: Conn, type_: str, msg: dict[str, Any]) -> dict[str, Any]:
         if conn.view != "host":
             raise Rejected("forbidden", "Only the host can do that.")
-        if type_ == "players":
-            return views.players_page(game, msg.get("query", ""), msg.get("offset"))
-        return views.results_page(game, self.games.types, msg.get("round"), msg.get("offset"))
+        return views.request(game, self.games.types, type_, msg)
 
     def snapshot(self, game: Game, conn: Conn) -> bytes:
         assert conn.actor is not None

@@ -140,7 +140,11 @@ OTHER = "other"  # the `type` of a command nobody declares
 
 def command_names(types: Types) -> frozenset[str]:
     """Every command type a `type` label may name: the core's and each installed type's own."""
-    return HOST_COMMANDS | SYSTEM_COMMANDS | frozenset().union(*(kind.commands for kind in types.values()))
+    return (
+        HOST_COMMANDS
+        | SYSTEM_COMMANDS
+        | frozenset().union(*(kind.commands | kind.host_commands for kind in types.values()))
+    )
 
 
 _NOTHING: AbstractContextManager[Any] = contextlib.nullcontext()

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from engagements.model import Command, Entry, Event, Game
 from engagements.packfile import PackError, RawPack
+from engagements.ranking import Head
 from engagements.settings import Setting
 
 
@@ -62,6 +63,14 @@ class EngagementType:
     # Phases in which a phone's `you` needs what only the whole game knows (a ballot, a result):
     # `partial_state` returns it for every player there, and `you_of` reads it back.
     you_phases: ClassVar[frozenset[str]] = frozenset()
+    # Read-only requests of the host's in this type's rounds (a Q&A's page of questions), answered by
+    # `request`, like the core's `players` and `results`.
+    requests: ClassVar[frozenset[str]] = frozenset()
+    # Ranked lists whose heads the views show live (a Q&A's most upvoted questions): list name ->
+    # (entries from the top, entries from the bottom). An entry that `ranking` puts in a list is
+    # indexed by its count (engagements/ranking.py), so the cloud reads a head without reading the
+    # list and hands it to `ranked_progress`.
+    rankings: ClassVar[dict[str, tuple[int, int]]] = {}
 
     @property
     def defaults(self) -> dict[str, int | bool]:
@@ -107,6 +116,28 @@ class EngagementType:
 
     def decide(self, game: Game, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
         """Events and ack fields for a player's command; raises Rejected."""
+        raise NotImplementedError
+
+    def partial_entries(
+        self, game: Game, type_: str, fields: dict[str, Any], player: str
+    ) -> list[tuple[str, str]]:
+        """The entries of the current round, as (kind, key), that a partial command reads besides the
+        sender's PLAYER item (`game` holds META alone): by default the sender's of each of
+        `entry_kinds` (those it may write; a retry finds its first ack there). A type whose entries
+        are keyed otherwise (a Q&A's questions by id) names them from the command's fields."""
+        return [(k, player) for k in self.entry_kinds(type_, game.settings)]
+
+    def author(self, entry: Entry) -> str:
+        """Who made `entry` (whose retried command its ack answers): the player it is keyed by, unless
+        the type keys its entries otherwise (a Q&A's questions by their ids)."""
+        return entry.player
+
+    def ranking(self, entry: Entry) -> str | None:
+        """The ranked list `entry` is in (see `rankings`), if any."""
+        return None
+
+    def request(self, game: Game, type_: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """The reply to one of the host's `requests` (a page: at most 32 KB); raises Rejected."""
         raise NotImplementedError
 
     def partial_state(self, game: Game) -> dict[str, dict[str, Any]]:
@@ -196,6 +227,13 @@ class EngagementType:
         kind, and the type's `tallies` by name; and the highest `ranked` ones); None if it needs
         more."""
         return None
+
+    def ranked_progress(
+        self, round: int, phase: str, entered: dict[str, int], players: int, heads: dict[str, Head]
+    ) -> dict[str, Any]:
+        """`progress` of a type with `rankings`, from the counts and the heads of its lists (read from
+        memory on the appliance, from the index in the cloud: the same function renders both)."""
+        raise NotImplementedError
 
     def results(self, game: Game, round: int) -> list[dict[str, Any]]:
         """Every result row of a finished round, best first: the host pages through them."""

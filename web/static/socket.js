@@ -5,8 +5,8 @@
 // game's type (its events' fields, its updates such as `progress`) goes to the `reduce` hook;
 // reconnects with exponential backoff and full jitter, estimates the server's clock, and turns
 // commands into promises settled by their ack or error. Pending commands are re-sent with the
-// same id after a reconnect: the server applies a retried id once. Requests (`players`, `results`)
-// resolve with their reply.
+// same id after a reconnect: the server applies a retried id once. Requests (`players`, `results`,
+// and a type's own) resolve with their reply.
 
 import { socketUrl } from "./endpoints.js";
 
@@ -18,7 +18,7 @@ const CONNECT_TIMEOUT = 8000;
 const CLOCK_SAMPLES = 8;
 const REQUEST_TIMEOUT = 10000;
 // Errors that can answer a request (`players`, `results`): they carry no id.
-const REQUEST_ERRORS = new Set(["bad_message", "no_such_round", "forbidden", "rate_limited", "invalid", "internal"]);
+const REQUEST_ERRORS = new Set(["bad_message", "no_such_round", "forbidden", "rate_limited", "invalid", "internal", "stale"]);
 
 /** The server's clock, as measured by the page's socket (one socket per page). */
 export const clock = {
@@ -360,8 +360,8 @@ export class GameSocket {
   onReply(msg) {
     const req = this.requests.get(msg.type);
     if (!req) return;
-    for (const k of ["query", "offset", "round"]) {
-      if (k in req.fields && k in msg && msg[k] !== req.fields[k]) return; // a superseded request's reply
+    for (const k of Object.keys(req.fields)) {
+      if (k in msg && msg[k] !== req.fields[k]) return; // a superseded request's reply
     }
     this.requests.delete(msg.type);
     clearTimeout(req.timer);
@@ -393,6 +393,7 @@ export class GameSocket {
         return this.onRoom(msg);
       default:
         if (typeof msg.seq === "number") this.onEvent(msg);
+        else if (this.requests.has(msg.type)) this.onReply(msg); // a type's own request (a Q&A's `questions`)
         else this.onUpdate(msg);
     }
   }
