@@ -146,7 +146,7 @@ def test_the_unpacked_zip_alone_finds_the_engagement_types(built: Path, tmp_path
         [sys.executable, "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["answer-vote,poll,quiz,word-cloud", "True", "manylinux2014_aarch64"]
+    assert result.stdout.split() == ["answer-vote,poll,qa,quiz,word-cloud", "True", "manylinux2014_aarch64"]
 
 
 def test_the_lambda_requirements_are_pinned_and_leave_boto3_to_the_runtime() -> None:
