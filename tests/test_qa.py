@@ -277,7 +277,8 @@ def test_the_export_counts_the_players_who_asked_or_upvoted_and_names_no_player_
     exported = export.build(t.game, TYPES)
     [played] = [r for r in exported.rounds if r["round"] == 1]
     assert (played["players"], played["entries"]) == (3, {"ask": 2, "upvote": 2})
-    assert [(row["question"], row["votes"]) for row in played["results"]] == [("Budget?", 2), ("Timeline?", 0)]
+    rows = [(row["question"], row["votes"]) for row in played["results"]]
+    assert rows == [("Budget?", 2), ("Timeline?", 0)]
     assert not [p for p in t.game.players if p in repr(exported)]
 
 
