@@ -18,7 +18,7 @@ from engagements.types.qa import ASK
 from tests.cloudgame import Calls, cloud_stack  # noqa: F401  (the `cloud` fixture)
 from tests.faults import FaultProxy
 from tests.test_cloud_concurrency import race
-from tests.test_cloud_handlers import per_command, seat
+from tests.test_cloud_handlers import per_command, reconnect, seat
 
 
 @pytest.fixture
@@ -64,7 +64,8 @@ def test_reads_and_writes_per_question_and_vote_grow_with_neither_the_room_nor_t
     for players, questions in ((30, 10), (1000, 1500)):
         created = cloud.create(["Questions for the keynote"], type="qa")
         host = cloud.host(created)
-        phones = seat(cloud, created, players)
+        tokens = seat(cloud, created, players)
+        phones = [reconnect(cloud, created, pid, token) for pid, token in list(tokens.items())[:5]]
         host.ok("start")
         seed_questions(cloud, created["game_id"], players, questions)
         cloud.run_all_queued()  # the room updates of the phones' hellos
