@@ -416,8 +416,8 @@ class CloudGames:
 
     async def ranked_progress(self, game_id: str) -> dict[str, Any] | None:
         """The `progress` of a round whose type ranks its entries (a Q&A's questions): META's
-        counters and the heads of its lists, each one query of the index (at most its head's items),
-        however long the lists are. None when the game is not in such a round."""
+        counters and the heads of its lists (`heads`), however long the lists are. None when the
+        game is not in such a round."""
         meta = await self.meta(game_id)
         if meta is None or meta["status"] != PLAYING or meta["round"] < 0:
             return None
@@ -425,12 +425,21 @@ class CloudGames:
         if not kind.rankings:
             return None
         r = meta["round"]
+        heads = await self.heads(game_id, r, kind)
+        progress = kind.ranked_progress(
+            r, meta["phase"], items.round_counts(meta, kind.commands), meta.get(items.SEATED, 0), heads
+        )
+        return {"type": "progress", **progress}
+
+    async def heads(self, game_id: str, round: int, kind: EngagementType) -> dict[str, ranking.Head]:
+        """The heads of `kind.rankings` in `round`: each end one query of the index, at most its
+        head's items."""
 
         async def read(name: str, count: int, reverse: bool) -> list[ranking.Ranked]:
             if not count:
                 return []
             page = await self.store.query(
-                items.rank_pk(game_id, r, name), index=GSI1, limit=count, reverse=reverse
+                items.rank_pk(game_id, round, name), index=GSI1, limit=count, reverse=reverse
             )
             return [(items.entry_of(i), i.get("count", 0)) for i in page.items]
 
@@ -438,11 +447,7 @@ class CloudGames:
         ends = await asyncio.gather(
             *(read(n, kind.rankings[n][end], end == 1) for n in names for end in (0, 1))
         )
-        heads = {n: ranking.Head(ends[2 * i], ends[2 * i + 1]) for i, n in enumerate(names)}
-        progress = kind.ranked_progress(
-            r, meta["phase"], items.round_counts(meta, kind.commands), meta.get(items.SEATED, 0), heads
-        )
-        return {"type": "progress", **progress}
+        return {n: ranking.Head(ends[2 * i], ends[2 * i + 1]) for i, n in enumerate(names)}
 
 
 def _changes_meta(applied: Applied) -> bool:
