@@ -34,3 +34,35 @@ def test_the_cloud_bench_counts_the_same_reads_and_writes_per_command_at_two_siz
             assert small[command][figure]["typical"] == large[command][figure]["typical"] > 0
     # The ENTRY and META, in one transaction, and the socket's message count on its reverse item.
     assert small["answer"]["writes"]["typical"] == 3
+
+
+def test_the_cloud_bench_plays_a_quiz_with_the_same_reads_and_writes_per_answer(tmp_path: Path) -> None:
+    out = tmp_path / "bench-cloud-quiz.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cloud",
+            "--quiz",
+            "--players",
+            "3,6",
+            "--rounds",
+            "1",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert [t["target"] for t in figures["targets"] if not t["met"]] == []
+    assert not any("vote" in t["target"] and "counted" not in t["target"] for t in figures["targets"])
+    small, large = (size["commands"] for size in figures["sizes"])
+    assert (
+        small["vote"] is None and small["answer"]["invocations"] == 2 and large["answer"]["invocations"] == 5
+    )
+    for figure in ("reads", "read_units", "writes", "write_units"):
+        assert small["answer"][figure]["max"] == large["answer"][figure]["max"] > 0
