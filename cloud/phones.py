@@ -16,11 +16,15 @@ game, each part written by the command that changes it:
                                                        command that gives points; a join's `standings`
 
 and the round's type keeps each player's state in `you_phases` as PARTIAL items (cloud.games). A
-phone's snapshot then reads META, its PLAYER item, the VIEW item, its own entries of the round, its
-state in this phase and, while fewer than ten players have scored, the first ten seats: at most 6
-items and a query of 10 small ones. When one of them is missing or of another version (a game
-created before these items, a command whose later writes are not done yet, a player who joined
-during a vote, a type that cannot render its part so), the caller loads the whole game instead.
+phone's snapshot then reads META, its PLAYER item, the VIEW item, the entries of the round its type
+names (`you_entries`: one per kind for most; a word cloud's word slots; a Q&A's question slots and
+its votes for the 25 listed questions), the counters of the tallies it names (`you_tallies`: a word
+cloud's words, in the results), its state in this phase, for a type that ranks its entries the heads
+of its lists (cloud.games `heads`: at most 26 items) and, while fewer than ten players have scored,
+the first ten seats: a number of items its type bounds, whatever the room. When one of them is
+missing or of another version (a game created before these items, a command whose later writes are
+not done yet, a player who joined during a vote, a type that cannot render its part so), the caller
+loads the whole game instead.
 """
 
 from __future__ import annotations

@@ -12,9 +12,13 @@ phone's snapshot is put together here from parts that each cost a read or two, w
   into the round's counts by its type (`EngagementType.progress_of`, `counted`);
 - while fewer than LEADERBOARD_SIZE players have scored, the rest of the leaderboard: the first
   players not kicked in the order they joined (every one of them has 0 points);
+- for a type that ranks its entries (a Q&A's questions by their upvotes), the heads of its lists
+  that every view shows (`EngagementType.ranked_progress`), a bounded query each;
 - the phone's own: its player (its score, and its rank when the ranks were last written:
-  `Standings`), its entries of the round and what the round's type keeps for it in this phase
-  (`EngagementType.partial_state`, read back by `you_of`).
+  `Standings`), the entries of the round its type names (`EngagementType.you_entries`: by default
+  one per kind it writes; a Q&A's question slots and votes for the listed questions), the tallies
+  it names (`you_tallies`: a word cloud's counts of the player's words) and what the type keeps
+  for it in this phase (`EngagementType.partial_state`); `you_of` puts them together.
 
 `phone_snapshot` puts them together; tests/test_cloud_phones.py checks that the cloud's equals
 views.snapshot of the whole game at every phase of every type's games.
