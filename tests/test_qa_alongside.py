@@ -94,7 +94,8 @@ def test_one_upvote_per_player_per_question_and_never_ones_own():
     refused("already_voted", t.upvote, "p1", q)
     t.upvote("p2", q)
     assert t.game.counts[(LANE, ASK, q)] == 2
-    assert t.lane()["top"][0] == {"id": q, "text": "Is the lane open?", "votes": 2, "state": "asked", "name": "Player 0"}
+    listed = {"id": q, "text": "Is the lane open?", "votes": 2, "state": "asked", "name": "Player 0"}
+    assert t.lane()["top"][0] == listed
     assert views.you_view(t.game, TYPES, "p1")["lane"]["voted"] == [q]
     assert 0 not in t.game.entries, "nothing in the round's own entries"
 

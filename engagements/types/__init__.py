@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engagements.model import LANE, Command, Entry, Event, Game
+from engagements.model import FINISHED, LANE, Command, Entry, Event, Game
 from engagements.packfile import PackError, RawPack
 from engagements.ranking import Head
 from engagements.settings import Setting
@@ -242,6 +242,11 @@ class EngagementType:
 
     # -- a lane (`alongside`): the type's round LANE, open while the game is not finished ---------
 
+    def lane_phase(self, status: str) -> str:
+        """The lane's phase, from the game's status alone: the first until the game finishes, then
+        the last (a Q&A's `open`, then `closed`): the lane has no phases of its own to keep."""
+        return self.phases[-1] if status == FINISHED else self.phases[0]
+
     def lane_view(self, game: Game, audience: str) -> dict[str, Any]:
         """The lane as `audience` sees it (a snapshot's `game.lane`), sized like a round view."""
         raise NotImplementedError
@@ -281,6 +286,9 @@ def kind_of(game: Game, types: Types, round: int | None = None) -> EngagementTyp
 
 def lane_of(game: Game, types: Types) -> EngagementType | None:
     """The type that runs alongside this game's rounds (its `alongside` setting is on), if any."""
-    return next(
-        (k for k in types.values() if k.alongside and game.settings.get(k.alongside, False)), None
-    )
+    return lane_in(game.settings, types)
+
+
+def lane_in(settings: Mapping[str, Any], types: Types) -> EngagementType | None:
+    """`lane_of` from a game's settings alone (the cloud's META)."""
+    return next((k for k in types.values() if k.alongside and settings.get(k.alongside, False)), None)

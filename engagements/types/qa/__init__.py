@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engagements.engine import phase_event
-from engagements.model import FINISHED, LANE, Command, Entry, Event, Game, Rejected
+from engagements.model import LANE, Command, Entry, Event, Game, Rejected
 from engagements.ranking import Head, Ranked, heads, order
 from engagements.settings import BOOLEAN, INTEGER, Setting
 from engagements.text import one_line
@@ -135,10 +135,9 @@ class QA(EngagementType):
     def author(self, entry: Entry) -> str:
         return entry.value["by"]
 
-    @staticmethod
-    def _open(game: Game, round: int) -> bool:
+    def _open(self, game: Game, round: int) -> bool:
         """Whether questions come in: a segment while open, the lane until the game finishes."""
-        return game.status != FINISHED if round == LANE else game.phase == OPEN
+        return (self.lane_phase(game.status) if round == LANE else game.phase) == OPEN
 
     def decide(self, game: Game, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
         """A command of the current round, or of the lane (`round: LANE`: the core hands this type
@@ -170,9 +169,7 @@ class QA(EngagementType):
         entry = Entry(r, UPVOTE, key, {"by": player, "for": question.player}, cmd.at, cmd.id)
         return [Event("entry_added", {"entry": entry, "counts": counts})], {"question": question.player}
 
-    def _ask(
-        self, game: Game, r: int, player: str, cmd: Command
-    ) -> tuple[list[Event], dict[str, Any]]:
+    def _ask(self, game: Game, r: int, player: str, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
         text = one_line(cmd.fields.get("text"), TEXT_MAX, "question")
         asked = game.round_entries(r, ASK)
         limit = self._limit(game)
@@ -305,11 +302,6 @@ class QA(EngagementType):
             "limit": self._limit(game),
             **progress,
         }
-
-    @staticmethod
-    def lane_phase(status: str) -> str:
-        """The lane's phase, from the game's status alone: open until the game finishes."""
-        return CLOSED if status == FINISHED else OPEN
 
     def lane_view(self, game: Game, audience: str) -> dict[str, Any]:
         return self._view(game, LANE, game.title, None)
