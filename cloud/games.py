@@ -445,8 +445,8 @@ class CloudGames:
         if meta is None or lane is None:
             return None
         counts, seated, heads = await self._ranked(game_id, meta, lane, LANE)
-        progress = lane.ranked_progress(LANE, lane.lane_phase(meta["status"]), counts, seated, heads)
-        return {"type": "lane", **progress}
+        phase = lane.lane_phase(meta["status"])
+        return {"type": "lane", "phase": phase, **lane.ranked_progress(LANE, phase, counts, seated, heads)}
 
     async def _ranked(
         self, game_id: str, meta: Item, kind: EngagementType, r: int

@@ -115,7 +115,11 @@ def lane_view(game: Game, types: Types, audience: str) -> dict[str, Any] | None:
 def lane_progress(game: Game, types: Types) -> dict[str, Any] | None:
     """The lane's counts now (the `lane` update, coalesced like `progress`), or None: no lane."""
     lane = lane_of(game, types)
-    return None if lane is None else {"type": "lane", **lane.lane_progress(game)}
+    return (
+        None
+        if lane is None
+        else {"type": "lane", "phase": lane.lane_phase(game.status), **lane.lane_progress(game)}
+    )
 
 
 def game_view(game: Game, types: Types, join_url: str, audience: str) -> dict[str, Any]:
