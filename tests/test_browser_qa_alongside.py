@@ -13,11 +13,13 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browsers import ARTIFACTS
+from tests.conftest import ADMIN_SECRET
 from tests.test_browser_rooms import (  # the rooms test's helpers and fixtures: one way to check a layout
     HOST_APART,
     PROMPT,
     Watch,
     assert_layout,
+    new_context,
     open_views,
     settings,  # noqa: F401  (a fixture: the join limit lifted on loopback)
     shot,
@@ -39,6 +41,19 @@ async def test_a_phone_asks_during_a_round_and_the_big_screen_shows_it_beside_th
     base = str(server.make_url("/")).rstrip("/")
     assert base.startswith("http://127.0.0.1:")
     watch = Watch(expected=None)
+
+    # -- the "new game" form offers it whatever the kind of game, and then the Q&A's own settings ----
+    form = watch.page(await (await new_context(browser, base, {})).new_page(), "form")
+    await form.goto(f"{base}/host#admin={ADMIN_SECRET}")
+    await expect(form.locator("#qa_alongside")).not_to_be_checked()
+    await expect(form.locator("#qa_questions")).to_have_count(0)
+    await form.check("#qa_alongside")
+    await expect(form.locator("#qa_questions")).to_have_value("3")
+    await expect(form.locator("#qa_anonymous")).not_to_be_checked()
+    await form.uncheck("#qa_alongside")
+    await expect(form.locator("#qa_questions")).to_have_count(0)
+    await form.context.close()
+
     body = {"title": "Town hall", "prompts": [PROMPT], "question_seconds": 300, "qa_alongside": True}
     views = await open_views(browser, sockets, base, watch, body, 8)
     host, screens, phone = views.host, views.screens, views.phone
