@@ -6,6 +6,8 @@ lane's queue beside its round controls, and the rounds play on as if the lane we
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -87,3 +89,14 @@ async def test_a_qa_runs_alongside_two_answer_then_vote_rounds(any_table_factory
     assert (await ann.command("ask", round=LANE, text="After the end?"))["code"] == "finished"
     _, final = await table.connect(table.created["host_token"], "host")
     assert (final["game"]["lane"]["phase"], final["game"]["lane"]["asked"]) == ("closed", 3)
+
+    headers = {"Authorization": f"Bearer {table.created['host_token']}"}
+    async with table.http.get(f"/api/games/{table.game_id}/results.csv", headers=headers) as r:
+        rows = list(csv.DictReader(io.StringIO(await r.text())))
+    assert [row["round"] for row in rows][:2] == ["1", "1"], "the round's results come first"
+    assert [(row["question"], row["votes"], row["state"], row["asked_by"]) for row in rows[2:]] == [
+        ("Asked in the lobby?", "2", "highlighted", "Ann"),
+        ("Asked while answering?", "0", "hidden", "Bob"),  # by votes, then the first asked
+        ("Asked in round two?", "0", "asked", "Cy"),
+    ]
+    await table.close()

@@ -259,6 +259,10 @@ class EngagementType:
         """The lane's live counts (the `lane` update), as `lane_view` carries them."""
         raise NotImplementedError
 
+    def lane_export_rows(self, game: Game) -> list[dict[str, Any]]:
+        """The lane's rows for the exports and the CSV (after the rounds' rows; no `round`)."""
+        return []
+
     def on_lane_kick(self, game: Game, player: str) -> list[Event]:
         """What a kick changes in the lane (a kicked player's questions hidden)."""
         return []

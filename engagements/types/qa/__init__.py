@@ -53,6 +53,7 @@ TOP = 20  # the most upvoted questions every view is shown
 FRESH = 5  # and the newest of those with the fewest votes, so that a new question gets seen
 PAGE = 20  # questions in one page of the host's request
 QUESTION_ID = re.compile(r"q[0-9a-f]{12}")
+LANE_TOPIC = "Alongside the rounds"  # the exports' topic of the questions asked in the lane
 
 
 def question_id(game: Game, round: int, player: str, slot: int) -> str:
@@ -376,6 +377,20 @@ class QA(EngagementType):
             for r, outcome in sorted(game.outcomes.items())
             if outcome == "scored"
             for row in self.results(game, r)
+        ]
+
+    def lane_export_rows(self, game: Game) -> list[dict[str, Any]]:
+        """Every question asked alongside the rounds, best first, as a round's (no round: the topic
+        says where they were asked)."""
+        return [
+            {
+                "topic": LANE_TOPIC,
+                "question": row["text"],
+                "votes": row["votes"],
+                "state": row["state"],
+                "asked_by": row.get("name", ""),
+            }
+            for row in self.results(game, LANE)
         ]
 
 
