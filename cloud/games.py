@@ -50,7 +50,7 @@ from engagements.store.base import (
     absent,
 )
 from engagements.telemetry.metrics import GAMES_CREATED, GAMES_FINISHED, STORE_WRITE_LATENCY, Telemetry
-from engagements.types import EngagementType, kind_of, lane_in
+from engagements.types import EngagementType, kind_of, lane_command, lane_in
 from engagements.views import Messages
 
 log = logging.getLogger(__name__)
@@ -113,11 +113,6 @@ class CloudGames:
         round's type (items.ROUND_TYPES), a single-type game's rounds are all of its `type`."""
         round_types, r = meta.get(items.ROUND_TYPES, []), meta["round"]
         return self.types[round_types[r] if 0 <= r < len(round_types) else meta["type"]]
-
-    def _lane_command(self, meta: Item, type_: str, fields: dict[str, Any]) -> EngagementType | None:
-        """The lane's type for one of its commands in its lane (`round: LANE`, engine._lane)."""
-        lane = lane_in(meta["settings"], self.types) if fields.get("round") == LANE else None
-        return lane if lane is not None and type_ in lane.commands | lane.host_commands else None
 
     async def meta(self, game_id: str) -> Item | None:
         return await self.store.get(items.game_pk(game_id), items.META)
@@ -296,7 +291,7 @@ class CloudGames:
         meta = await self.meta(game_id)
         if meta is None:
             raise Rejected("unauthorized", "There is no such game.")
-        lane = self._lane_command(meta, type_, fields)
+        lane = lane_command(meta["settings"], self.types, type_, fields)
         kind = lane or self.round_kind(meta)
         partial = type_ in ("join", "presence") or (actor.role == "player" and type_ in kind.partial_commands)
         player = fields.get("player") if type_ == "presence" else actor.player

@@ -14,7 +14,6 @@ from typing import Any
 from engagements.model import (
     FINISHED,
     HOST,
-    LANE,
     LOBBY,
     PLAYING,
     Command,
@@ -26,7 +25,7 @@ from engagements.model import (
 )
 from engagements.settings import JOIN_DEFAULTS
 from engagements.text import one_line
-from engagements.types import EngagementType, Types, kind_of, lane_of
+from engagements.types import EngagementType, Types, kind_of, lane_command, lane_of
 
 NICKNAME_MAX = 20
 HOST_COMMANDS = frozenset({"start", "end_phase", "next", "skip", "kick", "lock", "end_game"})
@@ -77,7 +76,7 @@ def settle(game: Game, at: int, types: Types) -> list[Event]:
 
 def decide(game: Game, cmd: Command, types: Types) -> tuple[list[Event], dict[str, Any]]:
     role = cmd.actor.role
-    kind = _lane(game, cmd, types) or kind_of(game, types)
+    kind = lane_command(game.settings, types, cmd.type, cmd.fields) or kind_of(game, types)
     if cmd.type in SYSTEM_COMMANDS:
         if role != "system":
             raise Rejected("forbidden", "Only the server sends this.")
@@ -104,15 +103,6 @@ def decide(game: Game, cmd: Command, types: Types) -> tuple[list[Event], dict[st
     if any(cmd.type in types[slug].commands | types[slug].host_commands for slug in set(game.round_types())):
         raise Rejected("stale", "That round has closed.")  # a command of another round's type
     raise Rejected("unknown_type", f"Unknown command {cmd.type!r}.")
-
-
-def _lane(game: Game, cmd: Command, types: Types) -> EngagementType | None:
-    """The type running alongside the rounds, for one of its commands in its lane (`round: LANE`):
-    decided by that type in any phase, beside whatever round is on, which it never changes."""
-    if cmd.fields.get("round") != LANE:
-        return None
-    lane = lane_of(game, types)
-    return lane if lane is not None and cmd.type in lane.commands | lane.host_commands else None
 
 
 def _system(game: Game, cmd: Command, kind: EngagementType) -> list[Event]:

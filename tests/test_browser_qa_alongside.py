@@ -81,6 +81,7 @@ async def test_a_phone_asks_during_a_round_and_the_big_screen_shows_it_beside_th
     await expect(drawer).to_be_hidden()
     await expect(phone.locator(".av-input")).to_be_visible()
     await expect(opener.locator(".lane-count")).to_have_text("1")
+    await shot(phone, "qa-alongside-phone-round")
 
     # -- the host: the lane's queue beside the round's controls, on one 1080p screen -----------------
     row = host.locator("#lane .qa-host-row", has_text=ASKED)

@@ -296,3 +296,13 @@ def lane_of(game: Game, types: Types) -> EngagementType | None:
 def lane_in(settings: Mapping[str, Any], types: Types) -> EngagementType | None:
     """`lane_of` from a game's settings alone (the cloud's META)."""
     return next((k for k in types.values() if k.alongside and settings.get(k.alongside, False)), None)
+
+
+def lane_command(
+    settings: Mapping[str, Any], types: Types, command: str, fields: Mapping[str, Any]
+) -> EngagementType | None:
+    """The type running alongside the rounds, for one of its commands in its lane (`round: LANE`):
+    it decides it in any phase, beside whatever round is on (engine.decide; the cloud loads the
+    items it reads by it). None for any other command."""
+    lane = lane_in(settings, types) if fields.get("round") == LANE else None
+    return lane if lane is not None and command in lane.commands | lane.host_commands else None

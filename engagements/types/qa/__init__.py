@@ -121,7 +121,7 @@ class QA(EngagementType):
         self, game: Game, type_: str, fields: dict[str, Any], player: str
     ) -> list[tuple[str, str]]:
         """An ask reads its author's slots; a vote, its question and the voter's vote for it."""
-        r = LANE if fields.get("round") == LANE else game.round
+        r = LANE if self._in_lane(game, fields) else game.round
         if type_ == ASK:
             return [(ASK, question_id(game, r, player, s)) for s in range(self._limit(game))]
         question = fields.get("question")
@@ -136,6 +136,10 @@ class QA(EngagementType):
     def author(self, entry: Entry) -> str:
         return entry.value["by"]
 
+    def _in_lane(self, game: Game, fields: dict[str, Any]) -> bool:
+        """Whether a command or request is about the game's lane (and the game has one)."""
+        return fields.get("round") == LANE and bool(game.settings.get(self.alongside or "", False))
+
     def _open(self, game: Game, round: int) -> bool:
         """Whether questions come in: a segment while open, the lane until the game finishes."""
         return (self.lane_phase(game.status) if round == LANE else game.phase) == OPEN
@@ -144,8 +148,7 @@ class QA(EngagementType):
         """A command of the current round, or of the lane (`round: LANE`: the core hands this type
         only those of a game it runs alongside)."""
         r = cmd.fields.get("round")
-        lane = r == LANE and bool(game.settings.get(self.alongside, False))
-        if not isinstance(r, int) or (r != game.round and not lane):
+        if not isinstance(r, int) or (r != game.round and not self._in_lane(game, cmd.fields)):
             raise Rejected("stale", "That Q&A has closed.")
         if cmd.type == MODERATE:
             return self._moderate(game, r, cmd), {}
@@ -340,7 +343,7 @@ class QA(EngagementType):
             raise Rejected("bad_message", f"`state` is null or one of {', '.join(STATES)}.")
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise Rejected("bad_message", "`offset` must be a whole number from 0.")
-        r = LANE if fields.get("round") == LANE else game.round
+        r = LANE if self._in_lane(game, fields) else game.round
         rows = self._ranked(game, r, state)
         return {
             "type": QUESTIONS,
