@@ -32,7 +32,7 @@ from typing import Any
 from engagements import views
 from engagements.model import PHONES, Entry, Event, Game, Player
 from engagements.ranking import Head
-from engagements.types import Types, kind_of
+from engagements.types import Types, kind_of, lane_of
 
 
 def shared(game: Game, types: Types) -> dict[str, Any]:
@@ -112,7 +112,10 @@ def phone_snapshot(
     (id, nickname) of the first players not kicked, in the order they joined, at least
     LEADERBOARD_SIZE of them (or all), when fewer have scored; for a type with `rankings`, the
     `heads` of its lists as the views now show them. None when the round's type cannot render its
-    part from these (a type without `you_of` or `progress_of`)."""
+    part from these (a type without `you_of` or `progress_of`), or when a type runs alongside the
+    rounds (its lane's lists and your own questions come from the whole game)."""
+    if lane_of(game, types) is not None:
+        return None
     kind = kind_of(game, types)
     round_view = view["round"]
     if round_view is not None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engagements.model import BOARD, Command, Entry, Event, Game
+from engagements.model import BOARD, FINISHED, LANE, Command, Entry, Event, Game
 from engagements.packfile import PackError, RawPack
 from engagements.ranking import Head
 from engagements.settings import Setting
@@ -71,6 +71,11 @@ class EngagementType:
     # indexed by its count (engagements/ranking.py), so the cloud reads a head without reading the
     # list and hands it to `ranked_progress`.
     rankings: ClassVar[dict[str, tuple[int, int]]] = {}
+    # The boolean setting that runs this type alongside the rounds (a Q&A open all game long), or
+    # None: offered on every game's form (with the type's other settings once it is on), and when on,
+    # the game has a lane, round `model.LANE`, that this type plays beside whatever round is on: its
+    # commands name `round: LANE`, its entries are that round's, the game's phases never see it.
+    alongside: ClassVar[str | None] = None
 
     @property
     def defaults(self) -> dict[str, int | bool]:
@@ -258,6 +263,33 @@ class EngagementType:
         memory on the appliance, from the index in the cloud: the same function renders both)."""
         raise NotImplementedError
 
+    # -- a lane (`alongside`): the type's round LANE, open while the game is not finished ---------
+
+    def lane_phase(self, status: str) -> str:
+        """The lane's phase, from the game's status alone: the first until the game finishes, then
+        the last (a Q&A's `open`, then `closed`): the lane has no phases of its own to keep."""
+        return self.phases[-1] if status == FINISHED else self.phases[0]
+
+    def lane_view(self, game: Game, audience: str) -> dict[str, Any]:
+        """The lane as `audience` sees it (a snapshot's `game.lane`), sized like a round view."""
+        raise NotImplementedError
+
+    def lane_you_view(self, game: Game, player: str) -> dict[str, Any]:
+        """What of the lane is private to one player (a snapshot's `you.lane`)."""
+        raise NotImplementedError
+
+    def lane_progress(self, game: Game) -> dict[str, Any]:
+        """The lane's live counts (the `lane` update), as `lane_view` carries them."""
+        raise NotImplementedError
+
+    def lane_export_rows(self, game: Game) -> list[dict[str, Any]]:
+        """The lane's rows for the exports and the CSV (after the rounds' rows; no `round`)."""
+        return []
+
+    def on_lane_kick(self, game: Game, player: str) -> list[Event]:
+        """What a kick changes in the lane (a kicked player's questions hidden)."""
+        return []
+
     def results(self, game: Game, round: int) -> list[dict[str, Any]]:
         """Every result row of a finished round, best first: the host pages through them."""
         raise NotImplementedError
@@ -273,4 +305,27 @@ Types = Mapping[str, EngagementType]  # the installed types by slug (plugins.loa
 def kind_of(game: Game, types: Types, round: int | None = None) -> EngagementType:
     """The type that plays `round` of `game` (by default the current one; the game's own type in
     the lobby and once finished): it decides that round's commands, phases, timers, scores and views."""
-    return types[game.round_type(game.round if round is None else round)]
+    r = game.round if round is None else round
+    if r == LANE and (lane := lane_of(game, types)) is not None:
+        return lane
+    return types[game.round_type(r)]
+
+
+def lane_of(game: Game, types: Types) -> EngagementType | None:
+    """The type that runs alongside this game's rounds (its `alongside` setting is on), if any."""
+    return lane_in(game.settings, types)
+
+
+def lane_in(settings: Mapping[str, Any], types: Types) -> EngagementType | None:
+    """`lane_of` from a game's settings alone (the cloud's META)."""
+    return next((k for k in types.values() if k.alongside and settings.get(k.alongside, False)), None)
+
+
+def lane_command(
+    settings: Mapping[str, Any], types: Types, command: str, fields: Mapping[str, Any]
+) -> EngagementType | None:
+    """The type running alongside the rounds, for one of its commands in its lane (`round: LANE`):
+    it decides it in any phase, beside whatever round is on (engine.decide; the cloud loads the
+    items it reads by it). None for any other command."""
+    lane = lane_in(settings, types) if fields.get("round") == LANE else None
+    return lane if lane is not None and command in lane.commands | lane.host_commands else None
