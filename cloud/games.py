@@ -421,8 +421,8 @@ class CloudGames:
 
     async def ranked_progress(self, game_id: str) -> dict[str, Any] | None:
         """The `progress` of a round whose type ranks its entries (a Q&A's questions): META's
-        counters and the heads of its lists, each one query of the index (at most its head's items),
-        however long the lists are. None when the game is not in such a round."""
+        counters and the heads of its lists (`heads`), however long the lists are. None when the
+        game is not in such a round."""
         meta = await self.meta(game_id)
         if meta is None or meta["status"] != PLAYING or meta["round"] < 0:
             return None
@@ -448,12 +448,18 @@ class CloudGames:
     ) -> tuple[dict[str, int], int, dict[str, ranking.Head]]:
         """What `ranked_progress` takes for round `r`: META's counters of it, the seated players and
         the heads of its lists."""
+        heads = await self.heads(game_id, r, kind)
+        return items.round_counts({**meta, "round": r}, kind.commands), meta.get(items.SEATED, 0), heads
+
+    async def heads(self, game_id: str, round: int, kind: EngagementType) -> dict[str, ranking.Head]:
+        """The heads of `kind.rankings` in `round`: each end one query of the index, at most its
+        head's items, however long the lists are."""
 
         async def read(name: str, count: int, reverse: bool) -> list[ranking.Ranked]:
             if not count:
                 return []
             page = await self.store.query(
-                items.rank_pk(game_id, r, name), index=GSI1, limit=count, reverse=reverse
+                items.rank_pk(game_id, round, name), index=GSI1, limit=count, reverse=reverse
             )
             return [(items.entry_of(i), i.get("count", 0)) for i in page.items]
 
@@ -461,8 +467,7 @@ class CloudGames:
         ends = await asyncio.gather(
             *(read(n, kind.rankings[n][end], end == 1) for n in names for end in (0, 1))
         )
-        heads = {n: ranking.Head(ends[2 * i], ends[2 * i + 1]) for i, n in enumerate(names)}
-        return items.round_counts({**meta, "round": r}, kind.commands), meta.get(items.SEATED, 0), heads
+        return {n: ranking.Head(ends[2 * i], ends[2 * i + 1]) for i, n in enumerate(names)}
 
 
 def _changes_meta(applied: Applied) -> bool:

@@ -11,11 +11,11 @@ every installed type (`Types`) and asks `kind_of` which one plays the round at h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engagements.model import FINISHED, LANE, Command, Entry, Event, Game
+from engagements.model import BOARD, FINISHED, LANE, Command, Entry, Event, Game
 from engagements.packfile import PackError, RawPack
 from engagements.ranking import Head
 from engagements.settings import Setting
@@ -207,20 +207,43 @@ class EngagementType:
         """What is private to one player in this round (their ballot, their result)."""
         raise NotImplementedError
 
+    def you_entries(self, game: Game, player: str, shown: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The entries of the current round a phone's `you` is made of, by the name `you_of` finds
+        them under, as (kind, key); `game` holds META alone, `shown` is the keys of the entries the
+        views now show at the heads of the type's `rankings` (a Q&A's listed questions). By default
+        the player's entry of each kind its commands write, named by its kind. A few, whatever the
+        room: the cloud reads each by key."""
+        return {k: (k, player) for c in sorted(self.commands) for k in self.entry_kinds(c, game.settings)}
+
+    def you_tallies(self, phase: str, own: Mapping[str, Entry]) -> tuple[str, ...]:
+        """The `ranked` tallies a phone's `you` shows (a word cloud's count of each of the player's
+        words in its results), from `own` (`you_entries`, found): the cloud reads each by key."""
+        return ()
+
     def you_of(
-        self, round: int, phase: str, own: dict[str, Entry], state: dict[str, Any] | None
+        self,
+        round: int,
+        phase: str,
+        own: Mapping[str, Entry],
+        state: dict[str, Any] | None,
+        counts: Mapping[str, int],
     ) -> dict[str, Any] | None:
-        """`you_view` from the player's own items alone: `own`, their entries of round `round` by
-        kind; `state`, what `partial_state` kept for them in this phase (None outside `you_phases`,
-        and for a player it kept none for: one who joined since). The cloud renders a phone's
-        snapshot so, at a cost that does not grow with the room (engagements.snapshots); None: the
-        whole game is needed (a type without this method, or a state needed and not kept)."""
+        """`you_view` from the player's own items alone: `own`, the entries of round `round` that
+        `you_entries` names, found, by name; `state`, what `partial_state` kept for them in this
+        phase (None outside `you_phases`, and for a player it kept none for: one who joined since);
+        `counts`, the round's counts as `progress_of` takes them, the tallies `you_tallies` names
+        and, under its name in `own`, the count of each entry others count (a question's upvotes).
+        The cloud renders a phone's snapshot so, at a cost that does not grow with the room
+        (engagements.snapshots); None: the whole game is needed (a type without this method, or a
+        state needed and not kept)."""
         return None
 
     def counted(self, view: dict[str, Any], progress: dict[str, Any], audience: str) -> dict[str, Any]:
         """`round_view` as rendered when META last changed, with the round's counts now (`progress_of`
-        of META's counters): the counts are all of a round view that changes without META."""
-        return {**view, **{k: v for k, v in progress.items() if k in view and k != "round"}}
+        of META's counters): the counts are all of a round view that changes without META; the
+        fields of `board_progress` only for the board views."""
+        kept = {"round"} | (set() if audience == BOARD else self.board_progress)
+        return {**view, **{k: v for k, v in progress.items() if k in view and k not in kept}}
 
     def progress(self, game: Game) -> dict[str, Any]:
         raise NotImplementedError

@@ -31,6 +31,7 @@ import dataclasses
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -323,15 +324,43 @@ class QA(EngagementType):
         return self._you(game, game.round, player)
 
     def _you(self, game: Game, r: int, player: str) -> dict[str, Any]:
-        asked = game.round_entries(r, ASK)
-        mine = [
-            view((q, game.counts.get((r, ASK, q.player), 0)))
-            for s in range(self._limit(game))
-            if (q := asked.get(question_id(game, r, player, s)))
-        ]
-        shown = [q for head in self._heads(game, r).values() for q, _ in (*head.top, *head.bottom)]
-        votes = game.round_entries(r, UPVOTE)
-        voted = sorted({q.player for q in shown if vote_key(player, q.player) in votes})
+        """`you` from the whole game's entries of round `r` (a segment's, or the lane's), as `you_of`
+        renders it from the few the cloud reads."""
+        shown = [q.player for head in self._heads(game, r).values() for q, _ in (*head.top, *head.bottom)]
+        own: dict[str, Entry] = {}
+        counts: dict[str, int] = {}
+        for name, (kind, key) in self._entries(game, r, player, shown).items():
+            entry = game.round_entries(r, kind).get(key)
+            if entry is not None:
+                own[name] = entry
+                counts[name] = game.counts.get((r, kind, key), 0)
+        return self._own(own, counts)
+
+    def you_entries(self, game: Game, player: str, shown: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The player's question slots, and their votes for the questions the views list."""
+        return self._entries(game, game.round, player, shown)
+
+    def _entries(self, game: Game, r: int, player: str, shown: Iterable[str]) -> dict[str, tuple[str, str]]:
+        mine = {f"{ASK}#{s:02d}": (ASK, question_id(game, r, player, s)) for s in range(self._limit(game))}
+        return mine | {f"{UPVOTE}#{q}": (UPVOTE, vote_key(player, q)) for q in shown}
+
+    def you_of(
+        self,
+        round: int,
+        phase: str,
+        own: Mapping[str, Entry],
+        state: dict[str, Any] | None,
+        counts: Mapping[str, int],
+    ) -> dict[str, Any]:
+        if round < 0 or phase not in self.phases:
+            return {"mine": None, "voted": None}
+        return self._own(own, counts)
+
+    @staticmethod
+    def _own(own: Mapping[str, Entry], counts: Mapping[str, int]) -> dict[str, Any]:
+        """`you` from the entries `you_entries` named, found, and their counts, by name."""
+        mine = [view((e, counts.get(name, 0))) for name, e in sorted(own.items()) if e.kind == ASK]
+        voted = sorted({e.value["for"] for e in own.values() if e.kind == UPVOTE})
         return {"mine": mine, "voted": voted}
 
     # -- the host's pages, results and the CSV -----------------------------------------------------
