@@ -15,11 +15,12 @@ counts, by ADD under conditions, never by reading first: `sockets` on the player
 when that count leaves or reaches zero, items.CONNECTED on META. The game item's own condition
 (absent to add, present to delete) makes a repeated hello, a repeated `$disconnect` or a GoneException
 after it count nothing twice. A socket whose `$disconnect` never comes stays counted until a post to
-it finds it gone (every broadcast posts to it) or its items expire. The reverse item also counts the socket's
-messages in windows (engagements.pace): each message counts itself there by one conditional write,
-which returns the item, so finding the connection costs no read. Every item expires three hours after
-it was written: past API Gateway's two-hour limit on a connection, so none outlives its socket for
-long when `$disconnect` never comes.
+it finds it gone (every broadcast posts to it) or its items expire.
+
+The reverse item also counts the socket's messages in windows (engagements.pace): each message counts
+itself there by one conditional write, which returns the item, so finding the connection costs no
+read. Every item expires three hours after it was written: past API Gateway's two-hour limit on a
+connection, so none outlives its socket for long when `$disconnect` never comes.
 """
 
 from __future__ import annotations
