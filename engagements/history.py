@@ -69,7 +69,10 @@ def summary(game: Game, types: Types) -> dict[str, Any]:
     export = build(game, types)
     return {
         "game": export.game,
-        "rounds": [{**r, "results": len(r["results"])} for r in export.rounds],
+        "rounds": [
+            {**{k: v for k, v in r.items() if k != "results"}, "result_rows": len(r["results"])}
+            for r in export.rounds
+        ],
         "podium": [p for p in export.players if p["rank"] is not None and p["rank"] <= 3]
         if export.point_rounds
         else [],

@@ -60,7 +60,7 @@ async def test_the_host_reads_a_finished_game_and_nobody_else_does(any_table_fac
     assert read["podium"][0]["score"] > read["podium"][1]["score"] > 0
     assert read["game"]["title"] == "Quiz night" and read["game"]["players"] == 3
     (round_,) = read["rounds"]
-    assert (round_["prompt"], round_["outcome"], round_["results"]) == ("Only prompt", "scored", 3)
+    assert (round_["prompt"], round_["outcome"], round_["result_rows"]) == ("Only prompt", "scored", 3)
     assert "export.xlsx" in read["files"]
     assert (await get(table, f"{game}/history", ADMIN))[1] == read, "the admin reads it too"
     for refused in ({}, bearer(other.created["host_token"]), bearer("wrong.token")):
@@ -92,7 +92,8 @@ async def test_a_game_synced_from_the_appliance_opens_in_the_cloud_with_its_host
     await asyncio.sleep(0.2)  # the finished game settles (the server's keep_delay)
     cloud = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
     try:
-        (report,) = await sync_all(server.app[STORE], cloud, now_ms=now_ms(), retention=Retention(local_days=7))
+        retention = Retention(local_days=7)
+        (report,) = await sync_all(server.app[STORE], cloud, now_ms=now_ms(), retention=retention)
         assert report.status == "synced"
         meta = await cloud.get(items.game_pk(played.game_id), items.META)
     finally:

@@ -128,9 +128,9 @@ function roundItem(round) {
   const toggle = h(
     "button",
     { type: "button", class: "btn ghost small", "aria-expanded": "false", onclick: () => showResults(round, results, toggle, 0) },
-    `Show results (${round.results})`,
+    `Show results (${round.result_rows})`,
   );
-  toggle.disabled = round.results === 0;
+  toggle.disabled = round.result_rows === 0;
   return h(
     "li",
     { class: "history-round", dataset: { round: String(round.round) } },
