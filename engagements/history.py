@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from engagements import items
-from engagements.export import build
+from engagements.export import build, round_results
 from engagements.model import Game, Rejected
 from engagements.store.base import GSI1, GSI1PK, GSI1SK, PK, SK, Store
-from engagements.types import Types
+from engagements.types import Types, kind_of
 
 PAGE = 25  # games, or result rows, per page unless the request asks for fewer or more
 MAX_PAGE = 100
@@ -65,7 +65,8 @@ async def games(store: Store, query: Mapping[str, str]) -> dict[str, Any]:
 
 def summary(game: Game, types: Types) -> dict[str, Any]:
     """The game as the history page shows it: the export's game record, its rounds with the number of
-    result rows each has (not the rows), and the podium (the first three places, when rounds scored)."""
+    result rows each has (not the rows), and the podium (the first three of the standings, when a round
+    gave points: ties share a rank, so a rank of 3 may have thousands more)."""
     export = build(game, types)
     return {
         "game": export.game,
@@ -73,9 +74,7 @@ def summary(game: Game, types: Types) -> dict[str, Any]:
             {**{k: v for k, v in r.items() if k != "results"}, "result_rows": len(r["results"])}
             for r in export.rounds
         ],
-        "podium": [p for p in export.players if p["rank"] is not None and p["rank"] <= 3]
-        if export.point_rounds
-        else [],
+        "podium": [p for p in export.players[:3] if p["rank"] is not None] if export.point_rounds else [],
         "files": list(FILES),
     }
 
@@ -87,14 +86,13 @@ def results(game: Game, types: Types, round: str, query: Mapping[str, str]) -> d
     offset_text = query.get("offset", "0")
     if not offset_text.isdigit():
         raise Rejected("invalid", "`offset` must be a whole number.")
-    offset, limit = int(offset_text), page_size(query)
-    r = build(game, types).rounds[int(round) - 1]
-    rows = r["results"]
+    offset, limit, r = int(offset_text), page_size(query), int(round) - 1
+    rows = round_results(game, types, r)
     end = offset + limit
     return {
-        "round": r["round"],
-        "type": r["type"],
-        "prompt": r["prompt"],
+        "round": r + 1,
+        "type": kind_of(game, types, r).slug,
+        "prompt": game.prompts[r].get("text", ""),
         "total": len(rows),
         "offset": offset,
         "results": rows[offset:end],
