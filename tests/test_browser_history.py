@@ -1,6 +1,7 @@
 """The history pages in headless Chromium against `cloud-local`: a game played on the appliance and synced
 to the cloud's table is listed for the admin, and its page shows the podium and a page of a round's
-results; its host opens it with the host key the appliance's page hands over, after "#" in a link."""
+results; its host opens it with the host key the appliance's page offers, given after "#" in a link.
+A screenshot lands in artifacts/ (cloud-history-game.png)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from playwright.async_api import expect
 from engagements.service import now_ms
 from engagements.store.dynamodb import DynamoStore
 from sync.cloud import Retention, sync_all
-from tests.browsers import Watch, local_only
+from tests.browsers import ARTIFACTS, Watch, local_only, settle
 from tests.conftest import ADMIN_SECRET, create_game
 from tests.test_history import to_the_podium
 from web.keys import STORE
@@ -51,12 +52,20 @@ async def test_the_cloud_history_page_shows_a_synced_games_podium(
     await page.get_by_role("button", name="Show results (3)").click()
     await expect(page.locator(".history-table tbody tr")).to_have_count(3)
     await expect(page.locator(".history-table tbody tr").first).to_contain_text("Ann")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await settle(page)  # the podium's rise
+    await page.screenshot(path=str(ARTIFACTS / "cloud-history-game.png"), full_page=True)
     await ctx.close()
 
-    # The host, in a browser that never signed in: the link's host key opens the game, and only it.
+    # The host, in a browser that never signed in: the appliance's page of the synced game hands over its
+    # host key (here through a link; the host's own browser keeps it), which opens it in the cloud.
     ctx = await browser.new_context()
-    await local_only(ctx, pages, settings.http_url, cloud_pages.websocket_url)
+    appliance = str(server.make_url("")).rstrip("/")
+    await local_only(ctx, pages, settings.http_url, cloud_pages.websocket_url, appliance)
     page = watch.page(await ctx.new_page(), "host")
+    await page.goto(f"{appliance}/history/{game_id}#host={played.created['host_token']}")
+    await expect(page.locator(".podium-slot.first .podium-name")).to_have_text("Ann")
+    await expect(page.get_by_role("button", name="Copy the host key")).to_be_visible()
     await page.goto(f"{pages}/history/{game_id}#host={played.created['host_token']}")
     await expect(page.locator(".podium-slot.first .podium-name")).to_have_text("Ann")
     assert page.url == f"{pages}/history/{game_id}"

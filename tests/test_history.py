@@ -51,6 +51,16 @@ async def test_the_host_reads_a_finished_game_and_nobody_else_does(any_table_fac
     status, listed = await get(table, "/api/history", ADMIN)
     assert status == 200 and [g["id"] for g in listed["games"]] == [table.game_id], "finished games only"
     assert listed["games"][0]["status"] == "finished" and listed["next"] is None
+    paged, after = [], None
+    while True:  # a page at a time, the cursor round-tripping through the query string
+        async with table.http.get(
+            "/api/history", params={"limit": "1", **({"after": after} if after else {})}, headers=ADMIN
+        ) as r:
+            page = await r.json()
+        paged += [g["id"] for g in page["games"]]
+        if (after := page["next"]) is None:
+            break
+    assert paged == [table.game_id]
     for refused in ({}, host):  # no public listing, not even for a host
         assert (await get(table, "/api/history", refused))[0] == 401
 
