@@ -45,7 +45,7 @@ async def games(store: Store, query: Mapping[str, str]) -> dict[str, Any]:
     after = query.get("after")
     if after is not None and not CURSOR.fullmatch(after):
         raise Rejected("invalid", "`after` must be the `next` of an earlier page.")
-    found, more = [], False
+    found, floor = [], ""
     for partition in PARTITIONS:
         start = None
         if after is not None:
@@ -53,10 +53,12 @@ async def games(store: Store, query: Mapping[str, str]) -> dict[str, Any]:
             start = {GSI1PK: partition, GSI1SK: after, PK: items.game_pk(game_id), SK: items.META}
         page = await store.query(partition, index=GSI1, limit=limit, start_key=start, reverse=True)
         found += page.items
-        more = more or page.next_key is not None
-    found.sort(key=lambda meta: meta[GSI1SK], reverse=True)
+        if page.next_key is not None and page.items:  # what it has not returned is older than its last
+            floor = max(floor, page.items[-1][GSI1SK])
+    # Nothing older than a partition's unread rest may show before it: the next page starts there.
+    found = sorted((m for m in found if m[GSI1SK] >= floor), key=lambda m: m[GSI1SK], reverse=True)
     shown = found[:limit]
-    more = more or len(found) > limit
+    more = bool(floor) or len(found) > limit
     return {
         "games": [{f: meta.get(f) for f in FIELDS} for meta in shown],
         "next": shown[-1][GSI1SK] if more and shown else None,
