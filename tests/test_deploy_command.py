@@ -55,6 +55,9 @@ class Runs:
     pages: dict[str, dict[str, Any]]
     functions: list[dict[str, Any]]
     invalidations: int
+    planned_change: Result
+    alarm_email_after_plan: str
+    change_sets_after_plan: int
     second: Result
     invalidations_after_second: int
     destroy: Result
@@ -112,6 +115,15 @@ def runs(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             return listed["InvalidationList"]["Quantity"]
 
         invalidations_after_first = invalidations()
+        planned_change = deploy("--dry-run", "--alarm-email", "oncall@example.org")
+        monitoring = ENV.stack("monitoring")
+        (watched,) = cloudformation.describe_stacks(StackName=monitoring)["Stacks"]
+        alarm_email = {p["ParameterKey"]: p["ParameterValue"] for p in watched["Parameters"]}["AlarmEmail"]
+        change_sets = sum(  # executed ones are history; a plan's must be gone
+            summary["StackName"] == stack and summary["ExecutionStatus"] == "AVAILABLE"
+            for stack in STACKS
+            for summary in cloudformation.list_change_sets(StackName=stack)["Summaries"]
+        )
         second = deploy()
         invalidations_after_second = invalidations()
         destroy = runner.invoke(main, [*common, "--destroy", "--yes"], env=CREDENTIALS)
@@ -124,6 +136,9 @@ def runs(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             pages,
             [f for f in functions if f["FunctionName"].startswith("engagements-")],
             invalidations_after_first,
+            planned_change,
+            alarm_email,
+            change_sets,
             second,
             invalidations_after_second,
             destroy,
@@ -183,6 +198,17 @@ def test_the_pages_are_uploaded_with_their_types_and_cache_headers(runs: Runs) -
     assert runs.invalidations == 1
 
 
+def test_a_dry_run_of_a_change_shows_it_and_leaves_the_stack_as_it_was(runs: Runs) -> None:
+    result = runs.planned_change
+    assert result.exit_code == 0, result.output
+    # moto lists no resource for a change of parameters only; CloudFormation would list the subscription.
+    assert f"{ENV.stack('monitoring')} (update" in result.output
+    for stack in STACKS[:-1]:
+        assert f"{stack}: no changes" in result.output
+    assert runs.alarm_email_after_plan == ""
+    assert runs.change_sets_after_plan == 0
+
+
 def test_a_second_deploy_with_nothing_new_changes_nothing(runs: Runs) -> None:
     result = runs.second
     assert result.exit_code == 0, result.output
@@ -205,7 +231,7 @@ def test_destroy_deletes_every_stack_newest_first(runs: Runs) -> None:
 
 
 def test_no_secret_is_printed(runs: Runs) -> None:
-    for result in (runs.dry_run, runs.first, runs.second, runs.destroy):
+    for result in (runs.dry_run, runs.first, runs.planned_change, runs.second, runs.destroy):
         assert "testing" not in result.output  # the credentials
 
 
