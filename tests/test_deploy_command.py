@@ -23,9 +23,10 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 
-from deploy.changesets import TEMPLATE_BODY_LIMIT
+from deploy.changesets import TEMPLATE_BODY_LIMIT, planned_from_template
 from deploy.stacks import ORDER, Environment, template
 from tests import moto_change_sets
+from tests.guard import load
 from web.cli import main
 
 # moto warns of each resource type it skips, from its server thread; the docstring says which.
@@ -238,6 +239,15 @@ def test_no_secret_is_printed(runs: Runs) -> None:
 @pytest.mark.parametrize("kind", ORDER)
 def test_every_template_fits_in_a_change_set_request(kind: str) -> None:
     assert len(template(kind).encode()) <= TEMPLATE_BODY_LIMIT
+
+
+@pytest.mark.parametrize("kind", ORDER)
+def test_a_plan_read_from_a_template_adds_each_of_its_resources(kind: str) -> None:
+    plan = planned_from_template(kind, ENV.stack(kind), template(kind), ["engagements-staging"])
+    resources = load(template(kind))["Resources"]
+    assert [(c.action, c.resource, c.type) for c in plan.changes] == [
+        ("Add", name, resource["Type"]) for name, resource in resources.items()
+    ]
 
 
 @pytest.mark.parametrize(
