@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ from sync.show import shown
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "artifacts" / "cloud-lambda.zip"
+# The templates' own patterns (CodeBucket, AlarmEmail), checked before any AWS call.
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 URLS = (  # what the operator opens, from which stack's outputs
     ("Pages", "web", "SiteUrl"),
     ("HTTP API", "http", "HttpApiUrl"),
@@ -76,6 +80,20 @@ def _secret_parameter(ctx: click.Context, param: click.Parameter, value: str | N
     return value or None
 
 
+def _code_bucket(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value and not BUCKET.fullmatch(value):
+        raise OptionError(
+            f"--code-bucket must be an S3 bucket name such as my-code-bucket, not {shown(repr(value))}"
+        )
+    return value or None
+
+
+def _alarm_email(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value and not EMAIL.fullmatch(value):
+        raise OptionError(f"--alarm-email must be an email address, not {shown(repr(value))}")
+    return value
+
+
 @click.command(cls=OneLineErrors)
 @click.option(
     "--env",
@@ -105,6 +123,7 @@ def _secret_parameter(ctx: click.Context, param: click.Parameter, value: str | N
 )
 @click.option(
     "--code-bucket",
+    callback=_code_bucket,
     help="Where the code goes; else engagements-code-<account>-<region>, made private if missing.",
 )
 @click.option(
@@ -112,7 +131,12 @@ def _secret_parameter(ctx: click.Context, param: click.Parameter, value: str | N
     callback=_secret_parameter,
     help="The SSM SecureString parameter holding the admin secret; else /engagements/<env>/admin-secret.",
 )
-@click.option("--alarm-email", default="", help="Subscribes this address to the monitoring stack's alarms.")
+@click.option(
+    "--alarm-email",
+    default="",
+    callback=_alarm_email,
+    help="Subscribes this address to the monitoring stack's alarms.",
+)
 @click.option(
     "--dry-run", is_flag=True, help="Show every stack's change set, then delete them; change nothing."
 )

@@ -256,6 +256,8 @@ def test_a_plan_read_from_a_template_adds_each_of_its_resources(kind: str) -> No
         (["--region", "eu west"], "--region must be a region name such as eu-west-1"),
         (["--endpoint-url", "localhost:4566"], "--endpoint-url must be a URL such as http://127.0.0.1:8000"),
         (["--admin-secret-parameter", "admin"], "--admin-secret-parameter must be an SSM parameter name"),
+        (["--code-bucket", "My_Bucket"], "--code-bucket must be an S3 bucket name"),
+        (["--alarm-email", "oncall"], "--alarm-email must be an email address"),
         (["--dry-run", "--destroy"], "--destroy and --dry-run do not go together"),
         (["--env", "qa"], "Invalid value for '--env'"),
     ],
