@@ -94,10 +94,11 @@ bench-full: venv
 
 # The serverless stack on the local gateway and moto (bench/cloud.py): games of CLOUD_PLAYERS (sizes, comma
 # separated) through its WebSocket and HTTP APIs; DynamoDB reads and writes per command, invocations,
-# messages. Figures in docs/cloud.md.
+# messages. Figures in docs/cloud.md. CLOUD_ARGS=--quiz plays a quiz instead.
 CLOUD_PLAYERS ?= 30,100
+CLOUD_ARGS ?=
 bench-cloud: $(TEST_STAMP)
-	$(PY) -m bench.cloud --players $(CLOUD_PLAYERS)
+	$(PY) -m bench.cloud --players $(CLOUD_PLAYERS) $(CLOUD_ARGS)
 
 # The kill -9 campaign (bench/kills.py): kills during joins, answers, votes, phase changes and results;
 # prints the lost acknowledged commands, ghost seats and visible rollbacks (all must be 0).

@@ -2,6 +2,7 @@
 
     python -m bench.cloud                    30 and 100 players (what `make bench-cloud` runs)
     python -m bench.cloud --players 30,1000  the issue's sizes (docs/cloud.md has the figures)
+    python -m bench.cloud --quiz             a quiz instead (question, then reveal: no vote)
 
 Each size is one game played as bench.run plays the appliance's (same players, same host, same rounds):
 the server under test is bench.cloudserver, the handlers of deploy/realtime.yaml and deploy/http.yaml on
@@ -60,11 +61,12 @@ CONSTANT = [
 ]
 
 
-def scenario(players: int, rounds: int) -> Scenario:
+def scenario(players: int, rounds: int, quiz: bool = False) -> Scenario:
     """One game; the question lasts long enough for the local stack to take every answer before its
-    deadline (the deadline still closes it: one player abstains), and the vote is ended by the host."""
+    deadline (the deadline still closes it: one player abstains), and the vote is ended by the host.
+    A quiz's deadline opens its reveal, which the host ends with `next`."""
     return Scenario(
-        f"cloud: {players:,} players, one game",
+        f"cloud: {players:,} players, one {'quiz' if quiz else 'game'}",
         games=1,
         players=players,
         rounds=rounds,
@@ -73,6 +75,7 @@ def scenario(players: int, rounds: int) -> Scenario:
         spread=max(1.0, players / 250),
         concurrency=4,  # joins in flight per client process: the local gateway runs 32 handler threads
         baseline=False,
+        quiz=quiz,
     )
 
 
@@ -198,9 +201,11 @@ def report(sizes: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def targets(sizes: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
+def targets(sizes: list[dict[str, Any]], quiz: bool = False) -> list[tuple[str, bool, str]]:
     out = []
     for name, which, compared in CONSTANT:
+        if quiz and name == "vote":
+            continue  # a quiz has none
         rows = [f["commands"][name] for f in sizes]
         if any(r is None for r in rows):
             out.append((f"{name}: counted at every size", False, "not seen at some size"))
@@ -234,10 +239,10 @@ def targets(sizes: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
     return out
 
 
-async def run_sizes(players: list[int], rounds: int) -> list[dict[str, Any]]:
+async def run_sizes(players: list[int], rounds: int, quiz: bool) -> list[dict[str, Any]]:
     sizes = []
     for n in players:
-        s = scenario(n, rounds)
+        s = scenario(n, rounds, quiz)
         t = time.time()
         print(f"- {s.name} ...", flush=True)
         run = await Run(s, "cloud").go()
@@ -252,16 +257,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.cloud", description=__doc__.splitlines()[0])
     parser.add_argument("--players", default="30,100", help="comma-separated game sizes (default 30,100)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--quiz", action="store_true", help="play a quiz instead of answer-then-vote")
     parser.add_argument("--json", help="where to write the figures (default: artifacts/bench-cloud.json)")
     args = parser.parse_args()
     raise_nofile()
     players = [int(p) for p in args.players.split(",")]
     print(f"Engagements cloud benchmark (local gateway and moto) on {machine()['cpu']}", flush=True)
-    sizes = asyncio.run(run_sizes(players, args.rounds))
+    sizes = asyncio.run(run_sizes(players, args.rounds, args.quiz))
     print()
     print("\n".join(report(sizes)))
     print()
-    checks = targets(sizes)
+    checks = targets(sizes, args.quiz)
     print("## Targets")
     print()
     for text, met, detail in checks:

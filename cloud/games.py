@@ -32,7 +32,7 @@ from engagements import items, lifecycle, ranking, seats, views
 from engagements.codes import is_code, new_id, normalize_code, split_token
 from engagements.commands import Applied, apply
 from engagements.creation import Created, new_game
-from engagements.model import BOARD, PLAYING, SYSTEM, Actor, Command, Game, Rejected
+from engagements.model import BOARD, LANE, PLAYING, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     GSI1,
     MAX_BATCH_ITEMS,
@@ -50,7 +50,7 @@ from engagements.store.base import (
     absent,
 )
 from engagements.telemetry.metrics import GAMES_CREATED, GAMES_FINISHED, STORE_WRITE_LATENCY, Telemetry
-from engagements.types import EngagementType, kind_of
+from engagements.types import EngagementType, kind_of, lane_command, lane_in
 from engagements.views import Messages
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,7 @@ class CloudGames:
         command: tuple[str, dict[str, Any]] | None,
         meta: Item | None = None,
         also: list[tuple[str, str]] | None = None,
+        lane: EngagementType | None = None,
     ) -> tuple[Game, Item] | None:
         """META (unless just read), then the sender's PLAYER item, the entries the `command` (its
         type and fields) reads (`partial_entries`: by default the one it would write; a retry finds
@@ -144,25 +145,25 @@ class CloudGames:
         says it needs it; and the index items `also` (a join's, cloud.admission). None when that
         state is missing or was written for another version of META: the caller loads the whole
         game instead. The partial game's player counts are META's counters, since it holds no other
-        player."""
+        player. With `lane`, the command is that type's in the game's lane (round LANE)."""
         meta = meta or await self.meta(game_id)
         if meta is None:
             return None
-        kind = self.round_kind(meta)
+        kind = lane or self.round_kind(meta)
+        r = LANE if lane is not None else meta["round"]
         pk = items.game_pk(game_id)
         keys = list(also or [])
-        stateful = command is not None and player is not None and meta["phase"] in kind.partial_phases
+        in_phase = lane is None and meta["phase"] in kind.partial_phases
+        stateful = command is not None and player is not None and in_phase
         if player is not None:
             keys.append((pk, f"PLAYER#{player}"))
-            if command is not None and meta["round"] >= 0:
+            if command is not None and r >= 0:
                 bare = items.load_game([meta], self.types)  # what the entries' keys derive from
-                keys += [
-                    (pk, items.entry_sk(meta["round"], k, key))
-                    for k, key in kind.partial_entries(bare, *command, player)
-                ]
+                read = kind.partial_entries(bare, *command, player)
+                keys += [(pk, items.entry_sk(r, k, key)) for k, key in read]
             if stateful:
                 keys.append(items.partial_key(game_id, meta["round"], player))
-            if command is not None and kind.partial_prompt and meta["round"] >= 0:
+            if command is not None and kind.partial_prompt and lane is None and meta["round"] >= 0:
                 keys.append((pk, items.prompt_sk(meta["round"])))
         found = [i for i in await asyncio.gather(*(self.store.get(*key) for key in keys)) if i is not None]
         state = next((i for i in found if i[PK] != pk), None)
@@ -290,7 +291,8 @@ class CloudGames:
         meta = await self.meta(game_id)
         if meta is None:
             raise Rejected("unauthorized", "There is no such game.")
-        kind = self.round_kind(meta)
+        lane = lane_command(meta["settings"], self.types, type_, fields)
+        kind = lane or self.round_kind(meta)
         partial = type_ in ("join", "presence") or (actor.role == "player" and type_ in kind.partial_commands)
         player = fields.get("player") if type_ == "presence" else actor.player
         fresh: Item | None = meta  # the first attempt uses the META just read
@@ -298,7 +300,7 @@ class CloudGames:
             loaded = None
             if partial:
                 command = (type_, fields) if type_ in kind.partial_commands else None
-                loaded = await self.load_partial(game_id, player, command, fresh, also)
+                loaded = await self.load_partial(game_id, player, command, fresh, also, lane)
                 fresh = None
             whole = loaded is None
             if whole:
@@ -306,7 +308,8 @@ class CloudGames:
             if loaded is None:
                 raise Rejected("unauthorized", "There is no such game.")
             game, meta = loaded
-            played = kind_of(game, self.types)  # the type of the round the command is decided in
+            # the type of the round the command is decided in (or of the lane, beside it)
+            played = lane or kind_of(game, self.types)
             before = Before.of(game, meta, played)
             cmd = Command(type_, actor, fields, at, cmd_id)
             applied = apply(game, self.types, cmd, self.ttl(game), settle_phases=whole)
@@ -338,9 +341,11 @@ class CloudGames:
             if whole and game.phase in now.partial_phases | now.you_phases and _changes_meta(applied):
                 await self._keep_partial_state(game, now)
             boards = await self.boards.rank(game, applied, self.types, self.ttl(game))
-            if not whole and type_ in kind.partial_commands and applied.atomic:
+            # a lane's counts are its `lane` update's (ranked, below)
+            in_round = lane is None and game.status == PLAYING
+            if not whole and lane is None and type_ in kind.partial_commands and applied.atomic:
                 await self._counted(game_id, done, boards)
-            elif actor.role == "host" and type_ in played.host_commands and game.status == PLAYING:
+            elif in_round and actor.role == "host" and type_ in played.host_commands:
                 # A type's host command changes the round's counts (a word hidden): the board views
                 # see them at once, counted from the whole game just loaded (a ranked round's every
                 # view: `ranked`, below).
@@ -416,21 +421,45 @@ class CloudGames:
 
     async def ranked_progress(self, game_id: str) -> dict[str, Any] | None:
         """The `progress` of a round whose type ranks its entries (a Q&A's questions): META's
-        counters and the heads of its lists, each one query of the index (at most its head's items),
-        however long the lists are. None when the game is not in such a round."""
+        counters and the heads of its lists (`heads`), however long the lists are. None when the
+        game is not in such a round."""
         meta = await self.meta(game_id)
         if meta is None or meta["status"] != PLAYING or meta["round"] < 0:
             return None
         kind = self.round_kind(meta)
         if not kind.rankings:
             return None
-        r = meta["round"]
+        progress = await self._ranked(game_id, meta, kind, meta["round"])
+        return {"type": "progress", **kind.ranked_progress(meta["round"], meta["phase"], *progress)}
+
+    async def lane_progress(self, game_id: str) -> dict[str, Any] | None:
+        """The `lane` update of a game with a type running alongside the rounds (views.lane_progress),
+        read as `ranked_progress` reads a round's; None without one."""
+        meta = await self.meta(game_id)
+        lane = None if meta is None else lane_in(meta["settings"], self.types)
+        if meta is None or lane is None:
+            return None
+        counts, seated, heads = await self._ranked(game_id, meta, lane, LANE)
+        phase = lane.lane_phase(meta["status"])
+        return {"type": "lane", "phase": phase, **lane.ranked_progress(LANE, phase, counts, seated, heads)}
+
+    async def _ranked(
+        self, game_id: str, meta: Item, kind: EngagementType, r: int
+    ) -> tuple[dict[str, int], int, dict[str, ranking.Head]]:
+        """What `ranked_progress` takes for round `r`: META's counters of it, the seated players and
+        the heads of its lists."""
+        heads = await self.heads(game_id, r, kind)
+        return items.round_counts({**meta, "round": r}, kind.commands), meta.get(items.SEATED, 0), heads
+
+    async def heads(self, game_id: str, round: int, kind: EngagementType) -> dict[str, ranking.Head]:
+        """The heads of `kind.rankings` in `round`: each end one query of the index, at most its
+        head's items, however long the lists are."""
 
         async def read(name: str, count: int, reverse: bool) -> list[ranking.Ranked]:
             if not count:
                 return []
             page = await self.store.query(
-                items.rank_pk(game_id, r, name), index=GSI1, limit=count, reverse=reverse
+                items.rank_pk(game_id, round, name), index=GSI1, limit=count, reverse=reverse
             )
             return [(items.entry_of(i), i.get("count", 0)) for i in page.items]
 
@@ -438,11 +467,7 @@ class CloudGames:
         ends = await asyncio.gather(
             *(read(n, kind.rankings[n][end], end == 1) for n in names for end in (0, 1))
         )
-        heads = {n: ranking.Head(ends[2 * i], ends[2 * i + 1]) for i, n in enumerate(names)}
-        progress = kind.ranked_progress(
-            r, meta["phase"], items.round_counts(meta, kind.commands), meta.get(items.SEATED, 0), heads
-        )
-        return {"type": "progress", **progress}
+        return {n: ranking.Head(ends[2 * i], ends[2 * i + 1]) for i, n in enumerate(names)}
 
 
 def _changes_meta(applied: Applied) -> bool:

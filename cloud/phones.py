@@ -16,11 +16,15 @@ game, each part written by the command that changes it:
                                                        command that gives points; a join's `standings`
 
 and the round's type keeps each player's state in `you_phases` as PARTIAL items (cloud.games). A
-phone's snapshot then reads META, its PLAYER item, the VIEW item, its own entries of the round, its
-state in this phase and, while fewer than ten players have scored, the first ten seats: at most 6
-items and a query of 10 small ones. When one of them is missing or of another version (a game
-created before these items, a command whose later writes are not done yet, a player who joined
-during a vote, a type that cannot render its part so), the caller loads the whole game instead.
+phone's snapshot then reads META, its PLAYER item, the VIEW item, the entries of the round its type
+names (`you_entries`: one per kind for most; a word cloud's word slots; a Q&A's question slots and
+its votes for the 25 listed questions), the counters of the tallies it names (`you_tallies`: a word
+cloud's words, in the results), its state in this phase, for a type that ranks its entries the heads
+of its lists (cloud.games `heads`: at most 26 items) and, while fewer than ten players have scored,
+the first ten seats: a number of items its type bounds, whatever the room. When one of them is
+missing or of another version (a game created before these items, a command whose later writes are
+not done yet, a player who joined during a vote, a type that cannot render its part so), the caller
+loads the whole game instead.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cloud import tallies
 from engagements import auth, items, snapshots
 from engagements.codes import split_token
 from engagements.commands import Applied
@@ -162,33 +167,51 @@ class Phones:
         kind = self.games.round_kind(meta)
         r, phase = meta["round"], meta["phase"]
         playing = r >= 0 and phase in kind.phases
-        entries = [(pk, items.entry_sk(r, k, player)) for k in sorted(kind.commands)] if playing else []
+        heads = await self.games.heads(game_id, r, kind) if playing and kind.rankings else {}
+        shown = [e.player for head in heads.values() for e, _ in (*head.top, *head.bottom)]
+        named = kind.you_entries(items.load_game([meta], self.games.types), player, shown) if playing else {}
         state_key = [items.partial_key(game_id, r, player)] if playing and phase in kind.you_phases else []
         view, *found = await asyncio.gather(
-            store.get(items.partial_pk(game_id), VIEW), *(store.get(*key) for key in entries + state_key)
+            store.get(items.partial_pk(game_id), VIEW),
+            *(store.get(pk, items.entry_sk(r, k, key)) for k, key in named.values()),
+            *(store.get(*key) for key in state_key),
         )
         state = found.pop() if state_key else None
         if view is None or view["version"] != meta["version"] or item.get(STANDINGS) != meta.get(STANDINGS):
             return None
         if state is not None and state["version"] != meta["version"]:
             state = None  # of another phase, or not yet written for this one: the type says if it needs it
+        own = {name: i for name, i in zip(named, found, strict=True) if i is not None}
+        entries = {name: items.entry_of(i) for name, i in own.items()}
+        counts = {name: i["count"] for name, i in own.items() if "count" in i}
+        tallied = kind.you_tallies(phase, entries) if playing else ()
+        for name, found_tally in zip(tallied, await self._tallies(game_id, r, tallied), strict=True):
+            counts[name] = found_tally
         first: list[tuple[str, str]] = []
         if len(view["top"]) < LEADERBOARD_SIZE:
             page = await store.query(items.partial_pk(game_id), SEAT, limit=LEADERBOARD_SIZE)
             first = [(i["player_id"], i["nickname"]) for i in page.items]
         game = items.load_game([meta, item], self.games.types)
         game.active, game.seated = meta.get(items.ACTIVE, 0), meta.get(items.SEATED, 0)
-        own = snapshots.Own(
+        mine = snapshots.Own(
             player,
             item["score"],
             item.get(RANK),
-            {e.kind: e for e in map(items.entry_of, filter(None, found))},
+            entries,
             state["state"] if state is not None else None,
+            counts,
         )
-        counts = items.round_counts(meta, kind.commands)
+        round_counts = items.round_counts(meta, kind.commands)
+        url = join_url(meta["code"])
         return snapshots.phone_snapshot(
-            game, self.games.types, view, counts, own, standings_of(meta), first, join_url(meta["code"])
+            game, self.games.types, view, round_counts, mine, standings_of(meta), first, url, heads
         )
+
+    async def _tallies(self, game_id: str, round: int, names: tuple[str, ...]) -> list[int]:
+        """The counts of a round's `ranked` tallies (cloud.tallies), each read by key."""
+        pk = tallies.partition(game_id)
+        found = await asyncio.gather(*(self.games.store.get(pk, tallies.counter_sk(round, n)) for n in names))
+        return [i["n"] if i else 0 for i in found]
 
 
 async def _none() -> None:

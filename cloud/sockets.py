@@ -304,10 +304,11 @@ class Sockets:
             await self.show_progress(game_id)
 
     async def show_progress(self, game_id: str) -> None:
-        progress = await self.games.ranked_progress(game_id)
-        if progress is not None:
-            frame = encode(progress)  # the same for every view
-            await self.post(game_id, [(c.id, [frame]) for c in await self.connections.of_game(game_id)])
+        """The heads of the round's lists, and of the lane's when a type runs alongside the rounds."""
+        shown = await asyncio.gather(self.games.ranked_progress(game_id), self.games.lane_progress(game_id))
+        frames = [encode(p) for p in shown if p is not None]  # the same for every view
+        if frames:
+            await self.post(game_id, [(c.id, frames) for c in await self.connections.of_game(game_id)])
 
     async def timer(self, timer: Timer) -> None:
         """The deadline queue delivered a phase's deadline, or a queued update's turn."""

@@ -77,7 +77,7 @@ def new_game(
             raise Rejected("invalid", f"Prompt {n}: {e}.") from e
         parsed.append(own if kind is game_type else {**own, "type": kind.slug})
     used = [types[slug] for slug in dict.fromkeys([game_type.slug, *(p.get("type") for p in parsed)]) if slug]
-    game_settings = resolve(declared(*used), settings or {})
+    game_settings = resolve(declared(*used, *alongside(types, settings or {})), settings or {})
     game_id = new_id("g")
     host_token, host_hash = token_for(game_id)
     game = Game(
@@ -122,9 +122,24 @@ def declared(*kinds: EngagementType) -> tuple[Setting, ...]:
     return (*own.values(), *JOIN_SETTINGS)
 
 
+def alongside(types: dict[str, EngagementType], given: dict[str, Any]) -> list[EngagementType]:
+    """The types the host asked to run alongside the rounds (`alongside` on: a Q&A open all game):
+    their settings join the game's. A game without one keeps no such setting at all."""
+    lanes = [k for k in types.values() if k.alongside]
+    on = [k for k in lanes if given.get(k.alongside) is not None and _switch(k).check(given[k.alongside])]
+    if len(on) > 1:
+        raise Rejected("invalid", "Only one kind of game can run alongside the rounds.")
+    return on
+
+
+def _switch(kind: EngagementType) -> Setting:
+    return next(s for s in kind.settings if s.name == kind.alongside)
+
+
 def catalogue(types: dict[str, EngagementType]) -> dict[str, Any]:
-    """What a host may create (`GET /api/types`): each type with its settings, the core's settings
-    every game has, and the default type; the "new game" form is built from it."""
+    """What a host may create (`GET /api/types`): each type with its settings (and `alongside`, the
+    one that runs it beside the rounds of any game), the core's settings every game has, and the
+    default type; the "new game" form is built from it."""
     return {
         "default": default_type(types),
         "settings": [s.as_json() for s in JOIN_SETTINGS],
@@ -133,6 +148,7 @@ def catalogue(types: dict[str, EngagementType]) -> dict[str, Any]:
                 "slug": slug,
                 "title": kind.title,
                 "settings": [s.as_json() for s in kind.settings],
+                "alongside": kind.alongside,
                 "prompt_hint": kind.prompt_hint,
                 "prompt_chars": kind.prompt_chars,
             }

@@ -25,7 +25,7 @@ from engagements.model import (
 )
 from engagements.settings import JOIN_DEFAULTS
 from engagements.text import one_line
-from engagements.types import EngagementType, Types, kind_of
+from engagements.types import EngagementType, Types, kind_of, lane_command, lane_of
 
 NICKNAME_MAX = 20
 HOST_COMMANDS = frozenset({"start", "end_phase", "next", "skip", "kick", "lock", "end_game"})
@@ -76,7 +76,7 @@ def settle(game: Game, at: int, types: Types) -> list[Event]:
 
 def decide(game: Game, cmd: Command, types: Types) -> tuple[list[Event], dict[str, Any]]:
     role = cmd.actor.role
-    kind = kind_of(game, types)
+    kind = lane_command(game.settings, types, cmd.type, cmd.fields) or kind_of(game, types)
     if cmd.type in SYSTEM_COMMANDS:
         if role != "system":
             raise Rejected("forbidden", "Only the server sends this.")
@@ -198,6 +198,8 @@ def _host(game: Game, cmd: Command, types: Types) -> list[Event]:
         if player is None or player.kicked:
             raise Rejected("no_such_player", "No such player in this game.")
         cleanup = kind.on_kick(game, player.id) if game.status == PLAYING else []
+        if (lane := lane_of(game, types)) is not None:
+            cleanup += lane.on_lane_kick(game, player.id)
         return [*cleanup, Event("player_kicked", {"player": player.id})]
     if cmd.type == "end_game":
         return [*_drop_open_round(game), finish(cmd.at)]

@@ -16,12 +16,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from engagements.model import PLAYING, Game
-from engagements.types import EngagementType, Types, kind_of
+from engagements.types import EngagementType, Types, kind_of, lane_of
 from engagements.views import standings
 
 
@@ -50,11 +51,12 @@ class GameExport:
 
 def build(game: Game, types: Types) -> GameExport:
     """The export of `game` as it is now (a live game's rounds so far)."""
-    results = {slug: _rows(game, types[slug]) for slug in dict.fromkeys(game.round_types())}
+    results = _results(game, types)
     by_round: dict[int, list[dict[str, Any]]] = {}
     for rows in results.values():
         for row in rows:
-            by_round.setdefault(row["round"], []).append({k: v for k, v in row.items() if k != "round"})
+            if "round" in row:  # not the lane's (a Q&A alongside the rounds): no round of its own
+                by_round.setdefault(row["round"], []).append({k: v for k, v in row.items() if k != "round"})
     scored = [r for r, o in sorted(game.outcomes.items()) if o == "scored"]
     kinds = {r: kind_of(game, types, r) for r in scored}
     points = {r: kinds[r].score(game, r) for r in scored if kinds[r].keeps_score}
@@ -159,8 +161,9 @@ def _table(name: str, rows: list[dict[str, Any]]) -> Table:
 
 
 def _in_round_order(results: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows by round; the lane's, of no round, last."""
     rows = [row for rows in results.values() for row in rows]
-    rows.sort(key=lambda row: row.get("round", 0))
+    rows.sort(key=lambda row: row.get("round", math.inf))
     return rows
 
 
@@ -168,8 +171,7 @@ def results_csv(game: Game, types: Types) -> str:
     """Each type's rows of its own rounds (export_rows); a mixed game's types have different
     columns, so the header is the union of them, in order of first use, and a row leaves the
     columns of other types empty. A single-type game's file is exactly its type's rows."""
-    results = {slug: _rows(game, types[slug]) for slug in dict.fromkeys(game.round_types())}
-    table = _table("results", _in_round_order(results))
+    table = _table("results", _in_round_order(_results(game, types)))
     return csv_text(table) if table.rows else ""
 
 
@@ -179,6 +181,16 @@ def csv_text(table: Table) -> str:
     writer.writerow(table.columns)
     writer.writerows([csv_safe(value) for value in row] for row in table.rows)
     return out.getvalue()
+
+
+def _results(game: Game, types: Types) -> dict[str, list[dict[str, Any]]]:
+    """Each type's rows of its own rounds, by slug in order of first use; then the rows of the lane
+    of a type running alongside the rounds (`lane_export_rows`: without a `round`)."""
+    results = {slug: _rows(game, types[slug]) for slug in dict.fromkeys(game.round_types())}
+    lane = lane_of(game, types)
+    if lane is not None and (rows := lane.lane_export_rows(game)):
+        results[lane.slug] = [*results.get(lane.slug, []), *rows]
+    return results
 
 
 def _rows(game: Game, kind: EngagementType) -> list[dict[str, Any]]:

@@ -12,6 +12,11 @@ LOBBY = "lobby"
 PLAYING = "playing"
 FINISHED = "finished"
 
+# The round of a type that runs alongside the others (EngagementType.alongside: a Q&A open all game
+# long): its entries are keyed by it like any round's, beyond the last prompt (creation.MAX_PROMPTS),
+# so the game's own rounds and phases never see them.
+LANE = 999
+
 # The audiences a broadcast is rendered for: the big screen and host console, and the phones.
 BOARD = "board"
 PHONES = "phones"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from engagements.settings import INTEGER, JOIN_SETTINGS
+from engagements.settings import BOOLEAN, INTEGER, JOIN_SETTINGS
 from engagements.types import EngagementType
 
 GROUP = "engagements.types"
@@ -50,4 +50,6 @@ def check(kind: EngagementType) -> EngagementType:
     for phase, name in kind.timers.items():
         if phase not in kind.phases or name not in own or own[name].kind != INTEGER:
             raise BadType(f"{kind.slug}: the timer of {phase!r} must name an integer setting (seconds)")
+    if kind.alongside is not None and (kind.alongside not in own or own[kind.alongside].kind != BOOLEAN):
+        raise BadType(f"{kind.slug}: `alongside` must name a boolean setting of its own")
     return kind

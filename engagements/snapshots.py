@@ -12,9 +12,13 @@ phone's snapshot is put together here from parts that each cost a read or two, w
   into the round's counts by its type (`EngagementType.progress_of`, `counted`);
 - while fewer than LEADERBOARD_SIZE players have scored, the rest of the leaderboard: the first
   players not kicked in the order they joined (every one of them has 0 points);
+- for a type that ranks its entries (a Q&A's questions by their upvotes), the heads of its lists
+  that every view shows (`EngagementType.ranked_progress`), a bounded query each;
 - the phone's own: its player (its score, and its rank when the ranks were last written:
-  `Standings`), its entries of the round and what the round's type keeps for it in this phase
-  (`EngagementType.partial_state`, read back by `you_of`).
+  `Standings`), the entries of the round its type names (`EngagementType.you_entries`: by default
+  one per kind it writes; a Q&A's question slots and votes for the listed questions), the tallies
+  it names (`you_tallies`: a word cloud's counts of the player's words) and what the type keeps
+  for it in this phase (`EngagementType.partial_state`); `you_of` puts them together.
 
 `phone_snapshot` puts them together; tests/test_cloud_phones.py checks that the cloud's equals
 views.snapshot of the whole game at every phase of every type's games.
@@ -27,7 +31,8 @@ from typing import Any
 
 from engagements import views
 from engagements.model import PHONES, Entry, Event, Game, Player
-from engagements.types import Types, kind_of
+from engagements.ranking import Head
+from engagements.types import Types, kind_of, lane_of
 
 
 def shared(game: Game, types: Types) -> dict[str, Any]:
@@ -85,8 +90,9 @@ class Own:
     player: str
     score: int
     rank: int | None  # as last written for every player (Standings); None: joined since
-    entries: dict[str, Entry]  # the player's entries of the current round, by kind
+    entries: dict[str, Entry]  # the player's entries of the current round (`you_entries`), by name
     state: dict[str, Any] | None  # what the round's type keeps for the player in this phase
+    counts: dict[str, int] = field(default_factory=dict)  # `you_tallies`, and `entries`' own counts
 
 
 def phone_snapshot(
@@ -98,21 +104,29 @@ def phone_snapshot(
     standings: Standings,
     first: list[tuple[str, str]],
     join_url: str,
+    heads: dict[str, Head] | None = None,
 ) -> dict[str, Any] | None:
     """views.snapshot for `own.player`'s phone, from a game that holds only META and that player
     (`game.active` and `game.seated` from META's counters), the VIEW item (`view`: `shared` as META
     last changed), the round's counters (`counts`, items.round_counts), the standings and `first`:
     (id, nickname) of the first players not kicked, in the order they joined, at least
-    LEADERBOARD_SIZE of them (or all), when fewer have scored. None when the round's type cannot
-    render its part from these (a type without `you_of` or `progress_of`)."""
+    LEADERBOARD_SIZE of them (or all), when fewer have scored; for a type with `rankings`, the
+    `heads` of its lists as the views now show them. None when the round's type cannot render its
+    part from these (a type without `you_of` or `progress_of`), or when a type runs alongside the
+    rounds (its lane's lists and your own questions come from the whole game)."""
+    if lane_of(game, types) is not None:
+        return None
     kind = kind_of(game, types)
     round_view = view["round"]
     if round_view is not None:
-        progress = kind.progress_of(game.round, game.phase, counts, game.seated)
+        if kind.rankings:
+            progress = kind.ranked_progress(game.round, game.phase, counts, game.seated, heads or {})
+        else:
+            progress = kind.progress_of(game.round, game.phase, counts, game.seated)
         if progress is None:
             return None
         round_view = kind.counted(round_view, progress, PHONES)
-    you = kind.you_of(game.round, game.phase, own.entries, own.state)
+    you = kind.you_of(game.round, game.phase, own.entries, own.state, {**counts, **own.counts})
     if you is None:
         return None
     p = game.players[own.player]

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engagements.engine import fold
-from engagements.model import BOARD, FINISHED, LOBBY, PHONES, Actor, Event, Game, Player, Rejected
-from engagements.types import Types, kind_of
+from engagements.model import BOARD, FINISHED, LANE, LOBBY, PHONES, Actor, Event, Game, Player, Rejected
+from engagements.types import Types, kind_of, lane_of
 
 AUDIENCES = (BOARD, PHONES)
 LEADERBOARD_SIZE = 10
@@ -105,10 +105,33 @@ def round_view(game: Game, types: Types, audience: str) -> dict[str, Any] | None
     return {**kind.round_view(game, audience), "type": kind.slug}
 
 
+def lane_view(game: Game, types: Types, audience: str) -> dict[str, Any] | None:
+    """The lane of the type that runs alongside the rounds (a Q&A open all game), named by its
+    `type`, or None: the pages draw it beside the round with that type's module."""
+    lane = lane_of(game, types)
+    return None if lane is None else {**lane.lane_view(game, audience), "type": lane.slug}
+
+
+def lane_progress(game: Game, types: Types) -> dict[str, Any] | None:
+    """The lane's counts now (the `lane` update, coalesced like `progress`), or None: no lane."""
+    lane = lane_of(game, types)
+    return (
+        None
+        if lane is None
+        else {"type": "lane", "phase": lane.lane_phase(game.status), **lane.lane_progress(game)}
+    )
+
+
 def game_view(game: Game, types: Types, join_url: str, audience: str) -> dict[str, Any]:
-    return game_view_of(
+    shown = game_view_of(
         game, join_url, audience, len(game.prompts), round_view(game, types, audience), leaderboard(game)
     )
+    return with_lane(shown, lane_view(game, types, audience))
+
+
+def with_lane(shown: dict[str, Any], lane: dict[str, Any] | None) -> dict[str, Any]:
+    """A game view with its lane: a game without one is sent as it always was."""
+    return shown if lane is None else {**shown, "lane": lane}
 
 
 def game_view_of(
@@ -160,7 +183,10 @@ def you_view(game: Game, types: Types, player: str | None) -> dict[str, Any]:
     """A player's standing and what the round's type keeps private to them; the board views have neither."""
     if not player:
         return {"player": None}
-    return {"player": standing(game, player), **kind_of(game, types).you_view(game, player)}
+    you = {"player": standing(game, player), **kind_of(game, types).you_view(game, player)}
+    if (lane := lane_of(game, types)) is not None:
+        you["lane"] = lane.lane_you_view(game, player)
+    return you
 
 
 def snapshot(game: Game, types: Types, actor: Actor, view: str, join_url: str) -> dict[str, Any]:
@@ -294,6 +320,9 @@ def request(game: Game, types: Types, type_: str, fields: dict[str, Any]) -> dic
         return players_page(game, fields.get("query", ""), fields.get("offset"))
     if type_ == "results":
         return results_page(game, types, fields.get("round"), fields.get("offset"))
+    lane = lane_of(game, types)
+    if fields.get("round") == LANE and lane is not None and type_ in lane.requests:
+        return lane.request(game, type_, fields)  # the lane's: in any phase
     kind = kind_of(game, types)
     if game.round < 0 or game.phase not in kind.phases or type_ not in kind.requests:
         raise Rejected("stale", "That round has closed.")

@@ -15,10 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_cloud_bench_counts_the_same_reads_and_writes_per_command_at_two_sizes(tmp_path: Path) -> None:
+def bench(tmp_path: Path, *args: str) -> dict:
+    """A run of bench.cloud at 3 and 6 players, one round; its figures, every target met."""
     out = tmp_path / "bench-cloud.json"
     run = subprocess.run(
-        [sys.executable, "-m", "bench.cloud", "--players", "3,6", "--rounds", "1", "--json", str(out)],
+        [sys.executable, "-m", "bench.cloud", "--players", "3,6", "--rounds", "1", "--json", str(out), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -27,10 +28,25 @@ def test_the_cloud_bench_counts_the_same_reads_and_writes_per_command_at_two_siz
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     figures = json.loads(out.read_text())
     assert [t["target"] for t in figures["targets"] if not t["met"]] == []
-    small, large = (size["commands"] for size in figures["sizes"])
+    return figures
+
+
+def test_the_cloud_bench_counts_the_same_reads_and_writes_per_command_at_two_sizes(tmp_path: Path) -> None:
+    small, large = (size["commands"] for size in bench(tmp_path)["sizes"])
     for command in ("answer", "vote"):
         assert small[command]["invocations"] == 2 and large[command]["invocations"] == 5
         for figure in ("reads", "read_units", "writes", "write_units"):
             assert small[command][figure]["typical"] == large[command][figure]["typical"] > 0
     # The ENTRY and META, in one transaction, and the socket's message count on its reverse item.
     assert small["answer"]["writes"]["typical"] == 3
+
+
+def test_the_cloud_bench_plays_a_quiz_with_the_same_reads_and_writes_per_answer(tmp_path: Path) -> None:
+    figures = bench(tmp_path, "--quiz")
+    assert not any(t["target"].startswith("vote") for t in figures["targets"]), "a quiz has no vote"
+    small, large = (size["commands"] for size in figures["sizes"])
+    assert small["vote"] is None
+    assert small["answer"]["invocations"] == 2 and large["answer"]["invocations"] == 5
+    for figure in ("reads", "read_units", "writes", "write_units"):
+        assert small["answer"][figure]["max"] == large["answer"][figure]["max"] > 0
+    assert all(size["phone_bytes_per_question"]["max"] <= 16 * 1024 for size in figures["sizes"])

@@ -9,6 +9,8 @@ from typing import Any
 from engagements import views
 from engagements.model import Actor, Game
 from tests.cloudgame import cloud_stack, dynamodb_endpoint  # noqa: F401  (fixtures)
+from tests.test_cloud_handlers import reconnect, seat
+from tests.test_cloud_qa import seed_questions
 
 QUIZ = [
     {"question": "Capital of France?", "options": ["Lyon", "Paris", "Nice"], "answer": "Paris"},
@@ -195,3 +197,68 @@ def test_mixed_game(cloud):
     check.same("finished", phones)
     expected = {"question", "reveal", "voting", "results", "open", "finished"}
     assert set(check.checked) == expected
+
+
+def test_word_cloud(cloud):
+    created = cloud.create(["One word?", "Another?"], type="word-cloud", words_per_player=2)
+    host = cloud.host(created)
+    phones = [cloud.join(created, name) for name in ("Ann", "Bob", "Cy", "Dee")]
+    check = Checks(cloud, created)
+    host.ok("start")
+    check.same("open", phones)
+    phones[0].ok("word", round=0, text="Pizza!")
+    phones[1].ok("word", round=0, text="pizza")
+    phones[1].ok("word", round=0, text="tea")
+    phones[2].ok("word", round=0, text="rude")
+    host.ok("hide", round=0, word="rude")
+    check.same("open, words sent, one hidden", phones)
+    host.ok("end_phase", round=0, phase="open")
+    check.same("results", phones)
+    check.synced("results", phones[1])
+    host.ok("next", round=0)
+    phones[3].ok("word", round=1, text="cake")
+    check.same("second cloud", phones)
+    host.ok("end_phase", round=1, phase="open")
+    host.ok("next", round=1)
+    check.same("finished", phones)
+    assert set(check.checked) == {"open", "results", "finished"}
+
+
+def test_qa_past_the_lists_the_views_show(cloud):
+    """More questions than the views list (TOP + FRESH): a phone's votes are those for listed ones,
+    its own questions all of its own (hidden ones too), wherever they rank."""
+    created = cloud.create(["Questions", "More"], type="qa", qa_questions=3)
+    host = cloud.host(created)
+    tokens = seat(cloud, created, 12)
+    phones = [reconnect(cloud, created, pid, token) for pid, token in list(tokens.items())[:4]]
+    check = Checks(cloud, created)
+    host.ok("start")
+    check.same("open", phones)
+    seed_questions(cloud, created["game_id"], 12, 30)  # the first six players' third slot stays free
+    game = check.whole()
+    seeded = sorted(game.round_entries(0, "ask").values(), key=lambda q: q.at)
+    ours = {p.player for p in phones}
+    answered = next(q for q in seeded if q.value["by"] not in ours)  # voted for, then answered
+    mine = [p.ok("ask", round=0, text=f"Mine, {p.player}")["question"] for p in phones]
+    for i, phone in enumerate(phones):
+        others = [q.player for q in seeded[-8:] if q.value["by"] != phone.player]
+        for q in [*others[: i + 1], mine[i - 1], answered.player]:
+            phone.ok("upvote", round=0, question=q)
+    phones[1].ok("unvote", round=0, question=mine[0])
+    host.ok("moderate", round=0, question=seeded[-1].player, state="highlighted")
+    host.ok("moderate", round=0, question=mine[2], state="hidden")
+    host.ok("moderate", round=0, question=answered.player, state="answered")
+    host.ok("kick", player=list(tokens)[11])  # their questions are hidden
+    listed = cloud.rt.run(cloud.rt.games.ranked_progress(created["game_id"]))
+    assert len(listed["top"]) + len(listed["fresh"]) == 25, "more questions than the views list"
+    assert answered.player not in repr(listed), "a vote for a question no longer listed is not shown"
+    check.same("open, asked and voted", phones)
+    check.synced("open, asked and voted", phones[1])
+    host.ok("end_phase", round=0, phase="open")
+    check.same("closed", phones)
+    host.ok("next", round=0)
+    check.same("second Q&A", phones)
+    host.ok("end_phase", round=1, phase="open")
+    host.ok("next", round=1)
+    check.same("finished", phones)
+    assert set(check.checked) == {"open", "closed", "finished"}

@@ -149,3 +149,36 @@ def test_votes_racing_for_one_question_are_all_counted_once_each(cloud):
     )
     assert (stored["count"], stored["value"]["state"]) == (9, "highlighted")
     assert stored["GSI1SK"].startswith(f"{999_999 - 9:06d}#")
+
+
+def test_a_phones_hello_reads_the_same_items_at_any_room_size(cloud):
+    """A phone's hello reads its own questions, its votes for the listed ones, the lists' heads from
+    the index, the game's VIEW and the first seats, never the whole game (cloud.phones): the same
+    count with 30 seats and 60 questions as with 300 seats and 600."""
+    hellos = {}
+    for players in (30, 300):
+        created = cloud.create(["Questions for the keynote"], type="qa")
+        host = cloud.host(created)
+        tokens = seat(cloud, created, players)
+        last = list(tokens.items())[:3]  # seed_questions leaves the first players a free slot
+        host.ok("start")
+        seed_questions(cloud, created["game_id"], players, 2 * players)
+        for pid, token in last:
+            reconnect(cloud, created, pid, token).ok("ask", round=0, text=f"From {pid}")
+        cloud.run_all_queued()
+        calls = Calls(cloud.rt.games.store.client)
+        hello = [lambda c=created, p=pid, t=token: reconnect(cloud, c, p, t) for pid, token in last]
+        asking = per_command(calls, hello)
+        host.ok("end_phase", round=0, phase="open")
+        closed = per_command(calls, hello)
+        mine = reconnect(cloud, created, *last[0]).last("snapshot")["you"]["mine"]
+        seeded = [f"Q{players - 1}", f"Q{2 * players - 1}"]  # its two slots seed_questions filled
+        assert [q["text"] for q in mine] == [*seeded, f"From {last[0][0]}"]
+        assert len(set(asking)) == 1 and len(set(closed)) == 1, (asking, closed)
+        hellos[players] = {"open": asking[0], "closed": closed[0]}
+    print("DynamoDB items (read, written) per hello:", hellos)
+    assert hellos[30] == hellos[300]
+    # Read, with the socket's $connect (META): the socket's reverse item, META, the PLAYER item, the
+    # lists' heads (20 + 5 questions), the VIEW, the player's 3 question slots, its votes for the 25
+    # listed questions and the first ten seats. Written: as any phone's hello.
+    assert hellos[30]["open"] == hellos[30]["closed"] == (3 + 25 + 1 + 3 + 25 + 10 + 1, 5)

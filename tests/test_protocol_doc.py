@@ -77,9 +77,10 @@ async def test_a_full_game_sends_every_documented_message_type_and_no_other(tabl
     await table.players["Ann"].ws.close()  # the room's count of connected players drops
     await table.host.expect("room", connected=1)
     seen = {m["type"] for c in [table.host, *table.players.values()] for m in c.seen}
-    # A type's own request and reply: a Q&A's page of questions.
-    qa = await table_factory(prompts=["Questions for the speaker"], type="qa")
+    # A type's own request and reply: a Q&A's page of questions; and a Q&A alongside (its `lane`).
+    qa = await table_factory(prompts=["Questions for the speaker"], type="qa", qa_alongside=True)
     await qa.join("Di")
+    await qa.host.expect("lane")
     await qa.host.ok("start")
     asked = await qa.players["Di"].ok("ask", round=0, text="Why?")
     await qa.host.ok("moderate", round=0, question=asked["question"], state="highlighted")

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import pytest
 
+from engagements.model import LANE
 from tests.conftest import Client, Table, create_game
 
 TOPICS = ["Questions for the keynote", "Ask the organisers"]
@@ -129,17 +131,26 @@ def questions_in(found: Any) -> list[dict[str, Any]]:
     return [q for value in found.values() for q in questions_in(value)]
 
 
-async def test_a_kill_9_mid_qa_loses_no_acknowledged_question_or_vote(server_process):
+# A Q&A segment, and a Q&A alongside an answer-then-vote round (its lane: tests/test_qa_alongside_game.py)
+WHERE = {
+    "segment": ({"prompts": TOPICS[:1], "type": "qa"}, 0, "round", "open"),
+    "lane": ({"prompts": ["A bad name for a cat"], "qa_alongside": True}, LANE, "lane", "question"),
+}
+
+
+@pytest.mark.parametrize("where", WHERE)
+async def test_a_kill_9_mid_qa_loses_no_acknowledged_question_or_vote(server_process, where):
+    game, r, shown, phase = WHERE[where]
     server = server_process("--no-mdns")
     await server.start()
     async with aiohttp.ClientSession(base_url=server.url) as http:
-        table = await create_game(http, prompts=TOPICS[:1], type="qa", qa_questions=3)
+        table = await create_game(http, **game, qa_questions=3)
         nicks = [f"P{i}" for i in range(6)]
         for nick in nicks:
             await table.join(nick)
         await table.host.ok("start")
         asked = await asyncio.gather(
-            *(table.players[n].ok("ask", id=f"a-{n}", round=0, text=f"From {n}") for n in nicks[:3])
+            *(table.players[n].ok("ask", id=f"a-{n}", round=r, text=f"From {n}") for n in nicks[:3])
         )
         questions = [a["question"] for a in asked]
         votes = [(n, questions[i % 3]) for i, n in enumerate(nicks[1:])]  # P1..P5, never their own
@@ -147,8 +158,8 @@ async def test_a_kill_9_mid_qa_loses_no_acknowledged_question_or_vote(server_pro
         # the last ack arrives.
         second, _ = await table.connect(table.tokens["P5"], "player")
         await asyncio.gather(
-            *(table.players[n].ok("upvote", id=f"v-{n}", round=0, question=q) for n, q in votes),
-            second.ok("ask", id="a-late", round=0, text="A late one"),
+            *(table.players[n].ok("upvote", id=f"v-{n}", round=r, question=q) for n, q in votes),
+            second.ok("ask", id="a-late", round=r, text="A late one"),
         )
         server.kill()
 
@@ -156,16 +167,16 @@ async def test_a_kill_9_mid_qa_loses_no_acknowledged_question_or_vote(server_pro
     async with aiohttp.ClientSession(base_url=server.url) as http:
         resumed = Table(http, table.created)
         resumed.host, snap = await resumed.connect(table.created["host_token"], "host")
-        r = snap["game"]["round"]
-        assert (snap["game"]["phase"], r["asked"], r["votes"]) == ("open", 4, 5)
-        counts = {q["text"]: q["votes"] for q in r["top"] + r["fresh"]}
+        qa = snap["game"][shown]
+        assert (snap["game"]["phase"], qa["asked"], qa["votes"]) == (phase, 4, 5)
+        counts = {q["text"]: q["votes"] for q in qa["top"] + qa["fresh"]}
         assert counts == {"From P0": 2, "From P1": 2, "From P2": 1, "A late one": 0}
         # A retried question or vote gets its first ack after the restart, and changes nothing.
         phone, _ = await resumed.connect(table.tokens["P2"], "player")
-        again = await phone.ok("upvote", id="v-P2", round=0, question=questions[1])
+        again = await phone.ok("upvote", id="v-P2", round=r, question=questions[1])
         assert again["question"] == questions[1]
         late, _ = await resumed.connect(table.tokens["P5"], "player")
-        assert (await late.ok("ask", id="a-late", round=0, text="A late one"))["question"]
+        assert (await late.ok("ask", id="a-late", round=r, text="A late one"))["question"]
         _, snap = await resumed.connect(table.created["host_token"], "host")
-        assert (snap["game"]["round"]["asked"], snap["game"]["round"]["votes"]) == (4, 5)
+        assert (snap["game"][shown]["asked"], snap["game"][shown]["votes"]) == (4, 5)
         await resumed.close()

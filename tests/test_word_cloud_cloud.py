@@ -114,3 +114,35 @@ def test_second_words_racing_the_deadline_are_all_in_the_closed_cloud(cloud, pro
     assert closed["round"]["entries"] == len(phones) + acked == len(stored_words(cloud, created["game_id"]))
     second = [w for w in closed["round"]["words"] if w[0] == "second"]
     assert second == ([["second", acked]] if acked else [])
+
+
+def test_a_phones_hello_reads_the_same_few_items_at_any_room_size(cloud):
+    """A phone's hello reads its own words (and, in the results, their counters), the game's VIEW and
+    the first seats, never the whole game (cloud.phones): the same count with 30 seats as with 300."""
+    hellos = {}
+    for players in (30, 300):
+        created = cloud.create(["One word?"], type="word-cloud", words_per_player=3)
+        host = cloud.host(created)
+        tokens = seat(cloud, created, players)
+        last = list(tokens.items())[-3:]
+        host.ok("start")
+        for pid, token in last:
+            phone = reconnect(cloud, created, pid, token)
+            phone.ok("word", round=0, text=f"one {pid}")
+            phone.ok("word", round=0, text="shared")
+        calls = Calls(cloud.rt.games.store.client)
+        hello = [lambda c=created, p=pid, t=token: reconnect(cloud, c, p, t) for pid, token in last]
+        sending = per_command(calls, hello)
+        host.ok("end_phase", round=0, phase="open")
+        results = per_command(calls, hello)
+        words = reconnect(cloud, created, *last[0]).last("snapshot")["you"]["words"]
+        assert words == [{"word": f"one {last[0][0]}", "count": 1}, {"word": "shared", "count": 3}]
+        assert len(set(sending)) == 1 and len(set(results)) == 1, (sending, results)
+        hellos[players] = {"open": sending[0], "results": results[0]}
+    print("DynamoDB items (read, written) per hello:", hellos)
+    assert hellos[30] == hellos[300]
+    # Read, with the socket's $connect (META): the socket's reverse item, META, the PLAYER item, the
+    # VIEW, the player's 3 word slots and the first ten seats; in the results also its 2 words'
+    # counters. Written: $connect's reverse item, the message's count on it, the connection's two
+    # items after hello, the room's coalescing item.
+    assert hellos[30]["open"] == (18, 5) and hellos[30]["results"] == (20, 5)

@@ -218,6 +218,11 @@ class Rooms:
             progress = views.progress(game, room.types, audience)
             if {k: v for k, v in progress.items() if k != "type"} != room.shown.get((audience, "progress")):
                 out.append(progress)
+        lane = views.lane_progress(game, room.types)  # a type running alongside: in every phase
+        if lane is not None and {k: v for k, v in lane.items() if k != "type"} != room.shown.get(
+            (audience, "lane")
+        ):
+            out.append(lane)
         return out
 
     # -- closing --------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ every installed type (`Types`) and asks `kind_of` which one plays the round at h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engagements.model import Command, Entry, Event, Game
+from engagements.model import BOARD, FINISHED, LANE, Command, Entry, Event, Game
 from engagements.packfile import PackError, RawPack
 from engagements.ranking import Head
 from engagements.settings import Setting
@@ -71,6 +71,11 @@ class EngagementType:
     # indexed by its count (engagements/ranking.py), so the cloud reads a head without reading the
     # list and hands it to `ranked_progress`.
     rankings: ClassVar[dict[str, tuple[int, int]]] = {}
+    # The boolean setting that runs this type alongside the rounds (a Q&A open all game long), or
+    # None: offered on every game's form (with the type's other settings once it is on), and when on,
+    # the game has a lane, round `model.LANE`, that this type plays beside whatever round is on: its
+    # commands name `round: LANE`, its entries are that round's, the game's phases never see it.
+    alongside: ClassVar[str | None] = None
 
     @property
     def defaults(self) -> dict[str, int | bool]:
@@ -202,20 +207,43 @@ class EngagementType:
         """What is private to one player in this round (their ballot, their result)."""
         raise NotImplementedError
 
+    def you_entries(self, game: Game, player: str, shown: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The entries of the current round a phone's `you` is made of, by the name `you_of` finds
+        them under, as (kind, key); `game` holds META alone, `shown` is the keys of the entries the
+        views now show at the heads of the type's `rankings` (a Q&A's listed questions). By default
+        the player's entry of each kind its commands write, named by its kind. A few, whatever the
+        room: the cloud reads each by key."""
+        return {k: (k, player) for c in sorted(self.commands) for k in self.entry_kinds(c, game.settings)}
+
+    def you_tallies(self, phase: str, own: Mapping[str, Entry]) -> tuple[str, ...]:
+        """The `ranked` tallies a phone's `you` shows (a word cloud's count of each of the player's
+        words in its results), from `own` (`you_entries`, found): the cloud reads each by key."""
+        return ()
+
     def you_of(
-        self, round: int, phase: str, own: dict[str, Entry], state: dict[str, Any] | None
+        self,
+        round: int,
+        phase: str,
+        own: Mapping[str, Entry],
+        state: dict[str, Any] | None,
+        counts: Mapping[str, int],
     ) -> dict[str, Any] | None:
-        """`you_view` from the player's own items alone: `own`, their entries of round `round` by
-        kind; `state`, what `partial_state` kept for them in this phase (None outside `you_phases`,
-        and for a player it kept none for: one who joined since). The cloud renders a phone's
-        snapshot so, at a cost that does not grow with the room (engagements.snapshots); None: the
-        whole game is needed (a type without this method, or a state needed and not kept)."""
+        """`you_view` from the player's own items alone: `own`, the entries of round `round` that
+        `you_entries` names, found, by name; `state`, what `partial_state` kept for them in this
+        phase (None outside `you_phases`, and for a player it kept none for: one who joined since);
+        `counts`, the round's counts as `progress_of` takes them, the tallies `you_tallies` names
+        and, under its name in `own`, the count of each entry others count (a question's upvotes).
+        The cloud renders a phone's snapshot so, at a cost that does not grow with the room
+        (engagements.snapshots); None: the whole game is needed (a type without this method, or a
+        state needed and not kept)."""
         return None
 
     def counted(self, view: dict[str, Any], progress: dict[str, Any], audience: str) -> dict[str, Any]:
         """`round_view` as rendered when META last changed, with the round's counts now (`progress_of`
-        of META's counters): the counts are all of a round view that changes without META."""
-        return {**view, **{k: v for k, v in progress.items() if k in view and k != "round"}}
+        of META's counters): the counts are all of a round view that changes without META; the
+        fields of `board_progress` only for the board views."""
+        kept = {"round"} | (set() if audience == BOARD else self.board_progress)
+        return {**view, **{k: v for k, v in progress.items() if k in view and k not in kept}}
 
     def progress(self, game: Game) -> dict[str, Any]:
         raise NotImplementedError
@@ -235,6 +263,33 @@ class EngagementType:
         memory on the appliance, from the index in the cloud: the same function renders both)."""
         raise NotImplementedError
 
+    # -- a lane (`alongside`): the type's round LANE, open while the game is not finished ---------
+
+    def lane_phase(self, status: str) -> str:
+        """The lane's phase, from the game's status alone: the first until the game finishes, then
+        the last (a Q&A's `open`, then `closed`): the lane has no phases of its own to keep."""
+        return self.phases[-1] if status == FINISHED else self.phases[0]
+
+    def lane_view(self, game: Game, audience: str) -> dict[str, Any]:
+        """The lane as `audience` sees it (a snapshot's `game.lane`), sized like a round view."""
+        raise NotImplementedError
+
+    def lane_you_view(self, game: Game, player: str) -> dict[str, Any]:
+        """What of the lane is private to one player (a snapshot's `you.lane`)."""
+        raise NotImplementedError
+
+    def lane_progress(self, game: Game) -> dict[str, Any]:
+        """The lane's live counts (the `lane` update), as `lane_view` carries them."""
+        raise NotImplementedError
+
+    def lane_export_rows(self, game: Game) -> list[dict[str, Any]]:
+        """The lane's rows for the exports and the CSV (after the rounds' rows; no `round`)."""
+        return []
+
+    def on_lane_kick(self, game: Game, player: str) -> list[Event]:
+        """What a kick changes in the lane (a kicked player's questions hidden)."""
+        return []
+
     def results(self, game: Game, round: int) -> list[dict[str, Any]]:
         """Every result row of a finished round, best first: the host pages through them."""
         raise NotImplementedError
@@ -250,4 +305,27 @@ Types = Mapping[str, EngagementType]  # the installed types by slug (plugins.loa
 def kind_of(game: Game, types: Types, round: int | None = None) -> EngagementType:
     """The type that plays `round` of `game` (by default the current one; the game's own type in
     the lobby and once finished): it decides that round's commands, phases, timers, scores and views."""
-    return types[game.round_type(game.round if round is None else round)]
+    r = game.round if round is None else round
+    if r == LANE and (lane := lane_of(game, types)) is not None:
+        return lane
+    return types[game.round_type(r)]
+
+
+def lane_of(game: Game, types: Types) -> EngagementType | None:
+    """The type that runs alongside this game's rounds (its `alongside` setting is on), if any."""
+    return lane_in(game.settings, types)
+
+
+def lane_in(settings: Mapping[str, Any], types: Types) -> EngagementType | None:
+    """`lane_of` from a game's settings alone (the cloud's META)."""
+    return next((k for k in types.values() if k.alongside and settings.get(k.alongside, False)), None)
+
+
+def lane_command(
+    settings: Mapping[str, Any], types: Types, command: str, fields: Mapping[str, Any]
+) -> EngagementType | None:
+    """The type running alongside the rounds, for one of its commands in its lane (`round: LANE`):
+    it decides it in any phase, beside whatever round is on (engine.decide; the cloud loads the
+    items it reads by it). None for any other command."""
+    lane = lane_in(settings, types) if fields.get("round") == LANE else None
+    return lane if lane is not None and command in lane.commands | lane.host_commands else None

@@ -165,11 +165,21 @@ function mixedKinds() {
   return [...new Set([typeSel.value, ...prompts().map((line) => kindOf(line)?.slug)].filter(Boolean))];
 }
 
-/** The declared settings of every kind the game plays (a setting two kinds declare is one, as the
- * server reads it), then the core's: [{name, label, kind, default, min, max, unit, help}]. */
+/** The kinds the host runs alongside the rounds: those whose `alongside` box is ticked. */
+function alongsideKinds() {
+  const on = (t) => t.alongside && settingsEl.querySelector(`#${CSS.escape(t.alongside)}`)?.checked;
+  return catalogue.types.filter(on).map((t) => t.slug);
+}
+
+/** The declared settings of every kind the game plays or runs alongside (a setting two kinds declare
+ * is one, as the server reads it), every kind's box that runs it alongside the rounds (offered on
+ * every game: engagements/creation.py, `alongside`), then the core's:
+ * [{name, label, kind, default, min, max, unit, help}]. */
 function declared() {
   const own = new Map();
-  for (const slug of mixedKinds()) for (const s of chosenType(slug)?.settings || []) if (!own.has(s.name)) own.set(s.name, s);
+  const add = (s) => s && !own.has(s.name) && own.set(s.name, s);
+  for (const slug of new Set([...mixedKinds(), ...alongsideKinds()])) for (const s of chosenType(slug)?.settings || []) add(s);
+  for (const t of catalogue.types) add(t.alongside && t.settings.find((s) => s.name === t.alongside));
   return [...own.values(), ...catalogue.settings];
 }
 
@@ -236,6 +246,10 @@ async function loadTypes() {
   buildSettings();
   await loadPacks();
 }
+settingsEl.addEventListener("change", (e) => {
+  // Running a kind alongside the rounds brings its other settings (and taking it away, removes them).
+  if (catalogue && catalogue.types.some((t) => t.alongside && t.alongside === e.target.name)) buildSettings();
+});
 typeSel.addEventListener("change", () => {
   buildSettings();
   loadPacks();

@@ -5,6 +5,7 @@
 import { leaderboard, podium } from "./board.js";
 import { apiUrl, inCloud } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
+import { laneModule, laneState } from "./lanes.js";
 import { inResults, keepsScore, phaseLabel, phaseState, phaseOf, phaseWords, reduce, roundModule, slugOf } from "./types.js";
 import {
   announce,
@@ -30,6 +31,7 @@ const PLAYERS_PAGE = 50;
 const SEARCH_DEBOUNCE = 250;
 const REFRESH_EVERY = 2000; // the players list follows the room's count at most this often
 
+const laneEl = $("lane"); // a type running alongside the rounds (lanes.js)
 const els = {
   title: $("title"),
   phase: $("phase"),
@@ -346,6 +348,7 @@ function render() {
 
   renderStage(s, roundMod);
   renderControls(s, roundMod);
+  renderLane(s);
   const key = `${keepsScore(g)}:${JSON.stringify(g.leaderboard || [])}`;
   if (key !== boardKey) {
     boardKey = key;
@@ -414,6 +417,14 @@ function renderStage(s, roundMod) {
   }
   const root = els.stage.firstElementChild;
   if (roundMod) roundMod.renderHost(root, s, tools);
+}
+
+/** The lane of a type running alongside the rounds: its queue in a panel beside the round's controls. */
+function renderLane(s) {
+  const mod = laneModule(s.game, render);
+  laneEl.hidden = !mod;
+  document.getElementById("console").classList.toggle("has-lane", !!mod);
+  if (mod) mod.lane.host(laneEl, laneState(s), tools);
 }
 
 function renderControls(s, roundMod) {

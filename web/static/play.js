@@ -1,6 +1,7 @@
 // The player's phone: the lobby, the rounds (rendered by the game's type) and the final standing.
 
 import { leaderboard, podium } from "./board.js";
+import { laneModule, laneState } from "./lanes.js";
 import { GameSocket } from "./socket.js";
 import { keepsScore, phaseOf, phaseWords, reduce, roundModule, slugOf } from "./types.js";
 import {
@@ -27,6 +28,16 @@ const stage = document.getElementById("stage");
 const meEl = document.getElementById("me");
 const titleEl = document.getElementById("title");
 const scoreEl = document.getElementById("score");
+const lane = {
+  open: document.getElementById("lane-open"),
+  label: document.getElementById("lane-label"),
+  count: document.getElementById("lane-count"),
+  el: document.getElementById("lane"),
+  title: document.getElementById("lane-title"),
+  close: document.getElementById("lane-close"),
+  root: document.getElementById("lane-root"),
+  actions: null, // the lane's commands, once its module is here
+};
 
 /** The join code this phone used for the game, if it remembers one. */
 function knownCode() {
@@ -77,8 +88,44 @@ if (!token) {
     // Browsers refuse (and log) a vibration before the page was ever touched: only ask after that.
     const touched = navigator.userActivation?.hasBeenActive ?? true;
     if (msg.type === "phase_changed" && phaseOf(socket.state.game).buzz && touched) navigator.vibrate?.(60);
+    if (msg.type === "phase_changed") showLane(false); // a new phase's controls are never left covered
   });
   socket.start();
+  lane.open.addEventListener("click", () => showLane(true));
+  lane.close.addEventListener("click", () => showLane(false));
+}
+
+/** Open or close the lane's drawer (what was typed there stays: its DOM is only hidden). */
+function showLane(open) {
+  if (lane.el.hidden === !open) return;
+  lane.el.hidden = !open;
+  lane.open.setAttribute("aria-expanded", String(open));
+  if (socket && socket.state) render();
+  (open ? lane.close : lane.open).focus({ preventScroll: true });
+}
+
+/** The lane of a type running alongside the rounds: a button in the header, its view in the drawer. */
+function renderLane(s) {
+  const g = s.game;
+  const mod = g.phase === "finished" ? null : laneModule(g, render);
+  lane.open.hidden = !mod;
+  if (!mod) {
+    lane.el.hidden = true;
+    return;
+  }
+  if (!lane.actions) {
+    const ctx = {
+      send: (type, fields) => socket.send(type, fields),
+      sync: () => socket.sync(),
+      state: () => laneState(socket.state),
+      refresh: render,
+    };
+    lane.actions = mod.commands?.(ctx) ?? {};
+  }
+  setText(lane.label, mod.lane.label);
+  setText(lane.title, mod.lane.label);
+  setText(lane.count, mod.lane.badge ? num(mod.lane.badge(g.lane)) : "");
+  if (!lane.el.hidden) mod.lane.player(lane.root, laneState(s), lane.actions);
 }
 
 function onFatal(e) {
@@ -149,6 +196,7 @@ function render() {
   }
   document.body.dataset.phase = g.phase;
   announce(phaseWords(g, "player"));
+  renderLane(s);
 
   if (g.phase === "lobby") renderLobby(s, me);
   else if (g.phase === "finished") renderFinished(s, me);

@@ -4,6 +4,7 @@
 import { leaderboard, NameChips, podium } from "./board.js";
 import { apiUrl } from "./endpoints.js";
 import { GameSocket } from "./socket.js";
+import { laneModule, laneState } from "./lanes.js";
 import { inResults, keepsScore, phaseWords, reduce, roundModule, slugOf } from "./types.js";
 import {
   announce,
@@ -25,6 +26,7 @@ const token = store.get(keys.host(gameId));
 const stage = document.getElementById("stage");
 const titleEl = document.getElementById("title");
 const corner = document.getElementById("corner");
+const laneEl = document.getElementById("lane"); // a type running alongside the rounds (lanes.js)
 
 // ---- projector niceties: full screen, hide the idle cursor ------------------------------------
 
@@ -109,6 +111,8 @@ function render() {
   if (g.phase === "lobby") renderLobby(g);
   else if (g.phase === "finished") renderFinished(g);
   else renderRound(s, roundMod);
+  const laneMod = g.phase === "finished" ? null : laneModule(g, render); // the podium keeps the screen
+  laneEl.hidden = !(laneMod && laneMod.lane.screen(laneEl, laneState(s)));
 }
 
 function codeLetters(code) {

@@ -391,6 +391,8 @@ export class GameSocket {
         return this.onYou(msg);
       case "room":
         return this.onRoom(msg);
+      case "lane":
+        return this.onLane(msg);
       default:
         if (typeof msg.seq === "number") this.onEvent(msg);
         else if (this.requests.has(msg.type)) this.onReply(msg); // a type's own request (a Q&A's `questions`)
@@ -417,6 +419,18 @@ export class GameSocket {
     void type;
     s.game.room = room;
     this.emit("room", room);
+    this.emit("state", msg);
+  }
+
+  /** The lane's counts and lists (a type running alongside the rounds, lanes.js): merged into `game.lane`. */
+  onLane(msg) {
+    const s = this.state;
+    if (!s || !this.ready || !s.game.lane) return;
+    const { type, round, ...fields } = msg;
+    void type;
+    void round;
+    Object.assign(s.game.lane, fields);
+    this.emit("lane", s.game.lane);
     this.emit("state", msg);
   }
 

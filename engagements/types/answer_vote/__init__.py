@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -358,12 +359,17 @@ class AnswerVote(EngagementType):
         r, phase = game.round, game.phase
         own = {k: e for k in (ANSWER, VOTE) if (e := game.round_entries(r, k).get(player)) is not None}
         in_round = 0 <= r < len(game.prompts) and phase in self.you_phases
-        you = self.you_of(r, phase, own, self._private(game, player) if in_round else None)
+        you = self.you_of(r, phase, own, self._private(game, player) if in_round else None, {})
         assert you is not None, "the whole game has every player's state"
         return you
 
     def you_of(
-        self, round: int, phase: str, own: dict[str, Entry], state: dict[str, Any] | None
+        self,
+        round: int,
+        phase: str,
+        own: Mapping[str, Entry],
+        state: dict[str, Any] | None,
+        counts: Mapping[str, int],
     ) -> dict[str, Any] | None:
         """Your answer's option and your vote; in a vote, your ballot; in the results, your result."""
         you: dict[str, Any] = {"answer_option": None, "vote": None, "ballot": None, "result": None}

@@ -13,6 +13,7 @@ changed mind never has to move a counter back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -256,10 +257,15 @@ class Poll(EngagementType):
 
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
         vote = game.round_entries(game.round, VOTE).get(player)
-        return self.you_of(game.round, game.phase, {VOTE: vote} if vote else {}, None)
+        return self.you_of(game.round, game.phase, {VOTE: vote} if vote else {}, None, {})
 
     def you_of(
-        self, round: int, phase: str, own: dict[str, Entry], state: dict[str, Any] | None
+        self,
+        round: int,
+        phase: str,
+        own: Mapping[str, Entry],
+        state: dict[str, Any] | None,
+        counts: Mapping[str, int],
     ) -> dict[str, Any]:
         """The player's own choices in this round (shown to nobody else)."""
         if round < 0 or phase not in self.phases:

@@ -14,6 +14,11 @@ count), and an un-vote takes it back. A question's state is also the ranked list
 of `asked` (the most upvoted, then the newest with the fewest votes) and the highlighted one, never
 a hidden one and never the whole list, so every message is sized by the view, not the room.
 
+Alongside (`qa_alongside`): the Q&A also runs beside the game's rounds, from the lobby to the end,
+in the game's lane (round `model.LANE`): the same questions, votes, lists and moderation, keyed by
+that round, so an answer-then-vote round or a quiz question plays on while the audience asks; the
+lane's commands name `round: LANE`, and it has no phases of its own (open until the game finishes).
+
 Anonymity (`qa_anonymous`): an anonymous question is stored without its author's nickname, so no
 view (not the big screen, not a phone, not the host) and no CSV can name its author; the author's id
 stays on the entry, on the server only, for the limit, their own list and the rule that nobody
@@ -26,11 +31,12 @@ import dataclasses
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from engagements.engine import phase_event
-from engagements.model import Command, Entry, Event, Game, Rejected
+from engagements.model import LANE, Command, Entry, Event, Game, Rejected
 from engagements.ranking import Head, Ranked, heads, order
 from engagements.settings import BOOLEAN, INTEGER, Setting
 from engagements.text import one_line
@@ -48,6 +54,7 @@ TOP = 20  # the most upvoted questions every view is shown
 FRESH = 5  # and the newest of those with the fewest votes, so that a new question gets seen
 PAGE = 20  # questions in one page of the host's request
 QUESTION_ID = re.compile(r"q[0-9a-f]{12}")
+LANE_TOPIC = "Alongside the rounds"  # the exports' topic of the questions asked in the lane
 
 
 def question_id(game: Game, round: int, player: str, slot: int) -> str:
@@ -72,6 +79,7 @@ class QA(EngagementType):
     keeps_score = False
     timers: ClassVar[dict[str, str]] = {}  # the host closes the questions
     rankings: ClassVar[dict[str, tuple[int, int]]] = {ASKED: (TOP, FRESH), HIGHLIGHTED: (1, 0)}
+    alongside = "qa_alongside"
     prompt_hint = "one per line: the topic of each Q&A (Questions for the keynote)"
     prompt_chars = TOPIC_MAX
     settings = (
@@ -82,6 +90,11 @@ class QA(EngagementType):
         Setting(
             "qa_anonymous", "Anonymous questions", BOOLEAN, False,
             help="Nobody sees who asked what: not the big screen, not the phones, not the host.",
+        ),
+        Setting(
+            "qa_alongside", "Q&A alongside the rounds", BOOLEAN, False,
+            help="Phones can ask and upvote questions all game long, beside every round; "
+            "the big screen shows the one you highlight.",
         ),
     )  # fmt: skip
 
@@ -109,8 +122,9 @@ class QA(EngagementType):
         self, game: Game, type_: str, fields: dict[str, Any], player: str
     ) -> list[tuple[str, str]]:
         """An ask reads its author's slots; a vote, its question and the voter's vote for it."""
+        r = LANE if self._in_lane(game, fields) else game.round
         if type_ == ASK:
-            return [(ASK, question_id(game, game.round, player, s)) for s in range(self._limit(game))]
+            return [(ASK, question_id(game, r, player, s)) for s in range(self._limit(game))]
         question = fields.get("question")
         if isinstance(question, str) and QUESTION_ID.fullmatch(question):
             return [(ASK, question), (UPVOTE, vote_key(player, question))]
@@ -123,60 +137,69 @@ class QA(EngagementType):
     def author(self, entry: Entry) -> str:
         return entry.value["by"]
 
+    def _in_lane(self, game: Game, fields: dict[str, Any]) -> bool:
+        """Whether a command or request is about the game's lane (and the game has one)."""
+        return fields.get("round") == LANE and bool(game.settings.get(self.alongside or "", False))
+
+    def _open(self, game: Game, round: int) -> bool:
+        """Whether questions come in: a segment while open, the lane until the game finishes."""
+        return (self.lane_phase(game.status) if round == LANE else game.phase) == OPEN
+
     def decide(self, game: Game, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
-        if not isinstance(cmd.fields.get("round"), int) or cmd.fields["round"] != game.round:
+        """A command of the current round, or of the lane (`round: LANE`: the core hands this type
+        only those of a game it runs alongside)."""
+        r = cmd.fields.get("round")
+        if not isinstance(r, int) or (r != game.round and not self._in_lane(game, cmd.fields)):
             raise Rejected("stale", "That Q&A has closed.")
         if cmd.type == MODERATE:
-            return self._moderate(game, cmd), {}
-        if game.phase != OPEN:
+            return self._moderate(game, r, cmd), {}
+        if not self._open(game, r):
             raise Rejected("stale", "Questions have closed.")
         player = cmd.actor.player or ""
         if cmd.type == ASK:
-            return self._ask(game, player, cmd)
-        question = self._question(game, cmd.fields.get("question"), listed=True)
+            return self._ask(game, r, player, cmd)
+        question = self._question(game, r, cmd.fields.get("question"), listed=True)
         key = vote_key(player, question.player)
-        vote = game.round_entries(game.round, UPVOTE).get(key)
+        vote = game.round_entries(r, UPVOTE).get(key)
         counts = [[ASK, question.player]]
         if cmd.type == UNVOTE:
             if vote is None:
                 raise Rejected("not_voted", "You have not upvoted that question.")
-            removed = {"round": game.round, "kind": UPVOTE, "player": key, "counts": counts}
+            removed = {"round": r, "kind": UPVOTE, "player": key, "counts": counts}
             return [Event("entry_removed", removed)], {"question": question.player}
         if question.value["by"] == player:
             raise Rejected("own_question", "You cannot upvote your own question.")
         if vote is not None:
             raise Rejected("already_voted", "You have already upvoted that question.")
-        entry = Entry(game.round, UPVOTE, key, {"by": player, "for": question.player}, cmd.at, cmd.id)
+        entry = Entry(r, UPVOTE, key, {"by": player, "for": question.player}, cmd.at, cmd.id)
         return [Event("entry_added", {"entry": entry, "counts": counts})], {"question": question.player}
 
-    def _ask(self, game: Game, player: str, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
+    def _ask(self, game: Game, r: int, player: str, cmd: Command) -> tuple[list[Event], dict[str, Any]]:
         text = one_line(cmd.fields.get("text"), TEXT_MAX, "question")
-        asked = game.round_entries(game.round, ASK)
+        asked = game.round_entries(r, ASK)
         limit = self._limit(game)
-        free = next(
-            (q for s in range(limit) if (q := question_id(game, game.round, player, s)) not in asked), None
-        )
+        free = next((q for s in range(limit) if (q := question_id(game, r, player, s)) not in asked), None)
         if free is None:
             raise Rejected("question_limit", f"You can ask {limit} questions here.")
         value: dict[str, Any] = {"by": player, "text": text, "state": ASKED}
         if not game.settings.get("qa_anonymous", False):
             value["name"] = game.players[player].nickname
-        entry = Entry(game.round, ASK, free, value, cmd.at, cmd.id)
+        entry = Entry(r, ASK, free, value, cmd.at, cmd.id)
         return [Event("entry_added", {"entry": entry})], {"question": free}
 
-    def _question(self, game: Game, raw: Any, *, listed: bool) -> Entry:
+    def _question(self, game: Game, r: int, raw: Any, *, listed: bool) -> Entry:
         """The question `raw` names; with `listed`, only one the audience can see (a hidden one is as
         good as none to them)."""
         if not isinstance(raw, str):
             raise Rejected("bad_message", "`question` must be a question's id.")
-        question = game.round_entries(game.round, ASK).get(raw)
+        question = game.round_entries(r, ASK).get(raw)
         if question is None or (listed and question.value["state"] == HIDDEN):
             raise Rejected("no_such_question", "There is no such question.")
         return question
 
-    def _moderate(self, game: Game, cmd: Command) -> list[Event]:
+    def _moderate(self, game: Game, r: int, cmd: Command) -> list[Event]:
         """The host moves a question to a state; highlighting one puts the highlighted one back."""
-        question = self._question(game, cmd.fields.get("question"), listed=False)
+        question = self._question(game, r, cmd.fields.get("question"), listed=False)
         state = cmd.fields.get("state")
         if state not in STATES:
             raise Rejected("invalid", f"`state` is one of {', '.join(STATES)}.")
@@ -186,7 +209,7 @@ class QA(EngagementType):
         if state == HIGHLIGHTED:
             events += [
                 _changed(other, ASKED)
-                for other in game.round_entries(game.round, ASK).values()
+                for other in game.round_entries(r, ASK).values()
                 if other.value["state"] == HIGHLIGHTED
             ]
         return [*events, _changed(question, state)]
@@ -209,10 +232,16 @@ class QA(EngagementType):
 
     def on_kick(self, game: Game, player: str) -> list[Event]:
         """A kicked player's questions are hidden (their votes stay counted)."""
+        return self._hide_all(game, game.round, player)
+
+    def on_lane_kick(self, game: Game, player: str) -> list[Event]:
+        return self._hide_all(game, LANE, player)
+
+    def _hide_all(self, game: Game, r: int, player: str) -> list[Event]:
         return [
             _changed(q, HIDDEN)
             for s in range(self._limit(game))
-            if (q := game.round_entries(game.round, ASK).get(question_id(game, game.round, player, s)))
+            if (q := game.round_entries(r, ASK).get(question_id(game, r, player, s)))
             and q.value["state"] != HIDDEN
         ]
 
@@ -226,10 +255,10 @@ class QA(EngagementType):
 
     def _heads(self, game: Game, round: int) -> dict[str, Head]:
         key = (round, game.entries_changed, len(game.round_entries(round, ASK)))
-        cached = game.cache.get("qa-heads")
+        cached = game.cache.get(("qa-heads", round))  # the round's and the lane's apart
         if cached is None or cached[0] != key:
             cached = (key, heads(game, round, self, (ASK,)))
-            game.cache["qa-heads"] = cached
+            game.cache[("qa-heads", round)] = cached
         return cached[1]
 
     @staticmethod
@@ -238,8 +267,11 @@ class QA(EngagementType):
         return {ASK: len(game.round_entries(round, ASK)), UPVOTE: len(game.round_entries(round, UPVOTE))}
 
     def progress(self, game: Game) -> dict[str, Any]:
-        r = game.round
-        return self.ranked_progress(r, game.phase, self._counts(game, r), game.seated, self._heads(game, r))
+        return self._progress(game, game.round)
+
+    def _progress(self, game: Game, r: int) -> dict[str, Any]:
+        phase = self.lane_phase(game.status) if r == LANE else game.phase
+        return self.ranked_progress(r, phase, self._counts(game, r), game.seated, self._heads(game, r))
 
     def ranked_progress(
         self, round: int, phase: str, entered: dict[str, int], players: int, heads: dict[str, Head]
@@ -261,32 +293,74 @@ class QA(EngagementType):
 
     def round_view(self, game: Game, audience: str) -> dict[str, Any]:
         """The same for every view (the lists are the audience's, never the hidden questions)."""
-        progress = self.progress(game)
+        return self._view(game, game.round, game.prompts[game.round]["text"], game.deadline)
+
+    def _view(self, game: Game, r: int, prompt: str, deadline: int | None) -> dict[str, Any]:
+        progress = self._progress(game, r)
         del progress["round"]
         return {
-            "index": game.round,
-            "phase": game.phase,
-            "prompt": game.prompts[game.round]["text"],
-            "deadline": game.deadline,
+            "index": r,
+            "phase": self.lane_phase(game.status) if r == LANE else game.phase,
+            "prompt": prompt,
+            "deadline": deadline,
             "anonymous": bool(game.settings.get("qa_anonymous", False)),
             "limit": self._limit(game),
             **progress,
         }
 
+    def lane_view(self, game: Game, audience: str) -> dict[str, Any]:
+        return self._view(game, LANE, game.title, None)
+
+    def lane_progress(self, game: Game) -> dict[str, Any]:
+        return self._progress(game, LANE)
+
+    def lane_you_view(self, game: Game, player: str) -> dict[str, Any]:
+        return self._you(game, LANE, player)
+
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
         """Your own questions (hidden ones too: they are yours) and which of the listed ones you upvoted."""
         if game.round < 0 or game.phase not in self.phases:
             return {"mine": None, "voted": None}
-        r = game.round
-        asked = game.round_entries(r, ASK)
-        mine = [
-            view((q, game.counts.get((r, ASK, q.player), 0)))
-            for s in range(self._limit(game))
-            if (q := asked.get(question_id(game, r, player, s)))
-        ]
-        shown = [q for head in self._heads(game, r).values() for q, _ in (*head.top, *head.bottom)]
-        votes = game.round_entries(r, UPVOTE)
-        voted = sorted({q.player for q in shown if vote_key(player, q.player) in votes})
+        return self._you(game, game.round, player)
+
+    def _you(self, game: Game, r: int, player: str) -> dict[str, Any]:
+        """`you` from the whole game's entries of round `r` (a segment's, or the lane's), as `you_of`
+        renders it from the few the cloud reads."""
+        shown = [q.player for head in self._heads(game, r).values() for q, _ in (*head.top, *head.bottom)]
+        own: dict[str, Entry] = {}
+        counts: dict[str, int] = {}
+        for name, (kind, key) in self._entries(game, r, player, shown).items():
+            entry = game.round_entries(r, kind).get(key)
+            if entry is not None:
+                own[name] = entry
+                counts[name] = game.counts.get((r, kind, key), 0)
+        return self._own(own, counts)
+
+    def you_entries(self, game: Game, player: str, shown: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The player's question slots, and their votes for the questions the views list."""
+        return self._entries(game, game.round, player, shown)
+
+    def _entries(self, game: Game, r: int, player: str, shown: Iterable[str]) -> dict[str, tuple[str, str]]:
+        mine = {f"{ASK}#{s:02d}": (ASK, question_id(game, r, player, s)) for s in range(self._limit(game))}
+        return mine | {f"{UPVOTE}#{q}": (UPVOTE, vote_key(player, q)) for q in shown}
+
+    def you_of(
+        self,
+        round: int,
+        phase: str,
+        own: Mapping[str, Entry],
+        state: dict[str, Any] | None,
+        counts: Mapping[str, int],
+    ) -> dict[str, Any]:
+        if round < 0 or phase not in self.phases:
+            return {"mine": None, "voted": None}
+        return self._own(own, counts)
+
+    @staticmethod
+    def _own(own: Mapping[str, Entry], counts: Mapping[str, int]) -> dict[str, Any]:
+        """`you` from the entries `you_entries` named, found, and their counts, by name."""
+        mine = [view((e, counts.get(name, 0))) for name, e in sorted(own.items()) if e.kind == ASK]
+        voted = sorted({e.value["for"] for e in own.values() if e.kind == UPVOTE})
         return {"mine": mine, "voted": voted}
 
     # -- the host's pages, results and the CSV -----------------------------------------------------
@@ -298,10 +372,11 @@ class QA(EngagementType):
             raise Rejected("bad_message", f"`state` is null or one of {', '.join(STATES)}.")
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise Rejected("bad_message", "`offset` must be a whole number from 0.")
-        rows = self._ranked(game, game.round, state)
+        r = LANE if self._in_lane(game, fields) else game.round
+        rows = self._ranked(game, r, state)
         return {
             "type": QUESTIONS,
-            "round": game.round,
+            "round": r,
             "state": state,
             "offset": offset,
             "total": len(rows),
@@ -334,6 +409,20 @@ class QA(EngagementType):
             for r, outcome in sorted(game.outcomes.items())
             if outcome == "scored"
             for row in self.results(game, r)
+        ]
+
+    def lane_export_rows(self, game: Game) -> list[dict[str, Any]]:
+        """Every question asked alongside the rounds, best first, as a round's (no round: the topic
+        says where they were asked)."""
+        return [
+            {
+                "topic": LANE_TOPIC,
+                "question": row["text"],
+                "votes": row["votes"],
+                "state": row["state"],
+                "asked_by": row.get("name", ""),
+            }
+            for row in self.results(game, LANE)
         ]
 
 

@@ -11,6 +11,7 @@ also the fastest correct answers; the host pages through everyone's.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -274,12 +275,18 @@ class Quiz(EngagementType):
         r, phase = game.round, game.phase
         entry = self._answers(game).get(player) if 0 <= r < len(game.prompts) else None
         own = {ANSWER: entry} if entry is not None else {}
-        you = self.you_of(r, phase, own, {"result": self._result(game, player)} if phase == REVEAL else None)
+        state = {"result": self._result(game, player)} if phase == REVEAL else None
+        you = self.you_of(r, phase, own, state, {})
         assert you is not None, "the whole game has every player's result"
         return you
 
     def you_of(
-        self, round: int, phase: str, own: dict[str, Entry], state: dict[str, Any] | None
+        self,
+        round: int,
+        phase: str,
+        own: Mapping[str, Entry],
+        state: dict[str, Any] | None,
+        counts: Mapping[str, int],
     ) -> dict[str, Any] | None:
         """Your choice this question; in the reveal, your result (correct, points, streak, time)."""
         you: dict[str, Any] = {"choice": None, "result": None}

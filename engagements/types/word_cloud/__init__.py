@@ -273,18 +273,35 @@ class WordCloud(EngagementType):
         }
 
     def you_view(self, game: Game, player: str) -> dict[str, Any]:
+        r = game.round
+        if r < 0 or game.phase not in self.phases:
+            return {"words": None}
+        own = {k: e for k in SLOTS if (e := game.round_entries(r, k).get(player)) is not None}
+        return self.you_of(r, game.phase, own, None, self._counts(game, r))
+
+    def you_tallies(self, phase: str, own: Mapping[str, Entry]) -> tuple[str, ...]:
+        """In the results, the counts of the player's words."""
+        return tuple(counter(e.value["word"]) for e in own.values()) if phase == RESULTS else ()
+
+    def you_of(
+        self,
+        round: int,
+        phase: str,
+        own: Mapping[str, Entry],
+        state: dict[str, Any] | None,
+        counts: Mapping[str, int],
+    ) -> dict[str, Any]:
         """The player's own words this round, in the order sent; in the results each with its
         count. A word the host hid is marked `hidden` (and has no count)."""
-        if game.round < 0 or game.phase not in self.phases:
+        if round < 0 or phase not in self.phases:
             return {"words": None}
-        mine = own_words(game, game.round, player, MOST_WORDS)
-        counts = self._counts(game, game.round)
         words = []
-        for _, word in sorted(mine.items()):
+        for entry in (own[k] for k in SLOTS if k in own):
+            word = entry.value["word"]
             row: dict[str, Any] = {"word": word, "count": None}
             if hidden_tally(word) in counts:
                 row["hidden"] = True
-            elif game.phase == RESULTS:
+            elif phase == RESULTS:
                 row["count"] = counts.get(counter(word), 0)
             words.append(row)
         return {"words": words}

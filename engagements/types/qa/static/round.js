@@ -452,6 +452,41 @@ function fitRows(list) {
   }
 }
 
+// ---- alongside the rounds (web/static/lanes.js) -------------------------------------------------
+// With `qa_alongside` the game's lane is a Q&A open all game: the phone draws it in its drawer and
+// the host console in its panel with the views above (handed the lane as the round); the big screen
+// shows only the highlighted question, in a banner beside the round's stage.
+
+export const lane = {
+  label: "Questions",
+  badge: (r) => r.asked,
+  player: renderPlayer,
+  host: renderHost,
+  screen: renderLaneScreen,
+};
+
+/** The highlighted question as a banner, or nothing (false: the big screen gives the round all). */
+function renderLaneScreen(root, state) {
+  const q = state.game.round && state.game.round.highlight;
+  if (!q) {
+    root.replaceChildren();
+    return false;
+  }
+  const refs = mount(root, "lane", (refs) => {
+    refs.text = h("p", { class: "qa-lane-text" });
+    refs.meta = h("p", { class: "qa-lane-meta" });
+    return h(
+      "section",
+      { class: "qa qa-lane-banner", "aria-label": "The question being answered" },
+      h("span", { class: "qa-tag" }, "Q&A"),
+      h("div", { class: "qa-lane-body" }, refs.text, refs.meta),
+    );
+  });
+  setText(refs.text, q.text);
+  setText(refs.meta, meta(q, q.votes).replace(" · On screen now", ""));
+  return true;
+}
+
 // ---- the host ----------------------------------------------------------------------------------
 
 const HOST_TABS = [
@@ -565,7 +600,7 @@ function buildHost(refs, r, tools) {
     refs.loadedAt = Date.now();
     const tab = refs.tab;
     const state = tab === "all" ? null : tab;
-    tools.request("questions", { state, offset: refs.offset }).then(
+    tools.request("questions", { round: refs.round, state, offset: refs.offset }).then(
       (reply) => {
         if (!reply || refs.tab !== tab || reply.round !== refs.round) return;
         showHostRows(refs, reply.items, tools);
