@@ -78,9 +78,14 @@ wheel: venv
 	rm -rf build/lib build/bdist.*
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
+# The tests lint the stacks in a few regions (tests/guard.py, LINT_REGIONS); this lints them in every one,
+# the web stack in every one with CloudFront (not the China and GovCloud partitions).
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint --regions ALL_REGIONS --include-checks I -- $(filter-out deploy/web.yaml,$(wildcard deploy/*.yaml))
+	$(VENV)/bin/cfn-lint --include-checks I --regions $$($(PY) -c "from cfnlint.api import REGIONS; \
+	  print(*(r for r in REGIONS if not r.startswith(('cn-', 'us-gov-'))))") -- deploy/web.yaml
 
 clean:
 	rm -rf $(VENV) build *.egg-info
