@@ -31,7 +31,8 @@ def nested(rules: list, where: str) -> list[str]:
             found.append(f"{where}: {rule.message}")
         elif rule.type == "qualified-rule":
             selector = tinycss2.serialize(rule.prelude).strip()
-            for part in tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True, skip_comments=True):
+            block = tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True, skip_comments=True)
+            for part in block:
                 if part.type in ("qualified-rule", "at-rule", "error"):
                     found.append(f"{where} {selector!r}: {part.type} inside its block")
         elif (
