@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local cloud-pages bench bench-full bench-cloud fuzz kills harden wheel
+.PHONY: run test lint venv chromium clean cloud-sync cloud-package cloud-local cloud-pages deploy bench bench-full bench-cloud fuzz kills harden wheel
 
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -63,6 +63,14 @@ CLOUD_PAGES ?= build/cloud-pages
 cloud-pages: venv
 	$(PY) -m web.pages --api '$(CLOUD_API)' --socket '$(CLOUD_SOCKET)' --output $(CLOUD_PAGES)
 
+# One environment of the cloud, deployed from this checkout (docs/cloud.md, "Deploying"): the Lambda package
+# (as make cloud-package), the five stacks through change sets, the pages, then the URLs. ENV is dev,
+# staging or prod; DEPLOY_OPTIONS adds options, e.g. --dry-run, --region eu-west-1, --profile ops.
+ENV ?= dev
+DEPLOY_OPTIONS ?=
+deploy: venv
+	$(VENV)/bin/engagements deploy --env $(ENV) --arch $(CLOUD_ARCH) $(DEPLOY_OPTIONS)
+
 # The appliance in one file for a venue machine (README, "A venue appliance you install once"): templates,
 # static files, the types' browser modules and the sample packs included. An earlier build's staging goes
 # first: a file deleted since would go into the wheel too.
@@ -70,9 +78,14 @@ wheel: venv
 	rm -rf build/lib build/bdist.*
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
+# The tests lint the stacks in a few regions (tests/guard.py, LINT_REGIONS); this lints them in every one,
+# the web stack in every one with CloudFront (not the China and GovCloud partitions).
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint --regions ALL_REGIONS --include-checks I -- $(filter-out deploy/web.yaml,$(wildcard deploy/*.yaml))
+	$(VENV)/bin/cfn-lint --include-checks I --regions $$($(PY) -c "from cfnlint.api import REGIONS; \
+	  print(*(r for r in REGIONS if not r.startswith(('cn-', 'us-gov-'))))") -- deploy/web.yaml
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -2,8 +2,9 @@
 the same pages work against both (web/pages.py).
 
 Creating a game needs the admin secret (`Authorization: Bearer`), compared in constant time; the
-results need the game's host token or the admin secret (a synced appliance game keeps its host
-token's hash at home, engagements.lifecycle.HOME_ONLY: the cloud's admin reads it). Errors are
+results, history and exports need the game's host token or the admin secret (a synced appliance game
+keeps its host token's hash at home, engagements.lifecycle.HOME_ONLY; its cloud copy's reader hash lets
+the host token read it, and nothing more: engagements.auth.may_read). Errors are
 `{"error": {"code", "message"}}` with the appliance's statuses (engagements.statuses).
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cloud.games import CloudGames
-from engagements import auth, export, exportfiles, jsondoc, lifecycle, openapi, views
+from engagements import auth, export, exportfiles, history, jsondoc, lifecycle, openapi, views
 from engagements.creation import catalogue
 from engagements.model import Rejected
 from engagements.packs import (
@@ -98,6 +99,13 @@ class Routes:
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/pack\.json"), self.game_pack),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/export\.(?P<fmt>json|zip|xlsx)"), self.export),
             ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/results"), self.results),
+            ("GET", re.compile(r"/api/history"), self.history),
+            ("GET", re.compile(r"/api/games/(?P<game_id>\w+)/history"), self.game_history),
+            (
+                "GET",
+                re.compile(r"/api/games/(?P<game_id>\w+)/rounds/(?P<round>\d+)/results"),
+                self.round_results,
+            ),
         ]
 
     async def handle(self, event: dict[str, Any]) -> Response:
@@ -203,7 +211,7 @@ class Routes:
 
     async def packs(self, event: dict[str, Any]) -> Response:
         """The sample packs; `?type=` keeps one type's."""
-        kept = (event.get("queryStringParameters") or {}).get("type")
+        kept = query(event).get("type")
         return respond(200, {"packs": sample_packs(self.games.types, kept)})
 
     async def pack(self, event: dict[str, Any], name: str) -> Response:
@@ -279,12 +287,28 @@ class Routes:
             },
         )
 
+    async def history(self, event: dict[str, Any]) -> Response:
+        """Finished games, cloud-hosted and synced, newest first, a page at a time (the index, no scan)."""
+        if not self.is_admin(event):
+            return error("unauthorized", "The admin secret is needed to list the games.")
+        return respond(200, await history.games(self.games.store, query(event)))
+
+    async def game_history(self, event: dict[str, Any], game_id: str) -> Response:
+        """A game's rounds, podium and downloads, for its host (a synced game's too) or the admin."""
+        return respond(200, history.summary(await self._hosted(event, game_id), self.games.types))
+
+    async def round_results(self, event: dict[str, Any], game_id: str, round: str) -> Response:
+        """A page of one round's results."""
+        game = await self._hosted(event, game_id)
+        return respond(200, history.results(game, self.games.types, round, query(event)))
+
     async def _hosted(self, event: dict[str, Any], game_id: str) -> Any:
+        """The game, for its host token (a synced copy's reader hash: auth.may_read) or the admin."""
         loaded = await self.games.load(game_id)
         if loaded is None:
             raise Rejected("not_found", "No such game.")
-        game = loaded[0]
-        if not auth.is_host(game, bearer(event)) and not self.is_admin(event):
+        game, meta = loaded
+        if not auth.may_read(game, bearer(event), meta.get(lifecycle.READER)) and not self.is_admin(event):
             raise Rejected("unauthorized", "The host token or the admin secret is needed for this game.")
         return game
 
@@ -292,6 +316,11 @@ class Routes:
 def header(event: dict[str, Any], name: str) -> str:
     """A request header by its lower-case name ("" when absent)."""
     return next((v for k, v in (event.get("headers") or {}).items() if k.lower() == name), "")
+
+
+def query(event: dict[str, Any]) -> dict[str, str]:
+    """The query string's parameters (API Gateway joins a repeated one with commas)."""
+    return event.get("queryStringParameters") or {}
 
 
 def bearer(event: dict[str, Any]) -> str:

@@ -5,9 +5,11 @@ Pure, so the appliance and the cloud check tokens the same way; only token hashe
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
-from engagements.codes import matches, split_token
+from engagements.codes import hash_secret, matches, split_token
 from engagements.model import HOST, Actor, Game, Rejected
 
 VIEWS = ("host", "screen", "player")
@@ -42,3 +44,22 @@ def authenticate(game: Game, token: Any, view: Any) -> Actor:
 def is_host(game: Game, token: str) -> bool:
     parts = split_token(token)
     return parts is not None and parts[0] == game.id and matches(parts[1], game.host_token_hash)
+
+
+def reader_hash(host_token_hash: str) -> str:
+    """What a synced game's cloud copy keeps instead of the host token's hash (lifecycle.cloud_copy): it
+    lets the host token read the game's history there, and nothing more. Not the hash itself, so the
+    cloud copy opens no console: the cloud's sockets check the host token against `host_token_hash`,
+    which stays home."""
+    return hashlib.sha256(f"history:{host_token_hash}".encode()).hexdigest()
+
+
+def may_read(game: Game, token: str, reader: str | None = None) -> bool:
+    """Whether a token opens this game's history and exports: its host token, checked against the
+    game's own hash or, in a synced copy, against the `reader` hash made from it."""
+    if is_host(game, token):
+        return True
+    parts = split_token(token)
+    if not reader or parts is None or parts[0] != game.id:
+        return False
+    return hmac.compare_digest(reader_hash(hash_secret(parts[1])), reader)

@@ -193,11 +193,23 @@ def _results(game: Game, types: Types) -> dict[str, list[dict[str, Any]]]:
     return results
 
 
-def _rows(game: Game, kind: EngagementType) -> list[dict[str, Any]]:
+def _rows(game: Game, kind: EngagementType, only: int | None = None) -> list[dict[str, Any]]:
     """One type's rows, the game shown to it with only the rounds it played having an outcome: a
-    type that lists every scored round never reads another type's (a shallow copy, its own cache)."""
-    outcomes = {r: o for r, o in game.outcomes.items() if game.round_type(r) == kind.slug}
+    type that lists every scored round never reads another type's (a shallow copy, its own cache).
+    With `only`, the rows of that one round (from 0), the others' outcomes hidden too."""
+    outcomes = {
+        r: o
+        for r, o in game.outcomes.items()
+        if game.round_type(r) == kind.slug and (only is None or r == only)
+    }
     return kind.export_rows(dataclasses.replace(game, outcomes=outcomes, cache={}))
+
+
+def round_results(game: Game, types: Types, r: int) -> list[dict[str, Any]]:
+    """The result rows of round `r` (from 0) as `build` has them in its round, without building the rest
+    (a page of a 10,000-answer round's results reads that round alone)."""
+    rows = _rows(game, kind_of(game, types, r), only=r)
+    return [{k: v for k, v in row.items() if k != "round"} for row in rows if row.get("round") == r + 1]
 
 
 def csv_safe(value: Any) -> Any:

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from engagements import items
+from engagements import auth, items
 from engagements.model import FINISHED, Game
 from engagements.store.base import (
     GSI1,
@@ -49,6 +49,9 @@ CLOUD_KEPT = "cloud_kept"
 # cloud copy is an archive nobody signs in to) and the local bookkeeping above. Join-code items stay home
 # too: they are not in the game's partition, and a code only means something to the appliance that issued it.
 HOME_ONLY = frozenset({"secret", "host_token_hash", "token_hash", SYNC_AT, CLOUD_TTL, CLOUD_KEPT})
+# What the cloud copy's META carries in their stead: a hash made from the host token's hash, which lets the
+# host token read the game's history and exports in the cloud and opens nothing else (auth.reader_hash).
+READER = "reader_hash"
 
 
 def expiry(start_ms: int, days: int) -> int:
@@ -237,6 +240,8 @@ def cloud_copy(partition: list[Item], cloud_retention_days: int) -> list[Item]:
         kept = {name: value for name, value in item.items() if name not in HOME_ONLY}
         if item is meta:
             kept.update(changes)
+            if meta.get("host_token_hash"):
+                kept[READER] = auth.reader_hash(meta["host_token_hash"])
         copy.append({**kept, TTL: ttl})
     return copy
 

@@ -50,7 +50,7 @@ class OneLineErrors(click.Command):
             raise OptionError(e.format_message()) from None
 
 
-def _endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if not value:
         return None
     try:
@@ -65,7 +65,7 @@ def _endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None)
     return value
 
 
-def _region(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_region(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value and not REGION.fullmatch(value):
         raise OptionError(f"--region must be a region name such as eu-west-1, not {shown(repr(value))}")
     return value or None
@@ -104,13 +104,13 @@ def cloud_options(command: Any) -> Any:
         click.option(
             "--endpoint-url",
             envvar="ENGAGEMENTS_CLOUD_ENDPOINT_URL",
-            callback=_endpoint_url,
+            callback=check_endpoint_url,
             help="A DynamoDB-compatible endpoint (DynamoDB Local, moto); AWS itself when left out.",
         ),
         click.option(
             "--region",
             envvar="ENGAGEMENTS_CLOUD_REGION",
-            callback=_region,
+            callback=check_region,
             help="AWS region (else AWS_REGION or profile).",
         ),
         click.option(

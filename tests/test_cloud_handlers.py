@@ -447,10 +447,14 @@ async def test_a_synced_appliance_game_is_read_by_the_cloud_results_route(server
     assert report.status == "synced"
     bearer = {"authorization": f"Bearer {table.created['host_token']}"}
     path = f"/api/games/{table.game_id}/results"
-    status, _ = await asyncio.to_thread(cloud.http, "GET", path, None, bearer)
-    assert status == 401  # the host token's hash stayed home (lifecycle.HOME_ONLY): the admin reads it
-    status, results = await asyncio.to_thread(cloud.http, "GET", path, None, ADMIN)
+    wrong = {"authorization": f"Bearer {table.game_id}.not-its-secret"}
+    status, _ = await asyncio.to_thread(cloud.http, "GET", path, None, wrong)
+    assert status == 401
+    # The host token's hash stayed home (lifecycle.HOME_ONLY); the copy's reader hash lets the host
+    # token read the game, and the admin reads it too.
+    status, results = await asyncio.to_thread(cloud.http, "GET", path, None, bearer)
     assert status == 200, results
+    assert (await asyncio.to_thread(cloud.http, "GET", path, None, ADMIN)) == (200, results)
     assert results["status"] == "finished"
     [round0] = results["rounds"]
     assert sorted(row["author"]["nickname"] for row in round0["results"]) == ["Ann", "Bob", "Cy"]

@@ -1,5 +1,6 @@
-"""Each policy rule in deploy/rules/ refuses a template that breaks it: a copy of deploy/realtime.yaml (which
-passes every rule) with one thing made wrong. A rule that cannot fail would prove nothing.
+"""Each policy rule in deploy/rules/ refuses a template that breaks it: a copy of deploy/realtime.yaml, or of
+deploy/web.yaml for the S3 and CloudFront rules (each passes every rule), with one thing made wrong. A rule
+that cannot fail would prove nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from tests.guard import DEPLOY, RULE_FILES, evaluate, load, rule_name
 
 Template = dict[str, Any]
 GOOD = load(DEPLOY / "realtime.yaml")
+WEB = load(DEPLOY / "web.yaml")
+WEB_RULES = {
+    "s3_no_public_bucket",
+    "s3_tls_only",
+    "cloudfront_origin_access_control",
+    "cloudfront_security_headers",
+}
 RULES = {rule_name(path.read_text()): path for path in RULE_FILES}
 
 
@@ -82,17 +90,6 @@ def drop_tag(resource: str, key: str) -> Callable[[Template], None]:
             del tags[key]
         else:
             props(template, resource)["Tags"] = [tag for tag in tags if tag["Key"] != key]
-
-    return change
-
-
-def add_bucket(**properties: Any) -> Callable[[Template], None]:
-    def change(template: Template) -> None:
-        tags = [{"Key": "Project", "Value": "engagements"}, {"Key": "Environment", "Value": "dev"}]
-        template["Resources"]["Pages"] = {
-            "Type": "AWS::S3::Bucket",
-            "Properties": {**properties, "Tags": tags},
-        }
 
     return change
 
@@ -176,17 +173,6 @@ BREAKS = [
             ADMIN_SECRET="hunter2-hunter2"
         ),
     ),
-    ("s3_no_public_bucket", "no public access block", add_bucket()),
-    (
-        "s3_no_public_bucket",
-        "public policies allowed",
-        add_bucket(PublicAccessBlockConfiguration={**BLOCKED, "BlockPublicPolicy": False}),
-    ),
-    (
-        "s3_no_public_bucket",
-        "a public-read ACL",
-        add_bucket(PublicAccessBlockConfiguration=BLOCKED, AccessControl="PublicRead"),
-    ),
     (
         "tags_project_and_environment",
         "a log group without Environment",
@@ -201,11 +187,132 @@ BREAKS = [
 ALLOWED = [
     ("a long fan-out is not behind API Gateway", set_prop("FanoutFunction", "Timeout", 300)),
     ("ManageConnections on one API by literal ARN", set_resource("FanoutRole", "Connections", ONE_API)),
-    ("a bucket blocking all public access", add_bucket(PublicAccessBlockConfiguration=BLOCKED)),
     (
         "DynamoDB on one table by literal ARN",
         set_resource(
             "ConnectRole", "Table", "arn:aws:dynamodb:eu-west-1:123456789012:table/engagements-prod"
+        ),
+    ),
+]
+
+
+def policy_statements(template: Template) -> list[dict[str, Any]]:
+    return props(template, "PagesBucketPolicy")["PolicyDocument"]["Statement"]
+
+
+def drop_statement(sid: str) -> Callable[[Template], None]:
+    def change(template: Template) -> None:
+        props(template, "PagesBucketPolicy")["PolicyDocument"]["Statement"] = [
+            s for s in policy_statements(template) if s.get("Sid") != sid
+        ]
+
+    return change
+
+
+def distribution(template: Template) -> dict[str, Any]:
+    return props(template, "Distribution")["DistributionConfig"]
+
+
+def legacy_identity(template: Template) -> None:
+    template["Resources"]["Identity"] = {
+        "Type": "AWS::CloudFront::CloudFrontOriginAccessIdentity",
+        "Properties": {"CloudFrontOriginAccessIdentityConfig": {"Comment": "legacy"}},
+    }
+    origin = distribution(template)["Origins"][0]
+    del origin["OriginAccessControlId"]
+    origin["S3OriginConfig"]["OriginAccessIdentity"] = {
+        "Fn::Sub": "origin-access-identity/cloudfront/${Identity}"
+    }
+
+
+def headers(template: Template) -> dict[str, Any]:
+    return props(template, "SecurityHeaders")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+
+
+# The same, on a copy of deploy/web.yaml.
+WEB_BREAKS = [
+    (
+        "s3_no_public_bucket",
+        "no public access block",
+        drop_prop("PagesBucket", "PublicAccessBlockConfiguration"),
+    ),
+    (
+        "s3_no_public_bucket",
+        "public policies allowed",
+        set_prop("PagesBucket", "PublicAccessBlockConfiguration", {**BLOCKED, "BlockPublicPolicy": False}),
+    ),
+    ("s3_no_public_bucket", "a public-read ACL", set_prop("PagesBucket", "AccessControl", "PublicRead")),
+    ("s3_tls_only", "no TLS-only statement", drop_statement("TlsOnly")),
+    (
+        "s3_tls_only",
+        "denies TLS instead",
+        lambda t: policy_statements(t)[0]["Condition"]["Bool"].update({"aws:SecureTransport": "true"}),
+    ),
+    ("s3_tls_only", "no bucket policy", lambda t: t["Resources"].pop("PagesBucketPolicy")),
+    (
+        "cloudfront_origin_access_control",
+        "an S3 origin without it",
+        lambda t: distribution(t)["Origins"][0].pop("OriginAccessControlId"),
+    ),
+    ("cloudfront_origin_access_control", "a legacy origin access identity", legacy_identity),
+    (
+        "cloudfront_origin_access_control",
+        "unsigned requests",
+        lambda t: props(t, "OriginAccessControl")["OriginAccessControlConfig"].update(
+            SigningBehavior="never"
+        ),
+    ),
+    (
+        "cloudfront_security_headers",
+        "no response headers policy",
+        lambda t: distribution(t)["DefaultCacheBehavior"].pop("ResponseHeadersPolicyId"),
+    ),
+    (
+        "cloudfront_security_headers",
+        "another behaviour without it",
+        lambda t: distribution(t).update(
+            CacheBehaviors=[
+                {"PathPattern": "/static/*", "TargetOriginId": "pages", "ViewerProtocolPolicy": "https-only"}
+            ]
+        ),
+    ),
+    (
+        "cloudfront_security_headers",
+        "no Content-Security-Policy",
+        lambda t: headers(t).pop("ContentSecurityPolicy"),
+    ),
+    (
+        "cloudfront_security_headers",
+        "a leaky referrer policy",
+        lambda t: headers(t)["ReferrerPolicy"].update(ReferrerPolicy="unsafe-url"),
+    ),
+    ("tags_project_and_environment", "the distribution without Project", drop_tag("Distribution", "Project")),
+]
+
+WEB_ALLOWED = [
+    (
+        "an SSE-KMS bucket",
+        set_prop(
+            "PagesBucket",
+            "BucketEncryption",
+            {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}
+                ]
+            },
+        ),
+    ),
+    (
+        "a second behaviour with the policy",
+        lambda t: distribution(t).update(
+            CacheBehaviors=[
+                {
+                    "PathPattern": "/static/*",
+                    "TargetOriginId": "pages",
+                    "ViewerProtocolPolicy": "https-only",
+                    "ResponseHeadersPolicyId": {"Ref": "SecurityHeaders"},
+                }
+            ]
         ),
     ),
 ]
@@ -216,11 +323,15 @@ def verdicts(template: Template) -> dict[str, str]:
 
 
 def test_every_rule_has_a_template_that_breaks_it() -> None:
-    assert {rule for rule, _, _ in BREAKS} == set(RULES)
+    assert {rule for rule, _, _ in BREAKS + WEB_BREAKS} == set(RULES)
 
 
-def test_the_good_template_passes_every_rule_that_applies() -> None:
-    assert verdicts(GOOD) == {rule: "SKIP" if rule == "s3_no_public_bucket" else "PASS" for rule in RULES}
+def test_the_good_templates_pass_every_rule_that_applies() -> None:
+    assert verdicts(GOOD) == {rule: "SKIP" if rule in WEB_RULES else "PASS" for rule in RULES}
+    assert {rule for rule, status in verdicts(WEB).items() if status == "PASS"} == {
+        *WEB_RULES,
+        "tags_project_and_environment",
+    }
 
 
 @pytest.mark.parametrize(
@@ -236,9 +347,24 @@ def test_a_rule_refuses_a_template_that_breaks_it(rule: str, change: Callable[[T
     assert failed - {rule} <= {"iam_wildcard_resources_only_for_xray"}
 
 
-@pytest.mark.parametrize("change", [c for _, c in ALLOWED], ids=[w for w, _ in ALLOWED])
-def test_the_rules_let_a_sound_variation_through(change: Callable[[Template], None]) -> None:
-    template = copy.deepcopy(GOOD)
+@pytest.mark.parametrize(
+    ("rule", "change"), [(r, c) for r, _, c in WEB_BREAKS], ids=[f"{r}: {w}" for r, w, _ in WEB_BREAKS]
+)
+def test_a_rule_refuses_a_web_template_that_breaks_it(rule: str, change: Callable[[Template], None]) -> None:
+    template = copy.deepcopy(WEB)
+    change(template)
+    results = verdicts(template)
+    assert results[rule] == "FAIL"
+    assert {other for other, status in results.items() if status == "FAIL"} == {rule}
+
+
+@pytest.mark.parametrize(
+    ("good", "change"),
+    [(GOOD, c) for _, c in ALLOWED] + [(WEB, c) for _, c in WEB_ALLOWED],
+    ids=[w for w, _ in ALLOWED + WEB_ALLOWED],
+)
+def test_the_rules_let_a_sound_variation_through(good: Template, change: Callable[[Template], None]) -> None:
+    template = copy.deepcopy(good)
     change(template)
     assert [rule for rule, status in verdicts(template).items() if status == "FAIL"] == []
 

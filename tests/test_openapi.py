@@ -76,6 +76,7 @@ def sample(path: str, table: Any) -> str:
         "slug": "quiz",
         "file": "round.js" if path.startswith("/types/") else "host.js",
         "webhook_id": getattr(table, "webhook_id", ""),
+        "round": "1",
     }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import REGIONS, ManualArgs, lint
+from cfnlint.api import ManualArgs, lint
 
-from tests.guard import DEPLOY, RULE_FILES, TEMPLATES, evaluate, load
+from tests.guard import DEPLOY, LINT_REGIONS, RULE_FILES, TEMPLATES, evaluate, load
 
 REALTIME, HTTP = DEPLOY / "realtime.yaml", DEPLOY / "http.yaml"
 
@@ -49,6 +49,9 @@ HTTP_ROUTES = {
     "GET /api/games/{id}/results.csv",
     "GET /api/games/{id}/pack.json",
     "GET /api/games/{id}/results",
+    "GET /api/history",
+    "GET /api/games/{id}/history",
+    "GET /api/games/{id}/rounds/{round}/results",
     "GET /api/games/{id}/export.json",
     "GET /api/games/{id}/export.zip",
     "GET /api/games/{id}/export.xlsx",
@@ -88,10 +91,34 @@ def import_of(export: str) -> dict[str, Any]:
     return {"Fn::ImportValue": {"Fn::Sub": export}}
 
 
+def live_function(resources: dict[str, Any], target: dict[str, Any]) -> str:
+    """The function API Gateway invokes through `target`: its `live` alias, on a version of it that
+    CodeDeploy shifts to gradually and rolls back on the alias' errors alarm."""
+    alias = resources[target["Ref"]]
+    assert alias["Type"] == "AWS::Lambda::Alias" and alias["Properties"]["Name"] == "live"
+    function = alias["Properties"]["FunctionName"]["Ref"]
+    version = resources[alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]]
+    assert version["Type"] == "AWS::Lambda::Version" and version["Properties"]["FunctionName"] == {
+        "Ref": function
+    }
+    assert version["DeletionPolicy"] == "Retain"  # the alias may point at it until the shift is over
+    update = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+    group = resources[update["DeploymentGroupName"]["Ref"]]["Properties"]
+    assert group["AutoRollbackConfiguration"] == {
+        "Enabled": True,
+        "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+    }
+    (alarm,) = group["AlarmConfiguration"]["Alarms"]
+    dimensions = resources[alarm["Name"]["Ref"]]["Properties"]["Dimensions"]
+    assert {"Name": "Resource", "Value": {"Fn::Sub": f"${{{function}}}:live"}} in dimensions
+    assert resources[alarm["Name"]["Ref"]]["Properties"]["MetricName"] == "Errors"
+    return function
+
+
 @pytest.mark.parametrize("path", [REALTIME, HTTP], ids=lambda p: p.name)
-def test_cfn_lint_finds_nothing_in_any_region(path: Path) -> None:
+def test_cfn_lint_finds_nothing(path: Path) -> None:
     """Errors, warnings and informational checks, as for base.yaml in tests/test_deploy.py."""
-    matches = lint(path.read_text(), config=ManualArgs(include_checks=["I"], regions=REGIONS))
+    matches = lint(path.read_text(), config=ManualArgs(include_checks=["I"], regions=LINT_REGIONS))
     assert [str(match) for match in matches] == []
 
 
@@ -100,8 +127,13 @@ def test_every_policy_rule_holds_for_every_template(path: Path) -> None:
     template = load(path)
     verdicts = [evaluate(template, rule_file) for rule_file in RULE_FILES]
     assert [v for v in verdicts if v.status == "FAIL"] == []
-    if path in (REALTIME, HTTP):  # only the S3 rule has nothing to look at in them
-        assert {v.rule for v in verdicts if v.status == "SKIP"} == {"s3_no_public_bucket"}
+    if path in (REALTIME, HTTP):  # only the S3 and CloudFront rules have nothing to look at in them
+        assert {v.rule for v in verdicts if v.status == "SKIP"} == {
+            "s3_no_public_bucket",
+            "s3_tls_only",
+            "cloudfront_origin_access_control",
+            "cloudfront_security_headers",
+        }
 
 
 def test_the_websocket_api_routes_each_route_to_its_handler() -> None:
@@ -118,8 +150,7 @@ def test_the_websocket_api_routes_each_route_to_its_handler() -> None:
         assert integration["Properties"]["IntegrationType"] == "AWS_PROXY"
         assert integration["Properties"]["TimeoutInMillis"] <= 29_000
         uri = integration["Properties"]["IntegrationUri"]["Fn::Sub"]
-        function = uri.split("/functions/${")[1].split(".Arn}")[0]
-        assert resources[function]["Type"] == "AWS::Lambda::Function"
+        function = live_function(resources, {"Ref": uri.split("/functions/${")[1].split("}")[0]})
         handlers[route["Properties"]["RouteKey"]] = resources[function]["Properties"]["Handler"]
     assert handlers == WEBSOCKET_HANDLERS
 
@@ -143,7 +174,7 @@ def test_the_http_api_routes_the_contracts_routes_to_one_handler() -> None:
         integration = resources[route["Properties"]["Target"]["Fn::Sub"].split("${")[1].rstrip("}")]
         assert integration["Properties"]["IntegrationType"] == "AWS_PROXY"
         assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
-        function = integration["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+        function = live_function(resources, integration["Properties"]["IntegrationUri"])
         assert resources[function]["Properties"]["Handler"] == "cloud.handlers.http.handler"
 
 
@@ -215,7 +246,7 @@ def test_the_realtime_roles_grant_each_thing_on_its_one_resource() -> None:
 
 def test_the_http_role_reads_the_admin_secret_parameter_only() -> None:
     template = load(HTTP)
-    (role,) = of_type(template, "AWS::IAM::Role").values()
+    role = template["Resources"][template["Resources"]["Function"]["Properties"]["Role"]["Fn::GetAtt"][0]]
     parameter = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${AdminSecretParameter}"
     assert granted(role, "ssm:GetParameter") == [{"Fn::Sub": parameter}]
     assert granted(role, "execute-api:ManageConnections") == [
@@ -264,6 +295,12 @@ UNTAGGABLE = {
     "AWS::CloudFormation::WaitConditionHandle",
     "AWS::CloudWatch::Dashboard",
     "AWS::SNS::Subscription",
+    "AWS::Lambda::Version",
+    "AWS::Lambda::Alias",
+    "AWS::S3::BucketPolicy",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::Function",
+    "AWS::CloudFront::ResponseHeadersPolicy",
 }
 
 

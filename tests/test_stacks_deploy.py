@@ -1,11 +1,13 @@
 """base → realtime → http deploy in that order on moto's CloudFormation, and each stack finds what the one
 before exports: the table, the management endpoint, the fan-out function and the deadline queue.
 
-What this proves and what it does not: moto creates the functions, roles, queues, log groups and the SQS
-event source, and resolves parameters, Fn::ImportValue and exports as CloudFormation does. It skips every
-AWS::ApiGatewayV2 resource (so the APIs, routes and their Refs are not created here; tests/test_stacks.py
-checks that wiring in the templates) and the fan-out's AWS::Lambda::EventInvokeConfig, and ignores
-Architectures and TracingConfig.
+What this proves and what it does not: moto creates the functions, their versions, roles, queues, log
+groups and the SQS event source, and resolves parameters, Fn::ImportValue and exports as CloudFormation
+does. It skips every AWS::ApiGatewayV2 resource but the APIs, the CodeDeploy resources and the fan-out's
+AWS::Lambda::EventInvokeConfig (tests/test_stacks.py checks that wiring in the templates), and ignores
+Architectures and TracingConfig. It skips the `live` aliases, the APIs and the alarms too, which the
+permissions and outputs need: tests/moto_change_sets.py stands in for them while the stacks are made (an
+alias is a real one of moto's Lambda, on the version the stack published).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 
 import boto3
 import pytest
+
+from tests import moto_change_sets
 
 # moto warns ("Tried to parse ...") of each resource type it skips, from its server thread; the docstring
 # says what that leaves out.
@@ -57,22 +61,26 @@ def stacks(moto_endpoint: str, aws: boto3.Session) -> dict[str, dict[str, str]]:
     }
     http = {**realtime, "RealtimeStack": REALTIME}
     outputs = {}
-    for name, template, parameters in [
-        (BASE, "base.yaml", {"Environment": "prod"}),
-        (REALTIME, "realtime.yaml", realtime),
-        (HTTP, "http.yaml", http),
-    ]:
-        cloudformation.create_stack(
-            StackName=name,
-            TemplateBody=(DEPLOY / template).read_text(),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-            Capabilities=["CAPABILITY_IAM"],
-        )
-        waiter = cloudformation.get_waiter("stack_create_complete")
-        waiter.wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        (created,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
-        assert created["StackStatus"] == "CREATE_COMPLETE"
-        outputs[name] = {o["OutputKey"]: o["OutputValue"] for o in created.get("Outputs", [])}
+    moto_change_sets.install()
+    try:
+        for name, template, parameters in [
+            (BASE, "base.yaml", {"Environment": "prod"}),
+            (REALTIME, "realtime.yaml", realtime),
+            (HTTP, "http.yaml", http),
+        ]:
+            cloudformation.create_stack(
+                StackName=name,
+                TemplateBody=(DEPLOY / template).read_text(),
+                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+                Capabilities=["CAPABILITY_IAM"],
+            )
+            waiter = cloudformation.get_waiter("stack_create_complete")
+            waiter.wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            (created,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+            assert created["StackStatus"] == "CREATE_COMPLETE"
+            outputs[name] = {o["OutputKey"]: o["OutputValue"] for o in created.get("Outputs", [])}
+    finally:
+        moto_change_sets.uninstall()
     cloudformation.close()
     s3.close()
     return outputs
@@ -134,6 +142,23 @@ def test_the_deadline_queue_feeds_the_deadline_function_and_fails_into_its_dead_
     ]
     client.close()
     assert mapping["FunctionArn"] == functions["cloud.handlers.deadline.handler"]["FunctionArn"]
+
+
+def test_api_gateway_invokes_a_published_version_through_the_live_alias(
+    functions: dict[str, Any], moto_endpoint: str, aws: boto3.Session
+) -> None:
+    client = aws.client("lambda", endpoint_url=moto_endpoint)
+    for handler in (
+        "cloud.handlers.websocket.connect",
+        "cloud.handlers.websocket.default",
+        "cloud.handlers.websocket.disconnect",
+        "cloud.handlers.http.handler",
+    ):
+        name = functions[handler]["FunctionName"]
+        alias = client.get_alias(FunctionName=name, Name="live")
+        versions = [v["Version"] for v in client.list_versions_by_function(FunctionName=name)["Versions"]]
+        assert alias["FunctionVersion"] in versions and alias["FunctionVersion"] != "$LATEST", handler
+    client.close()
 
 
 def test_the_stacks_export_what_the_next_imports(stacks: dict[str, dict[str, str]]) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
-from engagements import lifecycle
+from engagements import auth, lifecycle
 from engagements.service import now_ms
 from engagements.store.base import GSI1, TTL
 from engagements.store.dynamodb import DynamoStore
@@ -90,8 +90,11 @@ async def test_finished_game_goes_up_without_what_stays_home_synced_and_expiring
     assert set(in_cloud) == set(after), "every item of the game, and no other"
     assert not [(sk, a) for sk, i in in_cloud.items() for a in HOME_ONLY if a in i], "nothing that stays home"
     assert {i[TTL] for i in in_cloud.values()} == {synced_at // 1000 + 30 * 86400}, "the cloud's retention"
-    meta = in_cloud["META"]
+    meta = in_cloud.pop("META")
     assert meta["GSI1PK"] == "GAMES#synced" and meta["synced_at"] == synced_at
+    host_token_hash = next(i for i in before if i["SK"] == "META")["host_token_hash"]
+    assert meta.pop(lifecycle.READER) == auth.reader_hash(host_token_hash) != host_token_hash
+    in_cloud["META"] = meta  # what reads the history, and nothing else, in the host token's stead
     assert meta["version"] == after["META"]["version"]
     for sk, item in in_cloud.items():  # the rest exactly as played
         local_item = {

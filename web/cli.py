@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from deploy.command import deploy
 from engagements import __version__
 from engagements.deliveries import Retry
 from engagements.store.base import StoreError
@@ -284,6 +285,7 @@ main.add_command(export)
 main.add_command(doctor)
 main.add_command(install_service)
 main.add_command(webhooks)
+main.add_command(deploy)
 
 if __name__ == "__main__":
     main()

@@ -104,6 +104,8 @@ PAGES = (
     Page("/j/{code}", "join.html", "join_code"),
     Page("/join", "join.html", "join"),
     Page("/play/{game_id}", "play.html", "play", game=True),
+    Page("/history", "history.html", "history"),
+    Page("/history/{game_id}", "history_game.html", "history_game", game=True),
 )
 
 

@@ -20,6 +20,7 @@ from engagements.store.base import StoreError
 from engagements.types import EngagementType
 from web.admin import admin_only, whoami
 from web.health import healthz, readyz
+from web.history import setup_history_routes
 from web.keys import FAULTS, GAMES, JOINS, ROOMS, SOCKETS
 from web.metrics import counted_as, metrics
 from web.pages import APPLIANCE, NOT_FOUND, PAGES, STATIC
@@ -274,6 +275,7 @@ def setup_routes(app: web.Application, types: dict[str, EngagementType]) -> None
     app.router.add_get("/api/games/{game_id}/results.csv", results_csv, name="results_csv")
     app.router.add_get("/api/games/{game_id}/pack.json", game_pack, name="game_pack")
     app.router.add_get("/api/games/{game_id}/export.{fmt:json|zip|xlsx}", game_export, name="export")
+    setup_history_routes(app)
     app.router.add_get("/api/packs", packs, name="packs")
     app.router.add_get("/api/packs/{name}", pack, name="pack")
     app.router.add_post("/api/packs/parse", parse_uploaded_pack, name="parse_pack")

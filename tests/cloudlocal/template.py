@@ -165,6 +165,9 @@ class _Stack:
         kind = self._type(logical)
         if kind == "AWS::Lambda::Function":
             return self._physical(logical, "FunctionName")
+        if kind == "AWS::Lambda::Alias":  # its ARN; locally every alias runs the function's one code
+            function, alias = self._prop(logical, "FunctionName"), self._prop(logical, "Name")
+            return f"arn:aws:lambda:{self.locale.region}:{PSEUDO_ACCOUNT}:function:{function}:{alias}"
         if kind == "AWS::SQS::Queue":
             return f"{self.locale.sqs_endpoint}/{PSEUDO_ACCOUNT}/{self._physical(logical, 'QueueName')}"
         if kind == "AWS::DynamoDB::Table":

@@ -229,6 +229,7 @@ function safeStorage(area) {
     get: (key) => attempt((a) => a.getItem(key), null),
     set: (key, value) => attempt((a) => a.setItem(key, value)),
     remove: (key) => attempt((a) => a.removeItem(key)),
+    names: () => attempt((a) => Array.from({ length: a.length }, (_, i) => a.key(i)), []),
   };
 }
 
