@@ -6,11 +6,21 @@
     GAME#<game>    CONN#<audience>#<connection id>    the game's sockets by audience (board, phones)
 
 `$connect` writes the reverse item; a successful `hello` adds the game's item; `$disconnect` (best
-effort, as API Gateway says) and a GoneException delete both. The reverse item also counts the socket's
-messages in windows (engagements.pace): each message counts itself there by one conditional write,
-which returns the item, so finding the connection costs no read. Every item expires three hours after
-it was written: past API Gateway's two-hour limit on a connection, so none outlives its socket for
-long when `$disconnect` never comes.
+effort, as API Gateway says) and a GoneException delete both.
+
+The board views show how many players have a phone connected (`connected`, as the appliance counts
+its sockets: a player with two is one), and reading every connection item for that would make each
+update cost the room. So the transaction that adds or deletes a phone's game item also keeps two
+counts, by ADD under conditions, never by reading first: `sockets` on the player's PLAYER item and,
+when that count leaves or reaches zero, items.CONNECTED on META. The game item's own condition
+(absent to add, present to delete) makes a repeated hello, a repeated `$disconnect` or a GoneException
+after it count nothing twice. A socket whose `$disconnect` never comes stays counted until a post to
+it finds it gone (every broadcast posts to it) or its items expire.
+
+The reverse item also counts the socket's messages in windows (engagements.pace): each message counts
+itself there by one conditional write, which returns the item, so finding the connection costs no
+read. Every item expires three hours after it was written: past API Gateway's two-hour limit on a
+connection, so none outlives its socket for long when `$disconnect` never comes.
 """
 
 from __future__ import annotations
@@ -19,16 +29,22 @@ import asyncio
 from dataclasses import dataclass
 
 from engagements import items, pace
-from engagements.model import Rejected
+from engagements.model import PHONES, Rejected
 from engagements.store.base import (
     PK,
     SK,
     TTL,
     ConditionFailed,
+    Delete,
     Item,
     Put,
     Store,
+    StoreError,
+    TransactionCanceled,
     Update,
+    Write,
+    absent,
+    at_least,
     below,
     equals,
     present,
@@ -36,6 +52,7 @@ from engagements.store.base import (
 from engagements.views import audience_of
 
 LIFETIME = 3 * 3600  # seconds: API Gateway closes every connection after 2 hours
+ATTEMPTS = 10  # counted writes of one phone's socket before giving up (each lost a race with another)
 PREFIX = "CONN#"
 REFUSALS = {
     "messages": "Too many messages: slow down.",
@@ -121,30 +138,75 @@ class Connections:
             return None
         return Connection(connection_id, item["game_id"], item.get("view"), item.get("player_id"))
 
-    async def bind(self, connection: Connection, view: str, player: str | None, now_ms: int) -> Connection:
-        """After hello: the socket belongs to `view` (and `player`) and receives the game's messages."""
+    async def bind(
+        self, connection: Connection, view: str, player: str | None, now_ms: int, sockets: int = 0
+    ) -> Connection:
+        """After hello: the socket belongs to `view` (and `player`) and receives the game's messages.
+        `sockets`: the player's open sockets as its hello read them (which count to try first)."""
         bound = Connection(connection.id, connection.game_id, view, player)
-        if connection.view is not None and connection.audience != bound.audience:  # a second hello
-            await self.store.delete(
-                items.game_pk(connection.game_id), game_sk(connection.audience or "", connection.id)
-            )
-        ttl = self._ttl(now_ms)
-        await self.store.transact_write(
-            [
-                Update(reverse_pk(connection.id), "CONN", set={"view": view, "player_id": player, TTL: ttl}),
-                Put(
-                    {
-                        PK: items.game_pk(connection.game_id),
-                        SK: game_sk(bound.audience or "", connection.id),
-                        "connection_id": connection.id,
-                        "view": view,
-                        "player_id": player,
-                        TTL: ttl,
-                    }
-                ),
-            ]
+        again = connection.view is not None and (connection.audience, connection.player) == (
+            bound.audience,
+            bound.player,
         )
+        if connection.view is not None and not again:  # a second hello, as someone else
+            await self._unbind(connection)
+        ttl = self._ttl(now_ms)
+        reverse = Update(reverse_pk(connection.id), "CONN", set={"view": view, "player_id": player, TTL: ttl})
+        item = {
+            PK: items.game_pk(connection.game_id),
+            SK: game_sk(bound.audience or "", connection.id),
+            "connection_id": connection.id,
+            "view": view,
+            "player_id": player,
+            TTL: ttl,
+        }
+        if again or not _counted(bound):
+            await self.store.transact_write([reverse, Put(item)])
+        else:
+            await self._seat_count(bound, Put(item, absent()), 1, (reverse,), crossing=sockets < 1)
         return bound
+
+    async def _unbind(self, connection: Connection) -> None:
+        """The socket's game item goes (counted, for a phone's)."""
+        pk, sk = items.game_pk(connection.game_id), game_sk(connection.audience or "", connection.id)
+        if _counted(connection):
+            await self._seat_count(connection, Delete(pk, sk, present()), -1)
+        else:
+            await self.store.delete(pk, sk)
+
+    async def _seat_count(
+        self,
+        connection: Connection,
+        write: Write,
+        by: int,
+        also: tuple[Write, ...] = (),
+        *,
+        crossing: bool = True,
+    ) -> None:
+        """`write` (the phone's game item: added, or deleted) with `also`, and the counts it moves, in
+        one transaction. Its player's `sockets` either crosses zero (then CONNECTED moves too) or it
+        does not: each try states which (first `crossing`, the likelier), and a refusal of that
+        condition tries the other. Nothing is counted when `write`'s own condition fails: another
+        call added or deleted the item first."""
+        assert connection.player is not None
+        pk = items.game_pk(connection.game_id)
+        crosses = (below(items.SOCKETS, 1) if by > 0 else equals(items.SOCKETS, 1), by)
+        stays = (at_least(items.SOCKETS, 1 if by > 0 else 2), 0)
+        player = f"PLAYER#{connection.player}"
+        for _ in range(ATTEMPTS):
+            for condition, connected in (crosses, stays) if crossing else (stays, crosses):
+                writes = [write, Update(pk, player, add={items.SOCKETS: by}, condition=present() + condition)]
+                if connected:
+                    writes.append(
+                        Update(pk, items.META, add={items.CONNECTED: connected}, condition=present())
+                    )
+                try:
+                    await self.store.transact_write([*writes, *also])
+                    return
+                except TransactionCanceled as canceled:
+                    if canceled.reasons[0] or (connected and canceled.reasons[2]):
+                        return  # the item was added (deleted) already, or the game is gone
+        raise StoreError(f"game {connection.game_id}: the sockets of {connection.player} kept changing")
 
     async def of_game(self, game_id: str, audience: str | None = None) -> list[Connection]:
         """The game's sockets that said hello (of one audience): one query, paged by the store."""
@@ -155,11 +217,7 @@ class Connections:
     async def remove(self, connection: Connection) -> None:
         deletes = [self.store.delete(reverse_pk(connection.id), "CONN")]
         if connection.audience is not None:
-            deletes.append(
-                self.store.delete(
-                    items.game_pk(connection.game_id), game_sk(connection.audience, connection.id)
-                )
-            )
+            deletes.append(self._unbind(connection))
         await asyncio.gather(*deletes)
 
     async def remove_ids(self, connection_ids: list[str]) -> list[Connection]:
@@ -167,3 +225,8 @@ class Connections:
         found = [c for c in await asyncio.gather(*(self.find(i) for i in connection_ids)) if c is not None]
         await asyncio.gather(*(self.remove(c) for c in found))
         return found
+
+
+def _counted(connection: Connection) -> bool:
+    """A phone's socket with its seat: the ones `connected` counts."""
+    return connection.audience == PHONES and connection.player is not None

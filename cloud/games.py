@@ -32,7 +32,7 @@ from engagements import items, lifecycle, ranking, seats, views
 from engagements.codes import is_code, new_id, normalize_code, split_token
 from engagements.commands import Applied, apply
 from engagements.creation import Created, new_game
-from engagements.model import BOARD, LANE, PLAYING, SYSTEM, Actor, Command, Game, Rejected
+from engagements.model import LANE, PLAYING, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     GSI1,
     MAX_BATCH_ITEMS,
@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 10  # loads and commits of one command before it is refused as `internal`
 BACKOFF = 0.01  # seconds, at most, before the first retry; doubled each time
 SCORE_WRITERS = 16  # score updates in flight at once after a round is scored
-CONNECTIONS = "CONN#"  # sort-key prefix of the game's connection items (cloud.connections)
 
 
 def now_ms() -> int:
@@ -124,8 +123,8 @@ class CloudGames:
         if meta is None:
             return None
         game = items.load_game(found, self.types)
-        game.connected = {
-            i["player_id"] for i in found if i[SK].startswith(CONNECTIONS) and i.get("player_id")
+        game.connected = {  # counted by cloud.connections, as META's CONNECTED
+            i["player_id"] for i in found if i[SK].startswith("PLAYER#") and i.get(items.SOCKETS, 0) > 0
         }
         return game, meta
 
@@ -177,16 +176,16 @@ class CloudGames:
         return game, meta
 
     async def room(self, game_id: str) -> dict[str, Any] | None:
-        """The room as the board views see it (views.room): META, the players and the phones'
-        sockets, two queries of the game's partition but not its entries (for the lobby filling up)."""
+        """The room as the board views see it (views.room): META's counters and the latest seats
+        (cloud.phones keeps them in join order), one read and one short query, whatever the room."""
         meta = await self.meta(game_id)
         if meta is None:
             return None
-        pk = items.game_pk(game_id)
-        players = await self.store.query_all(pk, "PLAYER#")
-        game = items.load_game([meta, *players], self.types)
-        game.connected = {i.get("player_id") for i in await self.store.query_all(pk, f"{CONNECTIONS}phones#")}
-        return views.room(game, BOARD)
+        latest = await self.store.query(
+            items.partial_pk(game_id), phones.SEAT, limit=views.RECENT_NAMES, reverse=True
+        )
+        recent = [i["nickname"] for i in latest.items]
+        return views.board_room(meta.get(items.ACTIVE, 0), meta.get(items.CONNECTED, 0), recent)
 
     async def find_code(self, raw: Any) -> str | None:
         code = normalize_code(raw) if isinstance(raw, str) else ""

@@ -21,7 +21,7 @@ from cloud.deadlines import Deadlines, Timer
 from cloud.delivery import INLINE_POSTS, Invoker, Poster, Posts, chunks
 from cloud.games import CloudGames, Done
 from cloud.phones import Phones
-from engagements import auth, jsondoc, views
+from engagements import auth, items, jsondoc, views
 from engagements.engine import HOST_COMMANDS, SYSTEM_COMMANDS
 from engagements.model import BOARD, HOST, SYSTEM, Actor, Rejected
 from engagements.store.base import StoreError
@@ -224,7 +224,8 @@ class Sockets:
         (cloud.phones): its cost does not grow with the room."""
         game, meta, item = await self.phones.seat(connection.game_id, token)
         player = item["player_id"]
-        bound = await self.connections.bind(connection, "player", player, self.games.clock())
+        sockets = item.get(items.SOCKETS, 0)
+        bound = await self.connections.bind(connection, "player", player, self.games.clock(), sockets)
         if not game.players[player].seen:  # the seat is used: from now on a phase waits for it
             await self.games.execute(
                 connection.game_id, SYSTEM, "presence", {"player": player, "connected": True}

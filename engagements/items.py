@@ -51,6 +51,8 @@ META = "META"
 # game in memory and never writes them.
 ACTIVE = "active"  # players not kicked
 SEATED = "seated"  # players not kicked whose phone has connected (Game.seated): the ones a phase waits for
+CONNECTED = "connected"  # players with an open phone socket (len(Game.connected)): cloud.connections
+SOCKETS = "sockets"  # on a PLAYER item (cloud only): its player's open phone sockets, kept with CONNECTED
 # On a mixed game's META only: each round's type, so a load without the PROMPT items (the cloud's
 # partial loads) still knows which type plays the current round. A single-type game has none.
 ROUND_TYPES = "round_types"

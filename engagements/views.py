@@ -88,12 +88,16 @@ def _top(game: Game) -> list[Player]:
 def room(game: Game, audience: str) -> dict[str, Any]:
     """The room's size; the board views also get how many are connected and the latest nicknames
     (never everyone's). A phone shows only the size (the cloud counts the sockets only for the board)."""
-    view: dict[str, Any] = {"players": game.active}
-    if audience == BOARD:
-        view["connected"] = len(game.connected)
-        latest = heapq.nlargest(RECENT_NAMES, game.active_players(), key=lambda p: (p.joined_at, p.id))
-        view["recent"] = [p.nickname for p in latest]
-    return view
+    if audience != BOARD:
+        return {"players": game.active}
+    latest = heapq.nlargest(RECENT_NAMES, game.active_players(), key=lambda p: (p.joined_at, p.id))
+    return board_room(game.active, len(game.connected), [p.nickname for p in latest])
+
+
+def board_room(players: int, connected: int, recent: list[str]) -> dict[str, Any]:
+    """The board views' room from its figures: the appliance's from the game in memory, the cloud's
+    from META's counters and the latest RECENT_NAMES seats (cloud.games.CloudGames.room)."""
+    return {"players": players, "connected": connected, "recent": recent}
 
 
 def round_view(game: Game, types: Types, audience: str) -> dict[str, Any] | None:

@@ -253,8 +253,67 @@ def test_reads_and_writes_per_hello_do_not_grow_with_the_players(cloud):
     # entries and its ballot.
     assert hellos[30]["lobby"][0] == 15 and hellos[30]["voting"][0] == 18
     # Written: $connect's reverse item, the message's count on it, the connection's two items after
-    # hello, the room's coalescing item.
-    assert hellos[30]["lobby"][1] == hellos[30]["voting"][1] == 5
+    # hello, its player's count of sockets, the room's coalescing item; and in the lobby, where the
+    # phone is its player's first socket, META's count of the players connected.
+    assert hellos[30]["lobby"][1] == 7 and hellos[30]["voting"][1] == 6
+
+
+def test_the_room_update_reads_as_many_items_with_300_seats_as_with_30(cloud):
+    """The board views' `room` reads META's counters and the latest seats, never every player or
+    every socket: its cost does not grow with the room (a 1,000-player lobby timed out on it)."""
+    from engagements.views import RECENT_NAMES
+
+    reads = {}
+    for players in (30, 300):
+        created = cloud.create(["One"])
+        screen = cloud.host(created, view="screen")
+        tokens = seat(cloud, created, players)
+        for pid, token in list(tokens.items())[:2]:
+            reconnect(cloud, created, pid, token)
+        calls = Calls(cloud.rt.games.store.client)
+        cloud.rt.run(cloud.rt.sockets.show_room(created["game_id"]))  # the queued update's work
+        reads[players] = calls.reads
+        room = screen.last("room")
+        assert (room["players"], room["connected"]) == (players, 2)
+        newest = range(players - 1, players - 1 - RECENT_NAMES, -1)
+        assert room["recent"] == [f"Player {i}" for i in newest]
+    # META, the latest seats, the big screen's connection item (who to post to).
+    assert reads[30] == reads[300] == 1 + RECENT_NAMES + 1
+
+
+def test_the_board_counts_the_players_connected_not_their_sockets(cloud):
+    """As on the appliance, a player with two sockets open (a phone that woke before its old socket
+    closed) is connected once; a repeated `$disconnect`, or a post finding a socket gone, counts it
+    once. The board shows as many as there are players among the phones' connection items."""
+    created = cloud.create(["One"])
+    host, screen = cloud.host(created), cloud.host(created, view="screen")
+    status, joined = cloud.http("POST", "/api/join", {"code": created["code"], "nickname": "Ann"})
+    assert status == 200
+    ann = [reconnect(cloud, created, joined["player_id"], joined["player_token"]) for _ in range(2)]
+    bob = cloud.join(created, "Bob")
+
+    def connected() -> int:
+        cloud.run_all_queued()
+        shown = screen.last("room")["connected"]
+        pk = f"GAME#{created['game_id']}"
+        sockets = cloud.rt.run(cloud.rt.games.store.query_all(pk, "CONN#phones#"))
+        assert shown == len({i["player_id"] for i in sockets}), sockets
+        return shown
+
+    assert connected() == 2
+    for _ in range(2):  # API Gateway may say it twice
+        assert websocket.disconnect(disconnect_event(ann[0].id), None) == {"statusCode": 200}
+    assert connected() == 2
+    assert websocket.disconnect(disconnect_event(ann[1].id), None) == {"statusCode": 200}
+    assert connected() == 1
+    cloud.standin.gone.add(bob.id)
+    host.ok("lock", locked=True)  # its broadcast finds Bob's socket gone
+    assert connected() == 0
+    reconnect(cloud, created, joined["player_id"], joined["player_token"])
+    assert connected() == 1
+    host.send("players", query="", offset=0)
+    shown = {p["nickname"]: p["connected"] for p in host.last("players")["items"]}
+    assert shown == {"Ann": True, "Bob": False}
 
 
 def reconnect(cloud, created, player: str, token: str):

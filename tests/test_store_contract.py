@@ -38,7 +38,7 @@ from engagements.store import (
     equals,
     present,
 )
-from engagements.store.base import MAX_PAGE_BYTES, Cond, below, now_epoch
+from engagements.store.base import MAX_PAGE_BYTES, Cond, at_least, below, now_epoch
 from engagements.store.dynamodb import DynamoStore
 from engagements.store.schema import create_table
 from engagements.store.sqlite import SQLiteStore
@@ -267,6 +267,21 @@ async def test_below_holds_for_a_missing_attribute_and_a_smaller_number_only(sto
     with pytest.raises(ConditionFailed):
         await store.update("game", "META", add={"active": 1}, condition=below("active", 2))
     assert (await store.get("game", "META"))["active"] == 2
+
+
+async def test_at_least_holds_for_a_number_that_high_only(store: Store) -> None:
+    """A count that must not cross zero (a player's open sockets): never a missing item or attribute."""
+    for missing in (None, {PK: "p", SK: "nothing"}):
+        if missing is not None:
+            await store.put(missing)
+        with pytest.raises(ConditionFailed):
+            await store.update("p", "nothing", add={"n": -1}, condition=at_least("n", 1))
+    await store.put({PK: "p", SK: "s", "n": 1, "flag": True})
+    assert (await store.update("p", "s", add={"n": -1}, condition=at_least("n", 1)))["n"] == 0
+    for condition in (at_least("n", 1), at_least("flag", 1)):
+        with pytest.raises(ConditionFailed):
+            await store.update("p", "s", add={"n": -1}, condition=condition)
+    assert (await store.get("p", "s"))["n"] == 0
 
 
 async def test_equals_compares_whole_values_and_never_a_missing_attribute_or_another_type(

@@ -144,5 +144,5 @@ def test_a_phones_hello_reads_the_same_few_items_at_any_room_size(cloud):
     # Read, with the socket's $connect (META): the socket's reverse item, META, the PLAYER item, the
     # VIEW, the player's 3 word slots and the first ten seats; in the results also its 2 words'
     # counters. Written: $connect's reverse item, the message's count on it, the connection's two
-    # items after hello, the room's coalescing item.
-    assert hellos[30]["open"] == (18, 5) and hellos[30]["results"] == (20, 5)
+    # items after hello, its player's count of sockets (another is open), the room's coalescing item.
+    assert hellos[30]["open"] == (18, 6) and hellos[30]["results"] == (20, 6)

@@ -57,7 +57,8 @@ class Cond:
     kind "absent": the item does not exist (attribute_not_exists(PK));
     kind "present": the item exists (attribute_exists(PK));
     kind "equals": attribute `attr` equals `value` (a missing attribute never equals);
-    kind "below": attribute `attr` is missing or a number below `value` (a cap, such as a game's seats).
+    kind "below": attribute `attr` is missing or a number below `value` (a cap, such as a game's seats);
+    kind "at_least": attribute `attr` is a number of at least `value` (a count that must not cross zero).
     """
 
     kind: str
@@ -82,6 +83,10 @@ def equals(attr: str, value: Any) -> Condition:
 
 def below(attr: str, value: int) -> Condition:
     return (Cond("below", attr, value),)
+
+
+def at_least(attr: str, value: int) -> Condition:
+    return (Cond("at_least", attr, value),)
 
 
 @dataclass(frozen=True)

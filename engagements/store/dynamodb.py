@@ -194,6 +194,11 @@ class _Expression:
                 check_value(cond.value)
                 name, value = self.name(cond.attr), self.value(cond.value)
                 clauses.append(f"(attribute_not_exists({name}) OR {name} < {value})")
+            elif cond.kind == "at_least":
+                check_value(cond.value)
+                name, value = self.name(cond.attr), self.value(cond.value)
+                number = self.value("N")  # DynamoDB never orders values of two types; emulators may
+                clauses.append(f"attribute_type({name}, {number}) AND {name} >= {value}")
             else:
                 raise ValueError(f"unknown condition {cond!r}")
         return " AND ".join(clauses)

@@ -162,6 +162,9 @@ def holds(condition: Condition, item: Item | None) -> bool:
             ok = item is not None and cond.attr in item and encode(item[cond.attr]) == encode(cond.value)
         elif cond.kind == "below":
             ok = item is None or cond.attr not in item or item[cond.attr] < cond.value
+        elif cond.kind == "at_least":
+            found = None if item is None else item.get(cond.attr)  # DynamoDB compares numbers only
+            ok = isinstance(found, int) and not isinstance(found, bool) and found >= cond.value
         else:
             raise ValueError(f"unknown condition {cond!r}")
         if not ok:
