@@ -302,13 +302,14 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=self.cwd
         )
-        async with aiohttp.ClientSession() as session:
+        # Each probe bounded: a port taken meanwhile by another program must fail the start, never hang it.
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
             for _ in range(200):
                 try:
                     async with session.get(f"{self.url}/healthz", ssl=self.tls or True) as r:
                         if r.status == 200:
                             return
-                except aiohttp.ClientConnectionError:
+                except (aiohttp.ClientConnectionError, TimeoutError):
                     pass
                 assert self.proc.poll() is None, self.proc.stdout.read()
                 await asyncio.sleep(0.05)
