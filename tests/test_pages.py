@@ -55,6 +55,24 @@ async def test_the_appliance_pages_keep_their_apis_on_their_own_origin(http) -> 
     assert '<meta name="engagements:socket" content="/ws/{game}">' in html
 
 
+async def test_every_page_is_styled_for_every_type_before_its_first_paint(http, tmp_path) -> None:
+    """A type's stylesheet is linked in the head, not only added by its module once loaded: otherwise a
+    phase drawn before the sheet arrives shows unstyled (a quiz's answer buttons at 21 px, not 48)."""
+    links = [f'<link rel="stylesheet" href="/types/{slug}/round.css" data-round-css="{slug}">' for slug in
+             ("answer-vote", "poll", "qa", "quiz", "word-cloud")]  # fmt: skip
+    build_site(tmp_path / "site", CLOUD)
+    cloud_play = (tmp_path / "site" / "play.html").read_text()
+    async with http.get("/play/nosuchgame") as r:  # the not-found page is styled alike
+        appliance_missing = await r.text()
+    async with http.get("/host") as r:
+        appliance_host = await r.text()
+    for html in (cloud_play, appliance_missing, appliance_host):
+        head = html.split("</head>")[0]
+        assert all(link in head for link in links), head
+    async with http.get("/types/quiz/round.css") as r:
+        assert r.status == 200 and ".qz-option" in await r.text()
+
+
 async def test_the_cloud_local_site_serves_each_page_at_the_appliances_address(cloud_pages) -> None:
     pages = cloud_pages.settings.pages_url
     async with aiohttp.ClientSession() as session:

@@ -122,6 +122,17 @@ def template_options() -> dict[str, Any]:
     }
 
 
+def stylesheets(types: dict[str, EngagementType]) -> list[str]:
+    """The types whose module has a `round.css`: every page links them in its head, so a phase's first
+    paint is styled (the module adds its sheet too, for a page without them, but only after it loaded and
+    the phase may already be drawn, e.g. six answer buttons at their unstyled 21 px)."""
+    return [
+        slug
+        for slug, kind in types.items()
+        if kind.static_dir is not None and (kind.static_dir / "round.css").is_file()
+    ]
+
+
 def build_site(
     output: Path, endpoints: Endpoints, types: dict[str, EngagementType] | None = None
 ) -> list[Path]:
@@ -131,13 +142,15 @@ def build_site(
         shutil.rmtree(output)
     output.mkdir(parents=True)
     env = jinja2.Environment(**template_options())
+    types = types if types is not None else load_types()
+    context = {"version": __version__, "endpoints": endpoints, "type_styles": stylesheets(types)}
     written = []
     for template in sorted({page.template for page in PAGES} | {NOT_FOUND}):
         target = output / template
-        target.write_text(env.get_template(template).render(version=__version__, endpoints=endpoints))
+        target.write_text(env.get_template(template).render(**context))
         written.append(target)
     shutil.copytree(STATIC, output / "static")
-    for slug, kind in (types if types is not None else load_types()).items():
+    for slug, kind in types.items():
         if kind.static_dir is not None:
             shutil.copytree(kind.static_dir, output / "types" / slug)
     return written

@@ -23,7 +23,7 @@ from web.health import healthz, readyz
 from web.history import setup_history_routes
 from web.keys import FAULTS, GAMES, JOINS, ROOMS, SOCKETS
 from web.metrics import counted_as, metrics
-from web.pages import APPLIANCE, NOT_FOUND, PAGES, STATIC
+from web.pages import APPLIANCE, NOT_FOUND, PAGES, STATIC, stylesheets
 
 JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")  # where every answer, errors included, is JSON
 
@@ -63,7 +63,12 @@ def page(template: str, *, game: bool = False):
     """A page handler whose context is its URL's parts; a game page 404s for a game we do not have."""
 
     async def handler(request: web.Request) -> web.Response:
-        context = {"version": __version__, "endpoints": APPLIANCE, **request.match_info}
+        context = {
+            "version": __version__,
+            "endpoints": APPLIANCE,
+            "type_styles": stylesheets(request.app[GAMES].types),
+            **request.match_info,
+        }
         if game and await request.app[GAMES].get(request.match_info["game_id"]) is None:
             return aiohttp_jinja2.render_template(NOT_FOUND, request, context, status=404)
         return aiohttp_jinja2.render_template(template, request, context)
