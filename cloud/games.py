@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloud import admission, phones, tallies
+from cloud import admission, announcements, phones, tallies
 from cloud.guards import Before, guarded
 from engagements import items, lifecycle, ranking, seats, views
 from engagements.codes import is_code, new_id, normalize_code, split_token
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 10  # loads and commits of one command before it is refused as `internal`
 BACKOFF = 0.01  # seconds, at most, before the first retry; doubled each time
 SCORE_WRITERS = 16  # score updates in flight at once after a round is scored
+LOADED = ("PROMPT#", "PLAYER#", "ENTRY#")  # with META, what items.load_game rebuilds a game from
 
 
 def now_ms() -> int:
@@ -117,11 +118,17 @@ class CloudGames:
         return await self.store.get(items.game_pk(game_id), items.META)
 
     async def load(self, game_id: str) -> tuple[Game, Item] | None:
-        """The whole game (one query of its partition), with the players whose sockets are open."""
-        found = await self.store.query_all(items.game_pk(game_id))
-        meta = next((i for i in found if i[SK] == items.META), None)
+        """The whole game, with the players whose sockets are open: META and the three kinds of item
+        a game is rebuilt from. Not the whole partition: its sockets', nicknames' and admission's
+        items (about as many again as the players and entries at 1,000 players) are not needed here.
+        META first, then the rest at once: a command's guard on META's version and counters fails
+        whatever committed after META was read (cloud.guards), so no entry META counted is missed."""
+        pk = items.game_pk(game_id)
+        meta = await self.meta(game_id)
         if meta is None:
             return None
+        parts = await asyncio.gather(*(self.store.query_all(pk, prefix) for prefix in LOADED))
+        found = [meta, *(i for part in parts for i in part)]
         game = items.load_game(found, self.types)
         game.connected = {  # counted by cloud.connections, as META's CONNECTED
             i["player_id"] for i in found if i[SK].startswith("PLAYER#") and i.get(items.SOCKETS, 0) > 0
@@ -280,11 +287,14 @@ class CloudGames:
         cmd_id: str = "",
         at: int | None = None,
         also: list[tuple[str, str]] | None = None,
+        announcing: int | None = None,
     ) -> Done:
         """Apply one command; raises Rejected, or StoreError when the table keeps refusing it.
 
         `also`: index items a join reads (cloud.admission). A join whose nickname is taken raises
         TransactionCanceled; one whose client id another copy of it claimed first, SeatClaimed.
+        `announcing`: the deadline of the tick this is; a phase change it makes is marked on META
+        until announced (cloud.announcements).
         """
         at = self.clock() if at is None else at
         meta = await self.meta(game_id)
@@ -316,6 +326,8 @@ class CloudGames:
             writes = guarded(game, applied, before, played) + admission.writes(game, applied, ttl)
             writes += tallies.writes(game, applied, self.types, ttl)
             writes = phones.writes(game, self.types, applied, meta, writes, ttl)
+            if announcing is not None and applied.messages.broadcast:
+                writes = announcements.marked(writes, game, applied, announcing)
             ranks = phones.rank_writes(game, applied, meta)
             try:
                 await self._commit(writes, applied.scores if ranks is None else ranks)
