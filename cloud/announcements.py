@@ -4,15 +4,17 @@ The deadline function's `tick` commits the phase change, then posts it and queue
 deadline. If the invocation is killed in between (its timeout, a crash), SQS delivers the message
 again, but the retried tick finds META's deadline changed, as it does every round when the phase
 closed early because everyone had finished: without more, nothing would tell the views, and the next
-deadline would never be queued (the game would wait for the host).
+deadline would never be queued (the game would wait for the host). The same holds for `settle`,
+which closes a phase early in the invocation of the answer or vote that completed it, and which
+nothing retries.
 
-So the tick's commit also writes an outbox mark on META, in the same transaction (`marked`): which
-deadline's tick made the change, the `seq` of its broadcast and its events' kinds. Once the posts are
-out and the next deadline queued, the mark is removed (`clear`, one conditional write). A retried tick
-that finds its own deadline's mark (`pending`) announces again from the whole game as it is now
-(`messages`), queues META's deadline and removes the mark; one that finds no mark (the phase closed
-early, or the announcement was done) returns, as before. An early close never writes a mark, so it is
-never announced twice.
+So the commit of a tick or a settle that changes the phase also writes an outbox mark on META, in the
+same transaction (`marked`): the deadline of the phase it closed, the `seq` of its broadcast and its
+events' kinds. Once the posts are out and the next deadline queued, the mark is removed (`clear`, one
+conditional write). A tick of that deadline (SQS's retry, or its first delivery after an early close)
+that finds the mark (`pending`) announces again from the whole game as it is now (`messages`), queues
+META's deadline and removes the mark; one that finds none (the announcement was done) returns, as
+before: a phase closed early and announced is never announced twice.
 
 Announcing twice is harmless when the first posts did reach some views: an event whose `seq` a view
 has already applied is ignored (docs/protocol.md, "Ordering"), a `you` replaces the player's state
@@ -29,7 +31,7 @@ from engagements.model import Event, Game
 from engagements.store.base import ConditionFailed, Item, Store, Update, Write, equals
 from engagements.types import Types
 
-DEADLINE = "unannounced"  # on META: the deadline whose tick's phase change is not announced yet
+DEADLINE = "unannounced"  # on META: the deadline of the phase whose close is not announced yet
 SEQ = "unannounced_seq"  # the seq of that change's broadcast
 EVENTS = "unannounced_events"  # the kinds of its events that views.messages renders from
 RENDERED = ("phase_changed", "round_scored")  # the events of a tick whose messages need their kind only

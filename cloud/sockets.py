@@ -324,16 +324,17 @@ class Sockets:
     async def settle(self, game_id: str) -> None:
         """Close the phase if everyone has finished it, judged from the whole game."""
         try:
-            done = await self.games.execute(game_id, SYSTEM, "settle", {})
+            done = await self.games.execute(game_id, SYSTEM, "settle", {}, announce=True)
         except (Rejected, StoreError):
             log.exception("game %s could not be settled; its deadline will close the phase", game_id)
             return
-        await self.after(game_id, done)
+        await self.announce(game_id, done)
 
     async def tick(self, game_id: str, deadline: int) -> None:
         """The deadline timer fired: close the phase if that deadline is still the game's and has passed.
         The phase change stays marked on META until it is announced (cloud.announcements): a retry of
-        this message after a commit whose posts never went out announces it then."""
+        this message after a commit whose posts never went out announces it then, and so does this
+        tick when `settle` closed the phase early in an invocation that died before its posts."""
         meta = await self.games.meta(game_id)
         if meta is None:
             return
@@ -345,10 +346,16 @@ class Sockets:
         if now < deadline and self.deadlines is not None:  # delivered early: this clock is behind
             await asyncio.to_thread(self.deadlines.schedule, game_id, deadline, now)
             return
-        at = max(now, deadline)
-        done = await self.games.execute(game_id, SYSTEM, "tick", {}, at=at, announcing=deadline)
+        done = await self.games.execute(game_id, SYSTEM, "tick", {}, at=max(now, deadline), announce=True)
+        await self.announce(game_id, done)
+
+    async def announce(self, game_id: str, done: Done) -> None:
+        """`after` a phase change marked unannounced on META, then the mark removed, then the writes
+        the posts did not wait for (the scores, and the state only a phone's snapshot reads)."""
         await self.after(game_id, done)
-        await announcements.clear(self.games.store, game_id, deadline)
+        if done.marked is not None:
+            await announcements.clear(self.games.store, game_id, done.marked)
+        await done.derived()
 
     async def announce_again(self, game_id: str, deadline: int) -> None:
         """The phase change of `deadline`'s tick was saved and maybe never posted: post it from the
