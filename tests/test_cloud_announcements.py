@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from cloud import announcements
-from cloud.handlers import deadline
+from cloud.handlers import deadline, websocket
 from engagements import items
+from engagements.store.base import StoreError
 from tests.cloudgame import cloud_stack  # noqa: F401  (the `cloud` fixture)
-from tests.cloudstandin import sqs_event
-from tests.faults import FaultProxy, Reply, aws_error
+from tests.cloudstandin import message_event, sqs_event
+from tests.faults import FaultProxy, Reply
 
 
 @pytest.fixture
@@ -36,7 +37,9 @@ def dynamodb_endpoint(proxy) -> str:
 
 
 class SocketsUnread:
-    """Fails every query of a game's sockets while `on`, as a DynamoDB out of reach would."""
+    """Fails every query of all a game's sockets (a broadcast's first step) while `on`, as DynamoDB
+    answers when it is failing (500: the store retries it, then gives up); the board views' own
+    (`progress`) still gets through."""
 
     def __init__(self) -> None:
         self.on = threading.Event()
@@ -44,9 +47,9 @@ class SocketsUnread:
 
     def __call__(self, request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
         values = json.dumps(request.get("ExpressionAttributeValues", {}))
-        if self.on.is_set() and '"CONN#' in values:
+        if self.on.is_set() and '{"S": "CONN#"}' in values:
             self.failed += 1
-            return aws_error("ValidationException", "The sockets could not be read.")
+            return 500, {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": ""}
         return forward(request)
 
 
@@ -111,3 +114,35 @@ def test_a_phase_closed_early_is_not_announced_again_by_its_deadline(cloud):
     body = json.dumps({"game_id": created["game_id"], "deadline": opened["round"]["deadline"]})
     assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}
     assert len(host.messages("phase_changed")) == 2  # the start and the early close: nothing again
+
+
+def test_a_phase_settled_early_by_an_invocation_that_died_is_announced_by_its_deadline(cloud, proxy):
+    """`settle` runs in the invocation of the answer that completed the phase, which nothing retries:
+    its mark waits for the phase's own deadline, whose tick announces the change."""
+    unread = SocketsUnread()
+    proxy.inject("Query", unread, times=10_000)
+    created = cloud.create(["One"], question_seconds=5)
+    host = cloud.host(created)
+    ann, bob = cloud.join(created, "Ann"), cloud.join(created, "Bob")
+    host.ok("start")
+    opened = host.last("phase_changed")
+    ann.ok("answer", round=0, text="From Ann")
+    unread.on.set()
+    last = json.dumps({"type": "answer", "id": "last", "round": 0, "text": "From Bob"})
+    with pytest.raises(StoreError):  # the invocation fails after the settle's commit, before its posts
+        websocket.default(message_event(bob.id, last), None)
+    unread.on.clear()
+    assert bob.reply("last")["type"] == "ack"  # the answer itself was saved and acknowledged first
+    meta = meta_of(cloud, created["game_id"])
+    assert meta["phase"] == "voting" and announcements.pending(meta, opened["round"]["deadline"])
+    assert host.last("phase_changed")["phase"] == "question"
+
+    wait_until(opened["round"]["deadline"])
+    body = json.dumps({"game_id": created["game_id"], "deadline": opened["round"]["deadline"]})
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}
+    for view in (host, ann, bob):
+        shown = view.last("phase_changed")
+        assert (shown["phase"], shown["seq"]) == ("voting", opened["seq"] + 1)
+    assert not announcements.pending(meta_of(cloud, created["game_id"]), opened["round"]["deadline"])
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}  # once more: nothing
+    assert len(host.messages("phase_changed")) == 2
