@@ -335,7 +335,9 @@ class Host:
             self.largest = max(self.largest, size)
             m = json.loads(msg.data)
             seq = m.get("seq")
-            if m["type"] == "results" or (m["type"] == "error" and "id" not in m):
+            if "type" not in m:  # API Gateway's own `{"message": "Internal server error", ...}`
+                self.errors.append(m)  # a failed invocation: counted, and the socket read on
+            elif m["type"] == "results" or (m["type"] == "error" and "id" not in m):
                 self.pages.put_nowait(m)  # a request's reply (or its refusal: requests carry no id)
             elif m["type"] == "snapshot":
                 self.expect, self.last_seq = seq + 1, seq

@@ -19,6 +19,7 @@ version-guarded update, so broadcasts have no gaps and no duplicates.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -26,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloud import admission, phones, tallies
+from cloud import admission, announcements, phones, tallies
 from cloud.guards import Before, guarded
 from engagements import items, lifecycle, ranking, seats, views
 from engagements.codes import is_code, new_id, normalize_code, split_token
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 10  # loads and commits of one command before it is refused as `internal`
 BACKOFF = 0.01  # seconds, at most, before the first retry; doubled each time
 SCORE_WRITERS = 16  # score updates in flight at once after a round is scored
+LOADED = ("PROMPT#", "PLAYER#", "ENTRY#")  # with META, what items.load_game rebuilds a game from
 
 
 def now_ms() -> int:
@@ -81,6 +83,9 @@ class Done:
     entered: int = 0  # with `progress`: the round's entries, and the players who can enter them
     players: int = 0
     ranked: bool = False  # the entries of a type with `rankings` moved: the views' heads may have
+    marked: int | None = None  # the deadline of the phase it closed, marked unannounced on META
+    # With `announce`, the writes left for after the posts (CloudGames._derive); done already without.
+    derived: Callable[[], Awaitable[None]] = field(default_factory=lambda: _nothing)
 
 
 class CloudGames:
@@ -117,11 +122,17 @@ class CloudGames:
         return await self.store.get(items.game_pk(game_id), items.META)
 
     async def load(self, game_id: str) -> tuple[Game, Item] | None:
-        """The whole game (one query of its partition), with the players whose sockets are open."""
-        found = await self.store.query_all(items.game_pk(game_id))
-        meta = next((i for i in found if i[SK] == items.META), None)
+        """The whole game, with the players whose sockets are open: META and the three kinds of item
+        a game is rebuilt from. Not the whole partition: its sockets', nicknames' and admission's
+        items (about as many again as the players and entries at 1,000 players) are not needed here.
+        META first, then the rest at once: a command's guard on META's version and counters fails
+        whatever committed after META was read (cloud.guards), so no entry META counted is missed."""
+        pk = items.game_pk(game_id)
+        meta = await self.meta(game_id)
         if meta is None:
             return None
+        parts = await asyncio.gather(*(self.store.query_all(pk, prefix) for prefix in LOADED))
+        found = [meta, *(i for part in parts for i in part)]
         game = items.load_game(found, self.types)
         game.connected = {  # counted by cloud.connections, as META's CONNECTED
             i["player_id"] for i in found if i[SK].startswith("PLAYER#") and i.get(items.SOCKETS, 0) > 0
@@ -280,11 +291,14 @@ class CloudGames:
         cmd_id: str = "",
         at: int | None = None,
         also: list[tuple[str, str]] | None = None,
+        announce: bool = False,
     ) -> Done:
         """Apply one command; raises Rejected, or StoreError when the table keeps refusing it.
 
         `also`: index items a join reads (cloud.admission). A join whose nickname is taken raises
         TransactionCanceled; one whose client id another copy of it claimed first, SeatClaimed.
+        `announce`: a phase change this makes (a deadline's tick, a phase settled early) is marked on
+        META until its caller has announced it (cloud.announcements; `Done.marked`).
         """
         at = self.clock() if at is None else at
         meta = await self.meta(game_id)
@@ -316,9 +330,12 @@ class CloudGames:
             writes = guarded(game, applied, before, played) + admission.writes(game, applied, ttl)
             writes += tallies.writes(game, applied, self.types, ttl)
             writes = phones.writes(game, self.types, applied, meta, writes, ttl)
+            marked = meta["deadline"] if announce and applied.messages.broadcast else None
+            if marked is not None:
+                writes = announcements.marked(writes, game, applied, marked)
             ranks = phones.rank_writes(game, applied, meta)
             try:
-                await self._commit(writes, applied.scores if ranks is None else ranks)
+                await self._commit(writes)
             except TransactionCanceled as canceled:
                 failed = _failed(canceled, writes)
                 if any(admission.is_client_claim(w) for w in failed):
@@ -333,12 +350,21 @@ class CloudGames:
                 await self.on_finished(game)
             if applied.finishes:
                 self.telemetry.count(GAMES_FINISHED)
-            done = Done(game, applied.ack, applied.messages)
+            done = Done(game, applied.ack, applied.messages, marked=marked)
             opened = [e for e in applied.events if e.kind == "phase_changed" and e.data.get("deadline")]
             done.deadline = opened[-1].data["deadline"] if opened else None
             now = kind_of(game, self.types)  # the command may have opened a round of another type
-            if whole and game.phase in now.partial_phases | now.you_phases and _changes_meta(applied):
+            kept = whole and game.phase in now.partial_phases | now.you_phases and _changes_meta(applied)
+            # Votes need their ballots (`partial_phases`) as soon as the phones see the phase: those
+            # are written before. The scores and what only a phone's snapshot reads can follow the
+            # posts (`announce`: the caller runs `derived` after them); a snapshot that finds them
+            # missing or old loads the whole game meanwhile.
+            if kept and (not announce or game.phase in now.partial_phases):
                 await self._keep_partial_state(game, now)
+            scores = applied.scores if ranks is None else ranks
+            done.derived = functools.partial(self._derive, game, scores, kept, now)
+            if not announce:
+                await done.derived()
             boards = await self.boards.rank(game, applied, self.types, self.ttl(game))
             # a lane's counts are its `lane` update's (ranked, below)
             in_round = lane is None and game.status == PLAYING
@@ -353,7 +379,7 @@ class CloudGames:
             return done
         raise StoreError(f"game {game_id}: {type_} kept conflicting")
 
-    async def _commit(self, writes: list[Write], scores: list[Write]) -> None:
+    async def _commit(self, writes: list[Write]) -> None:
         # A kick in a crowded vote can remove more entries than one transaction holds; the guard is
         # in the first, so the rest only follows a command the table accepted.
         for i in range(0, len(writes), MAX_TRANSACT_ITEMS):
@@ -363,6 +389,15 @@ class CloudGames:
                 await self.store.transact_write(chunk)
             finally:  # a write refused on its conditions took as long to answer
                 self.telemetry.observe(STORE_WRITE_LATENCY, time.perf_counter() - started)
+
+    async def _derive(self, game: Game, scores: list[Write], kept: bool, kind: EngagementType) -> None:
+        """After a commit, what it left to write that no command's decision needs: the scores, and
+        the players' partial state of a phase whose commands do not read it (`kept`)."""
+        if kept and game.phase not in kind.partial_phases:
+            await self._keep_partial_state(game, kind)
+        await self._scores(scores)
+
+    async def _scores(self, scores: list[Write]) -> None:
         # Scores are derived data (recomputed on every load): plain updates, several at a time.
         limit = asyncio.Semaphore(SCORE_WRITERS)
 
@@ -467,6 +502,10 @@ class CloudGames:
             *(read(n, kind.rankings[n][end], end == 1) for n in names for end in (0, 1))
         )
         return {n: ranking.Head(ends[2 * i], ends[2 * i + 1]) for i, n in enumerate(names)}
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _changes_meta(applied: Applied) -> bool:

@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any
 
+from cloud import announcements
 from cloud.coalesce import PROGRESS, PROGRESS_INTERVAL, RoomUpdates
 from cloud.connections import Connection, Connections
 from cloud.deadlines import Deadlines, Timer
@@ -323,23 +324,51 @@ class Sockets:
     async def settle(self, game_id: str) -> None:
         """Close the phase if everyone has finished it, judged from the whole game."""
         try:
-            done = await self.games.execute(game_id, SYSTEM, "settle", {})
+            done = await self.games.execute(game_id, SYSTEM, "settle", {}, announce=True)
         except (Rejected, StoreError):
             log.exception("game %s could not be settled; its deadline will close the phase", game_id)
             return
-        await self.after(game_id, done)
+        await self.announce(game_id, done)
 
     async def tick(self, game_id: str, deadline: int) -> None:
-        """The deadline timer fired: close the phase if that deadline is still the game's and has passed."""
+        """The deadline timer fired: close the phase if that deadline is still the game's and has passed.
+        The phase change stays marked on META until it is announced (cloud.announcements): a retry of
+        this message after a commit whose posts never went out announces it then, and so does this
+        tick when `settle` closed the phase early in an invocation that died before its posts."""
         meta = await self.games.meta(game_id)
-        if meta is None or meta.get("deadline") != deadline:
-            return  # the phase closed already (everyone finished, or the host ended it)
+        if meta is None:
+            return
+        if meta.get("deadline") != deadline:  # closed already: early (everyone finished), or by us
+            if announcements.pending(meta, deadline):
+                await self.announce_again(game_id, deadline)
+            return
         now = self.games.clock()
         if now < deadline and self.deadlines is not None:  # delivered early: this clock is behind
             await asyncio.to_thread(self.deadlines.schedule, game_id, deadline, now)
             return
-        done = await self.games.execute(game_id, SYSTEM, "tick", {}, at=max(now, deadline))
+        done = await self.games.execute(game_id, SYSTEM, "tick", {}, at=max(now, deadline), announce=True)
+        await self.announce(game_id, done)
+
+    async def announce(self, game_id: str, done: Done) -> None:
+        """`after` a phase change marked unannounced on META, then the mark removed, then the writes
+        the posts did not wait for (the scores, and the state only a phone's snapshot reads)."""
         await self.after(game_id, done)
+        if done.marked is not None:
+            await announcements.clear(self.games.store, game_id, done.marked)
+        await done.derived()
+
+    async def announce_again(self, game_id: str, deadline: int) -> None:
+        """The phase change of `deadline`'s tick was saved and maybe never posted: post it from the
+        game as it is now and queue META's deadline (both harmless if they were done already)."""
+        loaded = await self.games.load(game_id)
+        if loaded is None:
+            return
+        game, meta = loaded
+        log.warning("game %s: announcing the phase change of deadline %d again", game_id, deadline)
+        await self.deliver(game_id, announcements.messages(game, self.games.types, meta))
+        if game.deadline is not None and self.deadlines is not None:
+            await asyncio.to_thread(self.deadlines.schedule, game_id, game.deadline, self.games.clock())
+        await announcements.clear(self.games.store, game_id, deadline)
 
     async def deliver(self, game_id: str, messages: Messages) -> None:
         if not (messages.broadcast or messages.private or messages.kicked):
@@ -374,8 +403,10 @@ class Sockets:
             report = await asyncio.to_thread(self.poster.post, posts)
             await self.forget(report.gone)
             return
-        for chunk in chunks(posts):
-            await asyncio.to_thread(self.invoker.invoke, {"game_id": game_id, "posts": chunk})
+        invoker = self.invoker  # the chunks' invocations at once: a phase change at 1,000 phones has ~13
+        await asyncio.gather(
+            *(asyncio.to_thread(invoker.invoke, {"game_id": game_id, "posts": c}) for c in chunks(posts))
+        )
 
     async def fanout(self, event: dict[str, Any]) -> dict[str, int]:
         """The fan-out function's work: `posts`, or `frames` to `connections` or to an `audience`."""

@@ -1,0 +1,148 @@
+"""A deadline's phase change reaches the views even when the invocation that saved it failed before its
+posts (cloud.announcements): SQS delivers the message again, and that tick announces it.
+
+DynamoDB is moto behind tests/faults.py's proxy, which fails the deadline function's read of the
+game's sockets (the first step of its posts, after the commit) for as long as the test says.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from cloud import announcements
+from cloud.handlers import deadline, websocket
+from engagements import items
+from engagements.store.base import StoreError
+from tests.cloudgame import cloud_stack  # noqa: F401  (the `cloud` fixture)
+from tests.cloudstandin import message_event, sqs_event
+from tests.faults import FaultProxy, Reply
+
+
+@pytest.fixture
+def proxy(moto_endpoint, aws_env):
+    proxy = FaultProxy(moto_endpoint)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def dynamodb_endpoint(proxy) -> str:
+    return proxy.url
+
+
+class SocketsUnread:
+    """Fails every query of all a game's sockets (a broadcast's first step) while `on`, as DynamoDB
+    answers when it is failing (500: the store retries it, then gives up); the board views' own
+    (`progress`) still gets through."""
+
+    def __init__(self) -> None:
+        self.on = threading.Event()
+        self.failed = 0
+
+    def __call__(self, request: dict[str, Any], forward: Callable[[dict[str, Any]], Reply]) -> Reply:
+        values = json.dumps(request.get("ExpressionAttributeValues", {}))
+        if self.on.is_set() and '{"S": "CONN#"}' in values:
+            self.failed += 1
+            return 500, {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": ""}
+        return forward(request)
+
+
+def meta_of(cloud, game_id: str) -> dict[str, Any]:
+    return cloud.rt.run(cloud.rt.games.store.get(items.game_pk(game_id), items.META))
+
+
+def wait_until(when_ms: int) -> None:
+    time.sleep(max(0.0, (when_ms + 50) / 1000 - time.time()))
+
+
+def test_a_tick_whose_posts_failed_is_announced_when_sqs_delivers_it_again(cloud, proxy):
+    unread = SocketsUnread()
+    proxy.inject("Query", unread, times=10_000)
+    created = cloud.create(["One"], question_seconds=5, vote_seconds=5)
+    host = cloud.host(created)
+    ann, bob, cy = (cloud.join(created, name) for name in ("Ann", "Bob", "Cy"))
+    host.ok("start")
+    opened = host.last("phase_changed")
+    for phone in (ann, bob):  # Cy does not answer: only the deadline closes the question
+        phone.ok("answer", round=0, text=f"From {phone.player}")
+    wait_until(opened["round"]["deadline"])
+    body = json.dumps({"game_id": created["game_id"], "deadline": opened["round"]["deadline"]})
+
+    unread.on.set()
+    failed = deadline.handler(sqs_event([body]), None)
+    unread.on.clear()
+    assert unread.failed >= 1 and len(failed["batchItemFailures"]) == 1  # SQS will deliver it again
+    meta = meta_of(cloud, created["game_id"])
+    assert meta["phase"] == "voting"  # saved, and not told to anyone
+    assert announcements.pending(meta, opened["round"]["deadline"])
+    assert host.last("phase_changed")["seq"] == opened["seq"]
+
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}  # the redelivery
+    for view in (host, ann, bob, cy):
+        shown = view.last("phase_changed")
+        assert (shown["phase"], shown["seq"]) == ("voting", opened["seq"] + 1)
+    assert len(ann.last("you")["ballot"]) == 1  # Bob's answer: a ballot as the first tick drew it
+    assert not announcements.pending(meta_of(cloud, created["game_id"]), opened["round"]["deadline"])
+
+    # The redelivered tick queued the vote's deadline: it fires and closes the vote.
+    voting = host.last("phase_changed")["round"]["deadline"]
+    wait_until(voting)
+    started = time.monotonic()
+    while host.last("phase_changed")["phase"] != "results" and time.monotonic() - started < 30:
+        cloud.run_queued(wait=0.2)
+    assert host.last("phase_changed")["phase"] == "results"
+    assert [m["seq"] for m in host.messages("phase_changed")] == [1, 2, 3]
+
+
+def test_a_phase_closed_early_is_not_announced_again_by_its_deadline(cloud):
+    created = cloud.create(["One"], question_seconds=5)
+    host = cloud.host(created)
+    phones = [cloud.join(created, name) for name in ("Ann", "Bob")]
+    host.ok("start")
+    opened = host.last("phase_changed")
+    for phone in phones:  # everyone answered: the question closes at once
+        phone.ok("answer", round=0, text=f"From {phone.player}")
+    assert host.last("phase_changed")["phase"] == "voting"
+    assert announcements.DEADLINE not in meta_of(cloud, created["game_id"])
+    wait_until(opened["round"]["deadline"])
+    body = json.dumps({"game_id": created["game_id"], "deadline": opened["round"]["deadline"]})
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}
+    assert len(host.messages("phase_changed")) == 2  # the start and the early close: nothing again
+
+
+def test_a_phase_settled_early_by_an_invocation_that_died_is_announced_by_its_deadline(cloud, proxy):
+    """`settle` runs in the invocation of the answer that completed the phase, which nothing retries:
+    its mark waits for the phase's own deadline, whose tick announces the change."""
+    unread = SocketsUnread()
+    proxy.inject("Query", unread, times=10_000)
+    created = cloud.create(["One"], question_seconds=5)
+    host = cloud.host(created)
+    ann, bob = cloud.join(created, "Ann"), cloud.join(created, "Bob")
+    host.ok("start")
+    opened = host.last("phase_changed")
+    ann.ok("answer", round=0, text="From Ann")
+    unread.on.set()
+    last = json.dumps({"type": "answer", "id": "last", "round": 0, "text": "From Bob"})
+    with pytest.raises(StoreError):  # the invocation fails after the settle's commit, before its posts
+        websocket.default(message_event(bob.id, last), None)
+    unread.on.clear()
+    assert bob.reply("last")["type"] == "ack"  # the answer itself was saved and acknowledged first
+    meta = meta_of(cloud, created["game_id"])
+    assert meta["phase"] == "voting" and announcements.pending(meta, opened["round"]["deadline"])
+    assert host.last("phase_changed")["phase"] == "question"
+
+    wait_until(opened["round"]["deadline"])
+    body = json.dumps({"game_id": created["game_id"], "deadline": opened["round"]["deadline"]})
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}
+    for view in (host, ann, bob):
+        shown = view.last("phase_changed")
+        assert (shown["phase"], shown["seq"]) == ("voting", opened["seq"] + 1)
+    assert not announcements.pending(meta_of(cloud, created["game_id"]), opened["round"]["deadline"])
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}  # once more: nothing
+    assert len(host.messages("phase_changed")) == 2
