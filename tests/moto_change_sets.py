@@ -67,34 +67,46 @@ def _execute_change_set(
     change_set.execution_status = "EXECUTE_COMPLETE"
 
 
-class StandInDistribution:
+class StandIn:
+    """What moto's CloudFormation asks of every resource model: the stand-ins below say only their type,
+    the property that names them (if any) and the attributes `Fn::GetAtt` may read."""
+
+    TYPE = ""
+    NAME_PROPERTY = ""
+    ATTRIBUTES: tuple[str, ...] = ()
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def is_created(self) -> bool:
+        return True
+
+
+class StandInDistribution(StandIn):
     """`AWS::CloudFront::Distribution` for moto's CloudFormation, which has no CloudFront types: creates a
     distribution in moto's own CloudFront backend with the template's origins and default behaviour, so
     that the web stack's outputs (`DomainName`, the id) resolve and an invalidation finds it. Nothing else
     of the template's configuration (function, headers policy, error pages) is kept: tests/test_web_stack.py
     checks those in the template."""
 
+    TYPE = "AWS::CloudFront::Distribution"
+    ATTRIBUTES = ("DomainName", "Id")
+
     def __init__(self, distribution: Any) -> None:
         self.distribution = distribution
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudFront::Distribution"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("DomainName", "Id")
 
     @property
     def physical_resource_id(self) -> str:
         return self.distribution.distribution_id
-
-    def is_created(self) -> bool:
-        return True
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
         return self.distribution.domain_name if attribute_name == "DomainName" else self.physical_resource_id
@@ -142,33 +154,20 @@ class StandInDistribution:
         cloudfront_backends[account_id]["aws"].delete_distribution(self.physical_resource_id, if_match=True)
 
 
-class StandInAlias:
+class StandInAlias(StandIn):
     """`AWS::Lambda::Alias` for moto's CloudFormation: a real alias in moto's Lambda backend, on the version
     the template names; its `Ref` is the alias' ARN, as in CloudFormation. Its UpdatePolicy (CodeDeploy's
     gradual shift) is not played: an update points the alias at the new version at once."""
+
+    TYPE = "AWS::Lambda::Alias"
 
     def __init__(self, alias: Any, account_id: str, region_name: str) -> None:
         self.alias = alias
         self.account_id, self.region_name = account_id, region_name
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::Alias"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
     @property
     def physical_resource_id(self) -> str:
         return self.alias.arn
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
@@ -179,15 +178,7 @@ class StandInAlias:
         region_name: str,
         **kwargs: Any,
     ) -> StandInAlias:
-        props = cloudformation_json["Properties"]
-        alias = lambda_backends[account_id][region_name].create_alias(
-            props["Name"],
-            props["FunctionName"],
-            str(props["FunctionVersion"]),
-            props.get("Description", ""),
-            None,
-        )
-        return cls(alias, account_id, region_name)
+        return cls._put("create_alias", cloudformation_json, account_id, region_name)
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[override]
@@ -198,8 +189,15 @@ class StandInAlias:
         account_id: str,
         region_name: str,
     ) -> StandInAlias:
+        return cls._put("update_alias", cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def _put(
+        cls, call: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> StandInAlias:
+        """moto's `create_alias` or `update_alias`, which take the same arguments, from the template."""
         props = cloudformation_json["Properties"]
-        alias = lambda_backends[account_id][region_name].update_alias(
+        alias = getattr(lambda_backends[account_id][region_name], call)(
             props["Name"],
             props["FunctionName"],
             str(props["FunctionVersion"]),
@@ -214,31 +212,18 @@ class StandInAlias:
             lambda_backends[account_id][region_name].delete_alias(self.alias.name, function)
 
 
-class StandInApi:
+class StandInApi(StandIn):
     """`AWS::ApiGatewayV2::Api` for moto's CloudFormation: an API in moto's API Gateway v2 backend (no
     routes, no data plane), so that `Ref` gives a real id for the stacks' URLs and exports."""
+
+    TYPE = "AWS::ApiGatewayV2::Api"
 
     def __init__(self, api: Any) -> None:
         self.api = api
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGatewayV2::Api"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
     @property
     def physical_resource_id(self) -> str:
         return self.api.api_id
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
@@ -279,25 +264,17 @@ class StandInApi:
         apigatewayv2_backends[account_id][region_name].delete_api(self.api.api_id)
 
 
-class StandInAlarm:
+class StandInAlarm(StandIn):
     """`AWS::CloudWatch::Alarm` for moto's CloudFormation: a name and an ARN, nothing created (moto's
     alarms take no metric math from here); enough for the dashboard that names the alarms."""
+
+    TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    ATTRIBUTES = ("Arn",)
 
     def __init__(self, name: str, account_id: str, region_name: str) -> None:
         self.name = name
         self.arn = f"arn:aws:cloudwatch:{region_name}:{account_id}:alarm:{name}"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
 
     @property
     def physical_resource_id(self) -> str:
@@ -305,9 +282,6 @@ class StandInAlarm:
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
         return self.arn
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
