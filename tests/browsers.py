@@ -44,6 +44,10 @@ async def chromium() -> AsyncIterator[Any]:
             await browser.close()
 
 
+# The QR code's image has loaded. Written as a function, never a bare expression: Playwright polls an
+# expression through eval, which the pages' Content Security Policy refuses (a load-dependent failure).
+QR_DRAWN = "() => document.querySelector('.qr-img')?.naturalWidth > 0"
+
 # Animations that end (the reveal, the podium rising) have finished; endless ones (confetti) don't count.
 ANIMATIONS_DONE = """() => document.getAnimations().every(a => {
   const t = a.effect && a.effect.getComputedTiming();

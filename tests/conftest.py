@@ -297,6 +297,7 @@ class ServerProcess:
         if self.tls is None:
             args += ["--public-url", self.url]
         env = {k: v for k, v in os.environ.items() if k != "ENGAGEMENTS_ADMIN_SECRET"}
+        env.setdefault("ENGAGEMENTS_MDNS_INTERFACES", "127.0.0.1")  # the network rule, whatever the options
         if self.admin_secret is not None:
             env["ENGAGEMENTS_ADMIN_SECRET"] = self.admin_secret
         self.proc = subprocess.Popen(

@@ -8,11 +8,15 @@ import subprocess
 import sys
 import uuid
 
+import pytest
 import zxingcpp
 from PIL import Image
 
 from engagements.creation import MAX_PROMPTS
 from tests.conftest import ADMIN, create_game, pack_upload
+
+# mDNS on loopback: one worker holds every such test, so no two responders race for 5353 (pyproject).
+pytestmark = pytest.mark.xdist_group("mdns")
 
 
 async def test_served_appliance_is_found_by_discover_on_loopback(server_process):

@@ -15,7 +15,7 @@ import pytest
 import zxingcpp
 from playwright.async_api import expect
 
-from tests.browsers import ARTIFACTS, PHONE, SCREEN, Watch, local_only, settle
+from tests.browsers import ARTIFACTS, PHONE, QR_DRAWN, SCREEN, Watch, local_only, settle
 from tests.conftest import ADMIN_SECRET, create_game
 from web.keys import GAMES
 
@@ -124,7 +124,7 @@ async def test_whole_game_in_browsers(server, browser, tmp_path) -> None:
     await expect(host.locator("#player-count")).to_have_text("3")
 
     # The QR code on the big screen decodes to the join URL.
-    await screen.wait_for_function("document.querySelector('.qr-img').naturalWidth > 0")
+    await screen.wait_for_function(QR_DRAWN)
     await settle(screen)
     lobby_png = ARTIFACTS / "screen-lobby.png"
     await screen.screenshot(path=str(lobby_png))

@@ -18,7 +18,7 @@ import pytest
 import zxingcpp
 from playwright.async_api import expect
 
-from tests.browsers import ARTIFACTS, PHONE, SCREEN, Watch, local_only, settle
+from tests.browsers import ARTIFACTS, PHONE, QR_DRAWN, SCREEN, Watch, local_only, settle
 from tests.conftest import ADMIN_SECRET
 
 pytestmark = pytest.mark.browser
@@ -71,7 +71,7 @@ async def test_whole_game_through_cloud_local(cloud_pages, browser) -> None:
     await screen.wait_for_load_state()
     assert screen.url == f"{pages}/screen/{game_id}"
     await expect(screen.locator(".lobby-code")).to_have_attribute("aria-label", f"Game code {code}")
-    await screen.wait_for_function("document.querySelector('.qr-img').naturalWidth > 0")
+    await screen.wait_for_function(QR_DRAWN)
     await settle(screen)
     lobby_png = ARTIFACTS / "cloud-screen-lobby.png"
     await screen.screenshot(path=str(lobby_png))

@@ -29,7 +29,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
-from tests.browsers import ARTIFACTS, Watch
+from tests.browsers import ARTIFACTS, QR_DRAWN, Watch
 from tests.conftest import ADMIN, Client
 
 pytestmark = pytest.mark.browser
@@ -278,7 +278,7 @@ async def test_every_view_keeps_its_size(n, server, sockets, browser) -> None:
             {"inside": [".qr-img", ".lobby-code", ".lobby-count-n", ".chips-screen .chip"], "apart": []},
             f"lobby {n} {size}",
         )
-        await page.wait_for_function("document.querySelector('.qr-img').naturalWidth > 0")
+        await page.wait_for_function(QR_DRAWN)
         await shot(page, f"screen-lobby-{n}-{size}")
     await expect(phone.locator(".play-pill")).to_have_text(f"{count} players in the lobby")
     await expect(phone.locator(".play-kicker")).to_have_text("You're in!")

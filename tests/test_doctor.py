@@ -19,6 +19,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from engagements import __version__
 from tests.conftest import ADMIN_SECRET
 from tests.test_sync import finished_game, run_sync
@@ -35,6 +37,9 @@ from web.doctor import (
 )
 from web.mdns import discover
 from web.network import lan_interfaces
+
+# mDNS on loopback: one worker holds every such test, so no two responders race for 5353 (pyproject).
+pytestmark = pytest.mark.xdist_group("mdns")
 
 LOOPBACK = "127.0.0.1"
 DAY = 86400 * 1000

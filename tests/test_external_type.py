@@ -59,7 +59,7 @@ def installed(tmp_path_factory) -> Path:
 @pytest.fixture
 async def appliance(installed, server_process, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(installed))
-    proc = server_process()
+    proc = server_process("--no-mdns")
     await proc.start()
     async with aiohttp.ClientSession(base_url=proc.url) as http:
         yield http

@@ -36,6 +36,9 @@ from engagements import __version__
 from web import mdns
 from web.mdns import HTTP_TYPE, SERVICE_TYPE, Advertiser, Found, discover, parse_interfaces
 
+# mDNS on loopback: one worker holds every such test, so no two responders race for 5353 (pyproject).
+pytestmark = pytest.mark.xdist_group("mdns")
+
 LOOPBACK = ["127.0.0.1"]
 ROOT = Path(__file__).resolve().parent.parent
 DISCOVER_TIMEOUT = 2.0

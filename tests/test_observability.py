@@ -327,6 +327,7 @@ async def readiness(url: str, want: bool) -> tuple[int, dict[str, Any]]:
     return status, body
 
 
+@pytest.mark.xdist_group("mdns")  # announces on loopback (see tests/test_mdns.py)
 async def test_readyz_is_false_while_the_store_cannot_write_and_true_again_after(server_process):
     name = f"Engagements ready {uuid.uuid4().hex[:8]}"
     server = server_process("--mdns-interfaces", "127.0.0.1", "--name", name)

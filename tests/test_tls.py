@@ -17,6 +17,9 @@ from PIL import Image
 from tests.conftest import ADMIN, Certificate
 from web.cli import main
 
+# mDNS on loopback: one worker holds every such test, so no two responders race for 5353 (pyproject).
+pytestmark = pytest.mark.xdist_group("mdns")
+
 
 async def test_tls_serves_https_and_wss_and_every_url_follows(server_process, certificate):
     name = f"Engagements TLS {uuid.uuid4().hex[:8]}"
