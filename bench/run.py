@@ -794,6 +794,8 @@ def table(name: str, ours: dict[str, Any], base: dict[str, Any] | None) -> str:
     rows = [head]
     for label, get, how in ROWS:
         o = get(ours)
+        if set(str(o).split("/")) == {"None"}:
+            continue  # a measure this scenario has nothing of (a quiz has no vote)
         b = get(base) if base else ""
         rows.append((label, str(o), str(b), ratio(o, b, how) if base else ""))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
