@@ -55,6 +55,12 @@ async def http(server):
         yield session
 
 
+# How long a view waits for a message it expects: a guard against a hung test, never a latency target
+# (benchmarks measure those). Generous, because a loaded machine runs the cloud's double slowly: every
+# command there is a handler invocation against moto.
+WAIT = 20
+
+
 class Client:
     """One view's socket, as a phone or the host console would use it."""
 
@@ -72,14 +78,14 @@ class Client:
         await self.ws.send_json(msg)
         return msg.get("id", "")
 
-    async def receive(self, timeout: float = 5) -> dict[str, Any]:
+    async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
         msg = await self.ws.receive(timeout=timeout)
         assert msg.type == aiohttp.WSMsgType.TEXT, f"socket closed: {msg}"
         data = msg.json()
         self.seen.append(data)
         return data
 
-    async def expect(self, type_: str, timeout: float = 5, **match: Any) -> dict[str, Any]:
+    async def expect(self, type_: str, timeout: float = WAIT, **match: Any) -> dict[str, Any]:
         """The next message of `type_` (matching `match`), keeping the others for later."""
         for i, m in enumerate(self.inbox):
             if m["type"] == type_ and all(m.get(k) == v for k, v in match.items()):
@@ -94,7 +100,7 @@ class Client:
     async def command(self, type_: str, **fields: Any) -> dict[str, Any]:
         """Send a command and return its ack or error."""
         cmd_id = await self.send(type_, **fields)
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(WAIT):
             while True:
                 m = await self.receive()
                 if m["type"] in ("ack", "error") and m.get("id") == cmd_id:
@@ -106,10 +112,10 @@ class Client:
         assert reply["type"] == "ack", reply
         return reply
 
-    async def phase(self, phase: str, timeout: float = 5) -> dict[str, Any]:
+    async def phase(self, phase: str, timeout: float = WAIT) -> dict[str, Any]:
         return await self.expect("phase_changed", timeout, phase=phase)
 
-    async def you(self, field: str, timeout: float = 5) -> dict[str, Any]:
+    async def you(self, field: str, timeout: float = WAIT) -> dict[str, Any]:
         """The next `you` message that carries `field` (a ballot, a result, a standing)."""
         async with asyncio.timeout(timeout):
             while True:
