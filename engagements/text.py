@@ -70,6 +70,8 @@ def _escape(c: str) -> str:
 
 
 def _first_refused(text: str) -> str | None:
+    if text.isprintable():  # no control, format, private-use, surrogate or unassigned code point
+        return None
     for c in _FLAG.sub("", text):
         n = ord(c)
         if (unicodedata.category(c) in _REFUSED and c not in _ALLOWED_FORMAT) or _noncharacter(n):
@@ -83,6 +85,8 @@ def _noncharacter(n: int) -> bool:
 
 
 def _stacked_marks(text: str) -> int:
+    if text.isascii():  # no combining mark: the loop below is most of an answer's cost to the engine
+        return 0
     longest = run = 0
     for c in text:
         run = run + 1 if unicodedata.category(c) in ("Mn", "Me") else 0

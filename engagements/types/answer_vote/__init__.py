@@ -9,7 +9,6 @@ showcase and the best results, and the host pages through the rest.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,7 +34,7 @@ PHONE_RESULTS = 3  # result rows a phone gets, besides its own
 
 def option_id(game: Game, round: int, player: str) -> str:
     """An answer's id in the vote: stable across restarts, and says nothing about its author."""
-    digest = hmac.new(game.secret.encode(), f"{round}:{player}".encode(), hashlib.sha256).digest()
+    digest = hmac.digest(game.secret.encode(), f"{round}:{player}".encode(), "sha256")
     return "o" + base64.b32encode(digest[:10]).decode().lower()
 
 
