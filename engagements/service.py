@@ -21,7 +21,7 @@ from engagements.codes import is_code, is_id, new_id, normalize_code
 from engagements.commands import apply
 from engagements.creation import Created, new_game
 from engagements.engine import seat_of
-from engagements.model import SYSTEM, Actor, Command, Game, Rejected
+from engagements.model import FINISHED, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     MAX_TRANSACT_ITEMS,
     Store,
@@ -83,6 +83,7 @@ class Games:
         self.retention_days = retention_days
         self.clock = clock
         self._games: dict[str, Game] = {}
+        self._codes: dict[str, str] = {}  # join code -> id of the games in memory (find_code)
         self._loading: dict[str, asyncio.Lock] = {}
         self._in_flight: set[asyncio.Future[None]] = set()
         self._last_write: dict[str, asyncio.Future[None]] = {}
@@ -111,7 +112,7 @@ class Games:
                 await self.store.transact_write(items.creation_writes(game, self._ttl(game)))
             except TransactionCanceled:
                 continue
-            self._games[game.id] = game
+            self._remember(game)
             self.telemetry.count(GAMES_CREATED)
             created.saved()
             return created
@@ -121,8 +122,17 @@ class Games:
         code = normalize_code(raw)
         if not is_code(code):
             return None
+        game = self._games.get(self._codes.get(code, ""))
+        if game is not None and game.status != FINISHED and self._ttl(game) > self.clock() // 1000:
+            # A game in the lobby or playing holds its CODE item until that expires: no read for a join
+            # (at thousands of joins a minute, the store's read pool was a seventh of a join's cost).
+            return game.id
         item = await self.store.get(items.code_pk(code), "CODE")
         return None if item is None else item["game_id"]
+
+    def _remember(self, game: Game) -> None:
+        self._games[game.id] = game
+        self._codes[game.code] = game.id
 
     def in_memory(self) -> list[Game]:
         """The games loaded now (the metrics' gauges)."""
@@ -147,7 +157,7 @@ class Games:
                 if meta is None:
                     return None
                 game = items.load_game(found, self.types)
-                self._games[game_id] = game
+                self._remember(game)
                 if lifecycle.needs_keeping(meta, found):
                     self._keep(game)  # the server stopped before the finished game's items were kept
         self._loading.pop(game_id, None)
@@ -320,7 +330,10 @@ class Games:
 
     def evict(self, game_id: str) -> None:
         """Forget a game whose memory and store may disagree; the next access reloads the store's."""
-        if self._games.pop(game_id, None) is not None:
+        game = self._games.pop(game_id, None)
+        if game is not None:
+            if self._codes.get(game.code) == game_id:
+                del self._codes[game.code]
             self.on_evict(game_id)
 
     def _ttl(self, game: Game) -> int:
