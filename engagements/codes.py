@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -10,6 +11,7 @@ import secrets
 CODE_ALPHABET = "346789ABCDEFGHJKMNPQRTUVWXY"
 CODE_LENGTH = 7  # 27**7 ≈ 10**10 codes: with joins throttled per client, guessing a live one is hopeless
 ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+_TO_ID_ALPHABET = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ID_ALPHABET)  # base32 to ours
 
 
 def new_code() -> str:
@@ -31,7 +33,10 @@ def is_id(value: str) -> bool:
 
 
 def new_id(prefix: str, length: int = 12) -> str:
-    return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
+    """`length` characters of ID_ALPHABET, 5 random bits each, from one read of the system's random
+    source (a `secrets.choice` per character was one system call each: a twentieth of a join's cost)."""
+    raw = base64.b32encode(secrets.token_bytes((length * 5 + 7) // 8)).decode()
+    return prefix + raw[:length].translate(_TO_ID_ALPHABET)
 
 
 def new_secret() -> str:
