@@ -67,6 +67,7 @@ class Rooms:
         if room is None or room.game is not game:  # new, or the game was reloaded
             room = self.rooms[game.id] = Room(game, types, *_keep(room))
         room.conns[views.audience_of(conn.view)].add(conn)
+        self.collector.entered_room()
         pid = conn.actor.player if conn.actor else None
         if pid:
             seats = room.players.setdefault(pid, set())
