@@ -81,7 +81,7 @@ class Invocations:
 
     by_function: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    timed_out: dict[str, int] = field(default_factory=dict)
+    timed_out: dict[str, str] = field(default_factory=dict)  # request id -> function, past its timeout
 
     def add(self, name: str) -> None:
         self.by_function[name] = self.by_function.get(name, 0) + 1
@@ -155,7 +155,7 @@ class LambdaRuntime:
         except TimeoutError:
             # A thread cannot be stopped: it runs on, but its result is dropped as Lambda's would be.
             message = f"Task timed out after {function.timeout:.2f} seconds"
-            self.counts.timed_out[name] = self.counts.timed_out.get(name, 0) + 1
+            self.counts.timed_out[request_id] = name
             log.warning("%s: %s", name, message)
             outcome = Outcome(error={"errorMessage": message, "errorType": "Sandbox.Timedout"})
         outcome.request_id = request_id
