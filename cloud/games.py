@@ -361,7 +361,7 @@ class CloudGames:
             # are written before. The scores and what only a phone's snapshot reads can follow the
             # posts (`announce`: the caller runs `derived` after them); a snapshot that finds them
             # missing or old loads the whole game meanwhile.
-            if kept and (not announce or game.phase in now.partial_phases):
+            if kept and game.phase in now.partial_phases:  # the others' in `derived`, once
                 await self._keep_partial_state(game, now)
             scores = applied.scores if ranks is None else ranks
             done.derived = functools.partial(self._derive, game, scores, kept, now)
