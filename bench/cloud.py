@@ -4,7 +4,8 @@
     python -m bench.cloud --players 30,1000  the issue's sizes (docs/cloud.md has the figures)
     python -m bench.cloud --quiz             a quiz instead (question, then reveal: no vote)
 
-Each size is one game played as bench.run plays the appliance's (same players, same host, same rounds):
+Each size is one game played as bench.run plays the appliance's (same players, same host, same rounds),
+its answers and votes paced to what the test double sustains (`Pacing`, `--rate`; printed with each size):
 the server under test is bench.cloudserver, the handlers of deploy/realtime.yaml and deploy/http.yaml on
 the local gateway (tests/cloudlocal) with DynamoDB and SQS on moto, everything on 127.0.0.1. It prints,
 per size: DynamoDB items and capacity units per join, hello, answer, vote and phase change (charged to
@@ -15,7 +16,9 @@ latencies, which are this machine's (a test double on 2 shared cores), not AWS's
 Targets: the capacity units of a join and of a phone's hello, and the reads and writes of an answer and
 a vote, are the same at both sizes (CONSTANT says which figure; a board view's hello loads the whole
 game, a phone's reads a few items: cloud.phones); one `$default` invocation per WebSocket message;
-every phone's bytes per question within the appliance's budget and no message over 32 KB. Exit code 1
+every phone's bytes per question within the appliance's budget and no message over 32 KB; no invocation
+past its timeout (named by what it served: the double kept up with the pace, and no command was that
+slow). Exit code 1
 when a target is missed or a run lost events.
 """
 
