@@ -18,8 +18,7 @@ a vote, are the same at both sizes (CONSTANT says which figure; a board view's h
 game, a phone's reads a few items: cloud.phones); one `$default` invocation per WebSocket message;
 every phone's bytes per question within the appliance's budget and no message over 32 KB; no invocation
 past its timeout (named by what it served: the double kept up with the pace, and no command was that
-slow). Exit code 1
-when a target is missed or a run lost events.
+slow). Exit code 1 when a target is missed or a run lost events.
 """
 
 from __future__ import annotations
