@@ -7,7 +7,8 @@ than sharing this process's interpreter lock with the handlers. Everything liste
 clients get dummy credentials.
 
 A control port answers `GET /healthz` once the stack is up, and `GET /meter` with the counts: per
-invocation label (bench/meter.py), invocations per function, and the WebSocket API's messages
+invocation label (bench/meter.py), invocations per function (and those past their timeout), and the
+WebSocket API's messages
 (tests/cloudlocal/state.py `Traffic`). The admin secret is written to `<data dir>/admin-secret`, where the
 benchmark reads the appliance's.
 """
@@ -23,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -119,12 +121,14 @@ async def serve(args: argparse.Namespace, aws_endpoint: str) -> None:
         counts = gateway.state.runtime.counts
         invocations = {meter.handlers.get(name, name): n for name, n in counts.by_function.items()}
         seconds = {meter.handlers.get(name, name): round(t, 2) for name, t in counts.seconds.items()}
+        timed_out = Counter(meter.label(rid, name) for rid, name in counts.timed_out.items())
         traffic = gateway.state.traffic
         return web.json_response(
             {
                 "labels": labels,
                 "invocations": invocations,
                 "seconds": seconds,  # each function's invocations together, wall clock, on this machine
+                "timed_out": timed_out,  # invocations past their function's timeout, by label
                 "traffic": {
                     "received": traffic.received,
                     "posted": traffic.posted,

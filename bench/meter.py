@@ -120,6 +120,11 @@ class Meter:
                 use = self.uses[invocation.request_id] = Use(label_of(invocation, handler))
             return use
 
+    def label(self, request_id: str, function: str) -> str:
+        """What an invocation served (its label), or its function's handler if it never reached the table."""
+        use = self.uses.get(request_id)
+        return use.label if use is not None else self.handlers.get(function, function)
+
     def _before(self, params: dict[str, Any], model: Any, **kwargs: Any) -> None:
         """The call's parameters, and the items it would write, kept until its reply says whether it did."""
         writes: list[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None, int]] = []  # item, key, factor

@@ -297,8 +297,9 @@ class CloudGames:
 
         `also`: index items a join reads (cloud.admission). A join whose nickname is taken raises
         TransactionCanceled; one whose client id another copy of it claimed first, SeatClaimed.
-        `announce`: a phase change this makes (a deadline's tick, a phase settled early) is marked on
-        META until its caller has announced it (cloud.announcements; `Done.marked`).
+        `announce`: a phase change this makes (a deadline's tick, a phase settled early, the host's
+        command in a timed phase) is marked on META until its caller has announced it
+        (cloud.announcements; `Done.marked`).
         """
         at = self.clock() if at is None else at
         meta = await self.meta(game_id)
@@ -330,7 +331,8 @@ class CloudGames:
             writes = guarded(game, applied, before, played) + admission.writes(game, applied, ttl)
             writes += tallies.writes(game, applied, self.types, ttl)
             writes = phones.writes(game, self.types, applied, meta, writes, ttl)
-            marked = meta["deadline"] if announce and applied.messages.broadcast else None
+            deadline = meta.get("deadline")  # of the phase the command is decided in (none in some)
+            marked = deadline if announce and applied.messages.broadcast and deadline is not None else None
             if marked is not None:
                 writes = announcements.marked(writes, game, applied, marked)
             ranks = phones.rank_writes(game, applied, meta)
@@ -359,7 +361,7 @@ class CloudGames:
             # are written before. The scores and what only a phone's snapshot reads can follow the
             # posts (`announce`: the caller runs `derived` after them); a snapshot that finds them
             # missing or old loads the whole game meanwhile.
-            if kept and (not announce or game.phase in now.partial_phases):
+            if kept and game.phase in now.partial_phases:  # the others' in `derived`, once
                 await self._keep_partial_state(game, now)
             scores = applied.scores if ranks is None else ranks
             done.derived = functools.partial(self._derive, game, scores, kept, now)

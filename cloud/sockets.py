@@ -182,13 +182,16 @@ class Sockets:
                 raise Rejected("bad_message", "A command needs an `id`.")
             self._screen(connection, type_)
             log.debug("command received")
-            done = await self.games.execute(connection.game_id, actor_of(connection), type_, msg, cmd_id, at)
+            announce = type_ in HOST_COMMANDS  # a phase change nothing retries: marked (cloud.announcements)
+            done = await self.games.execute(
+                connection.game_id, actor_of(connection), type_, msg, cmd_id, at, announce=announce
+            )
         except Rejected as e:
             return type_, error(e.code, e.message, cmd_id)
         except StoreError:
             log.exception("a command could not be saved")
             return type_, error("internal", "That could not be saved: please try again.", cmd_id)
-        await self.after(connection.game_id, done)
+        await (self.announce if announce else self.after)(connection.game_id, done)
         await self.reply(connection_id, {"type": "ack", "id": cmd_id, **done.ack})
         log.debug("command acked")
         if done.settle:

@@ -146,3 +146,49 @@ def test_a_phase_settled_early_by_an_invocation_that_died_is_announced_by_its_de
     assert not announcements.pending(meta_of(cloud, created["game_id"]), opened["round"]["deadline"])
     assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}  # once more: nothing
     assert len(host.messages("phase_changed")) == 2
+
+
+def test_a_hosts_phase_change_whose_invocation_died_is_announced_by_the_phases_deadline(cloud, proxy):
+    """The host's `end_phase` runs in a `$default` invocation, which nothing retries: its mark waits for
+    the deadline of the phase it closed, whose tick (still queued) announces the change."""
+    unread = SocketsUnread()
+    proxy.inject("Query", unread, times=10_000)
+    created = cloud.create(["One"], question_seconds=5, vote_seconds=5)
+    host = cloud.host(created)
+    phones = [cloud.join(created, name) for name in ("Ann", "Bob", "Cy")]
+    host.ok("start")
+    for phone in phones:  # everyone answered: the vote opens at once
+        phone.ok("answer", round=0, text=f"From {phone.player}")
+    voting = host.last("phase_changed")
+    assert voting["phase"] == "voting"
+    unread.on.set()
+    end = json.dumps({"type": "end_phase", "id": "end", "round": 0, "phase": "voting"})
+    with pytest.raises(StoreError):  # the invocation fails after the commit, before its posts
+        websocket.default(message_event(host.id, end), None)
+    unread.on.clear()
+    meta = meta_of(cloud, created["game_id"])
+    assert meta["phase"] == "results" and announcements.pending(meta, voting["round"]["deadline"])
+    assert host.last("phase_changed")["phase"] == "voting"  # saved, and told to no one
+
+    wait_until(voting["round"]["deadline"])
+    body = json.dumps({"game_id": created["game_id"], "deadline": voting["round"]["deadline"]})
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}
+    for view in (host, *phones):
+        shown = view.last("phase_changed")
+        assert (shown["phase"], shown["seq"]) == ("results", voting["seq"] + 1)
+    assert not announcements.pending(meta_of(cloud, created["game_id"]), voting["round"]["deadline"])
+    assert deadline.handler(sqs_event([body]), None) == {"batchItemFailures": []}  # once more: nothing
+    assert [m["phase"] for m in host.messages("phase_changed")] == ["question", "voting", "results"]
+
+
+def test_a_hosts_phase_change_that_was_announced_leaves_no_mark(cloud):
+    created = cloud.create(["One"], question_seconds=5, vote_seconds=5)
+    host = cloud.host(created)
+    phones = [cloud.join(created, name) for name in ("Ann", "Bob", "Cy")]
+    host.ok("start")
+    for phone in phones[:2]:  # Cy has not answered: the host closes the question
+        phone.ok("answer", round=0, text=f"From {phone.player}")
+    host.ok("end_phase", round=0, phase="question")
+    assert host.last("phase_changed")["phase"] == "voting"
+    assert all(phone.last("phase_changed")["phase"] == "voting" for phone in phones)
+    assert announcements.DEADLINE not in meta_of(cloud, created["game_id"])

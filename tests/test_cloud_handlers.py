@@ -226,6 +226,25 @@ def test_reads_and_writes_per_answer_do_not_grow_with_the_players(cloud):
     assert votes[30][0] <= 7 and votes[30][1] == 3
 
 
+def test_a_hosts_phase_change_writes_each_players_items_once(cloud):
+    """Closing the vote writes META's change, each player's result's partial state and the changed
+    scores, once each: a whole-game command whose posts did not wait for them wrote the partial state
+    twice (the host's `end_phase` wrote 3,003 items at 1,000 players in the bench; 99 here)."""
+    players = 30
+    created = cloud.create(["One"])
+    host = cloud.host(created)
+    tokens = seat(cloud, created, players)
+    phones = [reconnect(cloud, created, pid, token) for pid, token in list(tokens.items())[:3]]
+    host.ok("start")
+    for phone in phones:
+        phone.ok("answer", round=0, text=phone.player)
+    host.ok("end_phase", round=0, phase="question")
+    calls = Calls(cloud.rt.games.store.client)
+    [(_, written)] = per_command(calls, [lambda: host.ok("end_phase", round=0, phase="voting")])
+    assert host.last("phase_changed")["phase"] == "results"
+    assert players <= written < 2 * players, written  # each player's result once, a few scores, META
+
+
 def test_reads_and_writes_per_hello_do_not_grow_with_the_players(cloud):
     """A phone's hello reads its own items, the game's VIEW and the first seats, never the whole game
     (cloud.phones): the same count with 30 seats as with 1,000, in the lobby and in a vote."""

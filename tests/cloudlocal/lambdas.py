@@ -75,11 +75,13 @@ INVOCATION: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar("
 
 @dataclass
 class Invocations:
-    """Counts per function, so tests and benches can say "one invocation per command", and the
-    seconds they ran (this machine's, in one shared process: not what Lambda would bill)."""
+    """Counts per function, so tests and benches can say "one invocation per command", the seconds
+    they ran (this machine's, in one shared process: not what Lambda would bill) and how many passed
+    their timeout."""
 
     by_function: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    timed_out: dict[str, str] = field(default_factory=dict)  # request id -> function, past its timeout
 
     def add(self, name: str) -> None:
         self.by_function[name] = self.by_function.get(name, 0) + 1
@@ -153,6 +155,7 @@ class LambdaRuntime:
         except TimeoutError:
             # A thread cannot be stopped: it runs on, but its result is dropped as Lambda's would be.
             message = f"Task timed out after {function.timeout:.2f} seconds"
+            self.counts.timed_out[request_id] = name
             log.warning("%s: %s", name, message)
             outcome = Outcome(error={"errorMessage": message, "errorType": "Sandbox.Timedout"})
         outcome.request_id = request_id

@@ -11,8 +11,9 @@ undoes whatever other requests committed meanwhile: updates lost, which DynamoDB
 `install()` changes that in the moto of this process: a Table is no longer copied, a transaction
 saves the items it names and, refused, puts those back (all or nothing, as DynamoDB says), and every
 write of the DynamoDB backend takes one lock, so no other write lands between a transaction's
-check and its writes (DynamoDB's transactions are serializable with other writes). It is part of the
-test double: production talks to DynamoDB. `python -m tests.cloudlocal.transactions` runs moto's
+check and its writes (DynamoDB's transactions are serializable with other writes). It also makes a
+query read its own partition (tests/cloudlocal/queries.py). It is part of the test double: production
+talks to DynamoDB. `python -m tests.cloudlocal.transactions` runs moto's
 server with it (moto.server's arguments).
 """
 
@@ -28,6 +29,8 @@ from typing import Any
 import moto.dynamodb.models as models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+
+from tests.cloudlocal import queries
 
 LOCK = threading.RLock()  # re-entrant: a transaction's own writes go through the wrapped methods
 WRITES = ("put_item", "update_item", "delete_item")
@@ -88,6 +91,7 @@ def _transactional(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def install() -> None:
     """Idempotent."""
+    queries.install()
     if getattr(DynamoDBBackend, "_saves_own_items", False):
         return
     models.copy = _KeepTables  # type: ignore[assignment]
