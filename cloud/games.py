@@ -27,16 +27,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloud import admission, announcements, phones, tallies
+from cloud import admission, announcements, batches, phones, results, tallies
 from cloud.guards import Before, guarded
-from engagements import items, lifecycle, ranking, seats, views
+from engagements import items, lifecycle, ranking, resultpages, seats, views
 from engagements.codes import is_code, new_id, normalize_code, split_token
 from engagements.commands import Applied, apply
 from engagements.creation import Created, new_game
 from engagements.model import LANE, PLAYING, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     GSI1,
-    MAX_BATCH_ITEMS,
     MAX_TRANSACT_ITEMS,
     PK,
     SK,
@@ -335,6 +334,8 @@ class CloudGames:
             marked = deadline if announce and applied.messages.broadcast and deadline is not None else None
             if marked is not None:
                 writes = announcements.marked(writes, game, applied, marked)
+            scored = resultpages.changed(game, applied.events)  # their pages: kept below
+            writes = results.marked(writes, game, scored)
             ranks = phones.rank_writes(game, applied, meta)
             try:
                 await self._commit(writes)
@@ -363,6 +364,8 @@ class CloudGames:
             # missing or old loads the whole game meanwhile.
             if kept and game.phase in now.partial_phases:  # the others' in `derived`, once
                 await self._keep_partial_state(game, now)
+            if scored:  # the host's console asks for a page of them as soon as it shows them
+                await results.keep(self.store, game, self.types, scored, meta, self.ttl(game))
             scores = applied.scores if ranks is None else ranks
             done.derived = functools.partial(self._derive, game, scores, kept, now)
             if not announce:
@@ -418,21 +421,8 @@ class CloudGames:
             | {"round": game.round, "version": game.version, "state": state, TTL: ttl}
             for player, state in kind.partial_state(game).items()
         ]
-        limit = asyncio.Semaphore(SCORE_WRITERS)
-
-        async def write(batch: list[Item]) -> None:
-            async with limit:
-                left = await self.store.batch_write(batch)
-                for _ in range(3):
-                    if not left:
-                        return
-                    await asyncio.sleep(BACKOFF)
-                    left = await self.store.batch_write([w.item for w in left if isinstance(w, Put)])
-
         try:
-            await asyncio.gather(
-                *(write(puts[i : i + MAX_BATCH_ITEMS]) for i in range(0, len(puts), MAX_BATCH_ITEMS))
-            )
+            await batches.write_all(self.store, puts)
         except StoreError:  # the command is saved; votes without their ballot load the whole game
             log.exception("game %s: the ballots of version %d were not all kept", game.id, game.version)
 
