@@ -200,7 +200,7 @@ def test_a_hosts_start_whose_invocation_died_is_announced_by_the_tick_it_queued(
     the question's deadline, whose tick then closes it."""
     unread = SocketsUnread()
     proxy.inject("Query", unread, times=10_000)
-    created = cloud.create(["One"], question_seconds=10, vote_seconds=10)
+    created = cloud.create(["One"], question_seconds=20, vote_seconds=20)
     host = cloud.host(created)
     phones = [cloud.join(created, name) for name in ("Ann", "Bob")]
     died_after_its_commit(cloud, unread, created, host, {"type": "start", "id": "start"}, "question")
@@ -216,7 +216,7 @@ def test_a_hosts_next_whose_invocation_died_is_announced_by_the_tick_it_queued(c
     tick its invocation queued, and its deadline is queued by that tick."""
     unread = SocketsUnread()
     proxy.inject("Query", unread, times=10_000)
-    created = cloud.create(["One", "Two"], question_seconds=10, vote_seconds=10)
+    created = cloud.create(["One", "Two"], question_seconds=20, vote_seconds=20)
     host = cloud.host(created)
     phones = [cloud.join(created, name) for name in ("Ann", "Bob", "Cy")]
     host.ok("start")
