@@ -16,6 +16,20 @@ that finds the mark (`pending`) announces again from the whole game as it is now
 META's deadline and removes the mark; one that finds none (the announcement was done) returns, as
 before: a phase closed early and announced is never announced twice.
 
+The host's commands run in a `$default` invocation, which nothing retries; they are marked too. One
+decided in a timed phase (the question, the vote) is marked with that phase's deadline, whose tick is
+still queued. One that changes the phase from a phase without a deadline (`start` from the lobby,
+`next` from the results, closing a Q&A) has no tick to follow it, and the phase it opens has no
+deadline queued until its posts are out: so its invocation queues a tick of its own before the commit
+(`CloudGames._check_announced`), GRACE from then, and marks the change with that tick's time. The tick
+finds the mark cleared when the invocation announced the change, and does nothing; else it announces
+it, and queues the deadline of the phase it opened. A commit that failed leaves a tick that finds no
+mark. GRACE is what the invocation is given to post a change before it is announced again: in AWS the
+posts of a large room are handed to the fan-out function within a second; the local test double takes
+seconds at 1,000 phones. A slower invocation's change is announced twice, which the views ignore
+(below), at the cost of a whole load and the posts again; a longer grace would leave the phase opened
+by a lost change (a question, whose deadline is fixed) unseen for longer.
+
 Announcing twice is harmless when the first posts did reach some views: an event whose `seq` a view
 has already applied is ignored (docs/protocol.md, "Ordering"), a `you` replaces the player's state
 whole, and a deadline queued twice fires a tick that finds it no longer META's. When a later command
@@ -31,7 +45,9 @@ from engagements.model import Event, Game
 from engagements.store.base import ConditionFailed, Item, Store, Update, Write, equals
 from engagements.types import Types
 
+GRACE = 10_000  # ms after a change from an untimed phase, before a tick checks that it was announced
 DEADLINE = "unannounced"  # on META: the deadline of the phase whose close is not announced yet
+# (or, for a change from an untimed phase, the time of the tick queued to check it)
 SEQ = "unannounced_seq"  # the seq of that change's broadcast
 EVENTS = "unannounced_events"  # the kinds of its events that views.messages renders from
 RENDERED = ("phase_changed", "round_scored")  # the events of a tick whose messages need their kind only

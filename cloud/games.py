@@ -27,16 +27,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloud import admission, announcements, phones, tallies
+from cloud import admission, announcements, batches, phones, results, tallies
+from cloud.deadlines import Deadlines
 from cloud.guards import Before, guarded
-from engagements import items, lifecycle, ranking, seats, views
+from engagements import items, lifecycle, ranking, resultpages, seats, views
 from engagements.codes import is_code, new_id, normalize_code, split_token
 from engagements.commands import Applied, apply
 from engagements.creation import Created, new_game
 from engagements.model import LANE, PLAYING, SYSTEM, Actor, Command, Game, Rejected
 from engagements.store.base import (
     GSI1,
-    MAX_BATCH_ITEMS,
     MAX_TRANSACT_ITEMS,
     PK,
     SK,
@@ -97,9 +97,11 @@ class CloudGames:
         retention_days: int = 7,
         clock: Callable[[], int] = now_ms,
         telemetry: Telemetry | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self.store = store
         self.types = types
+        self.deadlines = deadlines  # queues the check of a change from an untimed phase (cloud.announcements)
         self.boards = tallies.Boards(store)
         self.retention_days = retention_days
         self.clock = clock
@@ -297,9 +299,10 @@ class CloudGames:
 
         `also`: index items a join reads (cloud.admission). A join whose nickname is taken raises
         TransactionCanceled; one whose client id another copy of it claimed first, SeatClaimed.
-        `announce`: a phase change this makes (a deadline's tick, a phase settled early, the host's
-        command in a timed phase) is marked on META until its caller has announced it
-        (cloud.announcements; `Done.marked`).
+        `announce`: a change this broadcasts (a deadline's tick, a phase settled early, the host's
+        command) is marked on META until its caller has announced it (cloud.announcements;
+        `Done.marked`): by the deadline of the phase it was decided in, whose tick announces it if
+        its caller could not; a phase change from a phase without one, by a tick queued for it.
         """
         at = self.clock() if at is None else at
         meta = await self.meta(game_id)
@@ -310,6 +313,7 @@ class CloudGames:
         partial = type_ in ("join", "presence") or (actor.role == "player" and type_ in kind.partial_commands)
         player = fields.get("player") if type_ == "presence" else actor.player
         fresh: Item | None = meta  # the first attempt uses the META just read
+        check: int | None = None  # a phase change from an untimed phase: when its announcement is checked
         for attempt in range(1, ATTEMPTS + 1):
             loaded = None
             if partial:
@@ -331,10 +335,16 @@ class CloudGames:
             writes = guarded(game, applied, before, played) + admission.writes(game, applied, ttl)
             writes += tallies.writes(game, applied, self.types, ttl)
             writes = phones.writes(game, self.types, applied, meta, writes, ttl)
-            deadline = meta.get("deadline")  # of the phase the command is decided in (none in some)
-            marked = deadline if announce and applied.messages.broadcast and deadline is not None else None
+            marked = None
+            if announce and applied.messages.broadcast:
+                marked = meta.get("deadline")  # of the phase the command is decided in, if it has one
+                if marked is None and any(e.kind == "phase_changed" for e in applied.events):
+                    check = check or await self._check_announced(game_id)
+                    marked = check
             if marked is not None:
                 writes = announcements.marked(writes, game, applied, marked)
+            scored = resultpages.changed(game, applied.events)  # their pages: kept below
+            writes = results.marked(writes, game, scored)
             ranks = phones.rank_writes(game, applied, meta)
             try:
                 await self._commit(writes)
@@ -363,6 +373,8 @@ class CloudGames:
             # missing or old loads the whole game meanwhile.
             if kept and game.phase in now.partial_phases:  # the others' in `derived`, once
                 await self._keep_partial_state(game, now)
+            if scored:  # the host's console asks for a page of them as soon as it shows them
+                await results.keep(self.store, game, self.types, scored, meta, self.ttl(game))
             scores = applied.scores if ranks is None else ranks
             done.derived = functools.partial(self._derive, game, scores, kept, now)
             if not announce:
@@ -380,6 +392,18 @@ class CloudGames:
             done.ranked = bool(played.rankings) and any(e.kind.startswith("entry_") for e in applied.events)
             return done
         raise StoreError(f"game {game_id}: {type_} kept conflicting")
+
+    async def _check_announced(self, game_id: str) -> int | None:
+        """Queue the tick that checks, a grace period from now, that a phase change about to commit is
+        announced (cloud.announcements): its time, the mark's. Queued before the commit, so that no
+        moment after it lacks one; a commit that fails leaves a tick that finds no mark. None without
+        a deadline queue."""
+        if self.deadlines is None:
+            return None
+        now = self.clock()
+        due = now + announcements.GRACE
+        await asyncio.to_thread(self.deadlines.schedule, game_id, due, now)
+        return due
 
     async def _commit(self, writes: list[Write]) -> None:
         # A kick in a crowded vote can remove more entries than one transaction holds; the guard is
@@ -418,21 +442,8 @@ class CloudGames:
             | {"round": game.round, "version": game.version, "state": state, TTL: ttl}
             for player, state in kind.partial_state(game).items()
         ]
-        limit = asyncio.Semaphore(SCORE_WRITERS)
-
-        async def write(batch: list[Item]) -> None:
-            async with limit:
-                left = await self.store.batch_write(batch)
-                for _ in range(3):
-                    if not left:
-                        return
-                    await asyncio.sleep(BACKOFF)
-                    left = await self.store.batch_write([w.item for w in left if isinstance(w, Put)])
-
         try:
-            await asyncio.gather(
-                *(write(puts[i : i + MAX_BATCH_ITEMS]) for i in range(0, len(puts), MAX_BATCH_ITEMS))
-            )
+            await batches.write_all(self.store, puts)
         except StoreError:  # the command is saved; votes without their ballot load the whole game
             log.exception("game %s: the ballots of version %d were not all kept", game.id, game.version)
 

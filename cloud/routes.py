@@ -19,8 +19,20 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from cloud import results
 from cloud.games import CloudGames
-from engagements import auth, export, exportfiles, history, jsondoc, lifecycle, openapi, views
+from engagements import (
+    auth,
+    export,
+    exportfiles,
+    history,
+    items,
+    jsondoc,
+    lifecycle,
+    openapi,
+    resultpages,
+    views,
+)
 from engagements.creation import catalogue
 from engagements.model import Rejected
 from engagements.packs import (
@@ -298,7 +310,20 @@ class Routes:
         return respond(200, history.summary(await self._hosted(event, game_id), self.games.types))
 
     async def round_results(self, event: dict[str, Any], game_id: str, round: str) -> Response:
-        """A page of one round's results."""
+        """A page of one round's results: of a scored round from META and its page items
+        (cloud.results), whatever the room; else, or when its pages are not there, from the whole game."""
+        meta = await self.games.meta(game_id)
+        if meta is None:
+            raise Rejected("not_found", "No such game.")
+        bare = items.load_game([meta], self.games.types)  # who may read it, and its outcomes
+        self._may_read(event, bare, meta)
+        r = int(round) - 1  # the route's pattern: digits
+        if bare.outcomes.get(r) == "scored":
+            offset, limit = history.window(query(event))
+            listing = await results.read(self.games.store, meta, r, resultpages.HISTORY, offset, limit)
+            if listing is not None:
+                page = (r, listing.type, listing.prompt, listing.total, offset, limit, listing.rows)
+                return respond(200, history.results_page(*page))
         game = await self._hosted(event, game_id)
         return respond(200, history.results(game, self.games.types, round, query(event)))
 
@@ -308,9 +333,14 @@ class Routes:
         if loaded is None:
             raise Rejected("not_found", "No such game.")
         game, meta = loaded
+        self._may_read(event, game, meta)
+        return game
+
+    def _may_read(self, event: dict[str, Any], game: Any, meta: dict[str, Any]) -> None:
+        """Refuse a request with neither the game's host token (auth.may_read) nor the admin secret:
+        from META alone (`game` loaded from it or more)."""
         if not auth.may_read(game, bearer(event), meta.get(lifecycle.READER)) and not self.is_admin(event):
             raise Rejected("unauthorized", "The host token or the admin secret is needed for this game.")
-        return game
 
 
 def header(event: dict[str, Any], name: str) -> str:

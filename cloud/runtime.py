@@ -74,12 +74,14 @@ def build(config: Config) -> Runtime:
     session = boto3.Session()
     store = asyncio.run(DynamoStore.open(config.table, session=session))
     telemetry = EmbeddedMetrics(config.environment)
-    games = CloudGames(store, load_types(), retention_days=config.retention_days, telemetry=telemetry)
-    poster = Poster(session.client("apigatewaymanagementapi", endpoint_url=config.websocket_endpoint or None))
-    invoker = Invoker(session.client("lambda"), config.fanout_function) if config.fanout_function else None
     deadlines = (
         Deadlines(session.client("sqs"), config.deadline_queue_url) if config.deadline_queue_url else None
     )
+    games = CloudGames(
+        store, load_types(), retention_days=config.retention_days, telemetry=telemetry, deadlines=deadlines
+    )
+    poster = Poster(session.client("apigatewaymanagementapi", endpoint_url=config.websocket_endpoint or None))
+    invoker = Invoker(session.client("lambda"), config.fanout_function) if config.fanout_function else None
     room_updates = RoomUpdates(store, deadlines, games.clock)
     sockets = Sockets(
         games,

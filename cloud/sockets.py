@@ -15,14 +15,14 @@ import logging
 import time
 from typing import Any
 
-from cloud import announcements
+from cloud import announcements, results
 from cloud.coalesce import PROGRESS, PROGRESS_INTERVAL, RoomUpdates
 from cloud.connections import Connection, Connections
 from cloud.deadlines import Deadlines, Timer
 from cloud.delivery import INLINE_POSTS, Invoker, Poster, Posts, chunks
 from cloud.games import CloudGames, Done
 from cloud.phones import Phones
-from engagements import auth, items, jsondoc, views
+from engagements import auth, items, jsondoc, resultpages, views
 from engagements.engine import HOST_COMMANDS, SYSTEM_COMMANDS
 from engagements.model import BOARD, HOST, SYSTEM, Actor, Rejected
 from engagements.store.base import StoreError
@@ -273,10 +273,24 @@ class Sockets:
     async def _request(self, connection: Connection, type_: str, msg: dict[str, Any]) -> dict[str, Any]:
         if connection.view != "host":
             raise Rejected("forbidden", "Only the host can do that.")
+        if type_ == "results" and (page := await self._results_page(connection.game_id, msg)) is not None:
+            return page
         loaded = await self.games.load(connection.game_id)
         if loaded is None:
             raise Rejected("unauthorized", "There is no such game.")
         return views.request(loaded[0], self.games.types, type_, msg)
+
+    async def _results_page(self, game_id: str, msg: dict[str, Any]) -> dict[str, Any] | None:
+        """A page of a scored round's results from META and its page items (cloud.results), or None
+        when they are not there: the whole game answers then."""
+        meta = await self.games.meta(game_id)
+        if meta is None:
+            raise Rejected("unauthorized", "There is no such game.")
+        bare = items.load_game([meta], self.games.types)  # its outcomes say which rounds have results
+        round, offset = views.results_wanted(bare, msg.get("round"), msg.get("offset"))
+        store = self.games.store
+        listing = await results.read(store, meta, round, resultpages.HOST, offset, views.RESULTS_PAGE)
+        return None if listing is None else views.results_reply(round, offset, listing.total, listing.rows)
 
     # -- after a command -------------------------------------------------------------------------
 

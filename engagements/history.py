@@ -85,18 +85,33 @@ def results(game: Game, types: Types, round: str, query: Mapping[str, str]) -> d
     """One round's result rows (the export's), `?offset=` and `?limit=` a page of them."""
     if not round.isdigit() or not 1 <= int(round) <= len(game.prompts):
         raise Rejected("not_found", "This game has no such round.")
+    r = int(round) - 1
+    offset, limit = window(query)
+    rows = round_results(game, types, r)
+    kind, prompt = kind_of(game, types, r).slug, game.prompts[r].get("text", "")
+    return results_page(r, kind, prompt, len(rows), offset, limit, rows[offset : offset + limit])
+
+
+def window(query: Mapping[str, str]) -> tuple[int, int]:
+    """`?offset=` and `?limit=` of a page of a round's results, checked."""
     offset_text = query.get("offset", "0")
     if not offset_text.isdigit():
         raise Rejected("invalid", "`offset` must be a whole number.")
-    offset, limit, r = int(offset_text), page_size(query), int(round) - 1
-    rows = round_results(game, types, r)
+    return int(offset_text), page_size(query)
+
+
+def results_page(
+    r: int, kind: str, prompt: str, total: int, offset: int, limit: int, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A page of round `r`'s (from 0) result rows: `rows` are its `total` rows' from `offset` on,
+    `limit` at most (the cloud reads them from the round's pages: cloud.results)."""
     end = offset + limit
     return {
         "round": r + 1,
-        "type": kind_of(game, types, r).slug,
-        "prompt": game.prompts[r].get("text", ""),
-        "total": len(rows),
+        "type": kind,
+        "prompt": prompt,
+        "total": total,
         "offset": offset,
-        "results": rows[offset:end],
-        "next": end if end < len(rows) else None,
+        "results": rows,
+        "next": end if end < total else None,
     }

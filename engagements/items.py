@@ -7,6 +7,8 @@
     GAME#<id>         NICK#<folded nickname>  claims a nickname, so two joins cannot both take it
     GAME#<id>         ENTRY#<nnn>#<kind>#<player id>   one answer, vote or choice (keyed by its player,
                                                        or as its type keys it: a Q&A's questions by id)
+    GAME#<id>         RESULTS#<nnn>#<stamp>#<listing>#<page>   a page of a scored round's ranked
+                                                       results (the cloud's: engagements.resultpages)
     CODE#<code>       CODE                    join code -> game id
 
 META carries GSI1PK = "GAMES#live", "GAMES#finished" (not yet in the cloud) or "GAMES#synced", and
@@ -300,6 +302,21 @@ def prompt_sk(index: int) -> str:
 
 def entry_sk(round: int, kind: str, player: str) -> str:
     return f"ENTRY#{round:03d}#{kind}#{player}"
+
+
+def results_sk(round: int, stamp: int, listing: str, page: int) -> str:
+    """A page of a round's ranked results (engagements.resultpages), for one stamp and listing."""
+    return f"{results_prefix(round, stamp)}{listing}#{page:05d}"
+
+
+def results_prefix(round: int, stamp: int) -> str:
+    """The sort keys of every page of a round's results for one stamp."""
+    return f"RESULTS#{round:03d}#{stamp:09d}#"
+
+
+def results_stamp(round: int) -> str:
+    """The META attribute naming the stamp of a round's current result pages (the cloud's)."""
+    return f"results#{round:03d}"
 
 
 def entry_item(pk: str, e: Entry, ttl: int) -> Item:

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from engagements import auth, items
+from engagements import auth, items, resultpages
 from engagements.model import FINISHED, Game
 from engagements.store.base import (
     GSI1,
@@ -35,6 +35,7 @@ from engagements.store.base import (
     now_epoch,
     present,
 )
+from engagements.types import Types
 
 DAY = 86400
 CLOUD_RETENTION_DAYS = 90
@@ -221,8 +222,9 @@ async def synced(store: Store) -> list[Item]:
 # -- the cloud copy --------------------------------------------------------------------------------------
 
 
-def cloud_copy(partition: list[Item], cloud_retention_days: int) -> list[Item]:
-    """The game as the cloud keeps it: nothing that stays home, its META synced, every item expiring.
+def cloud_copy(partition: list[Item], cloud_retention_days: int, types: Types) -> list[Item]:
+    """The game as the cloud keeps it: nothing that stays home, its META synced, every item expiring,
+    and the pages of its scored rounds' results (`result_pages`).
 
     A game not yet synced must have begun its sync (`begin_sync`): its copy is synced as of then, as the
     appliance marks it once the copy is verified, so the two then agree. A synced game keeps the time and
@@ -243,7 +245,21 @@ def cloud_copy(partition: list[Item], cloud_retention_days: int) -> list[Item]:
             if meta.get("host_token_hash"):
                 kept[READER] = auth.reader_hash(meta["host_token_hash"])
         copy.append({**kept, TTL: ttl})
-    return copy
+    return copy + result_pages(partition, {**meta, **changes}, types, ttl)
+
+
+def result_pages(partition: list[Item], meta: Item, types: Types, ttl: int) -> list[Item]:
+    """The page items of a game's scored rounds (engagements.resultpages), for the cloud to page its
+    results as it does its own games' rather than from the whole game at each page: the same rule,
+    stamped with the copy's META version (`meta`), which the cloud reads them by. None when a type that
+    played the game is not installed here (the appliance that played it had it): the cloud then pages
+    it from the whole game."""
+    rounds = resultpages.scored_rounds(meta)
+    played = {meta["type"], *(i["type"] for i in partition if i[SK].startswith("PROMPT#") and "type" in i)}
+    if not rounds or not played <= set(types):
+        return []
+    game = items.load_game(partition, types)
+    return [page for r in rounds for page in resultpages.page_items(game, types, r, meta["version"], ttl)]
 
 
 def meta_of(partition: list[Item]) -> Item:

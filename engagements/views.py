@@ -294,19 +294,26 @@ def players_page(game: Game, query: Any, offset: Any) -> dict[str, Any]:
 
 def results_page(game: Game, types: Types, round: Any, offset: Any) -> dict[str, Any]:
     """A page of a finished round's results, best first: the host reads every answer this way."""
+    round, offset = results_wanted(game, round, offset)
+    rows = kind_of(game, types, round).results(game, round)
+    return results_reply(round, offset, len(rows), rows[offset : offset + RESULTS_PAGE])
+
+
+def results_wanted(game: Game, round: Any, offset: Any) -> tuple[int, int]:
+    """The round and offset of the host's `results` request, checked. Only the game's outcomes are
+    read: the cloud checks a request from META alone, then reads the round's rows from its pages
+    (cloud.results)."""
     if not isinstance(round, int) or isinstance(round, bool):
         raise Rejected("bad_message", "`round` must be the round number.")
     if game.outcomes.get(round) != "scored":
         raise Rejected("no_such_round", "That round has no results (yet).")
-    offset = _offset(offset)
-    rows = kind_of(game, types, round).results(game, round)
-    return {
-        "type": "results",
-        "round": round,
-        "offset": offset,
-        "total": len(rows),
-        "items": rows[offset : offset + RESULTS_PAGE],
-    }
+    return round, _offset(offset)
+
+
+def results_reply(round: int, offset: int, total: int, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reply to a `results` request: `items`, the round's rows from `offset` on (RESULTS_PAGE at
+    most), of `total`."""
+    return {"type": "results", "round": round, "offset": offset, "total": total, "items": items}
 
 
 CORE_REQUESTS = frozenset({"players", "results"})  # the host's; they read and change nothing

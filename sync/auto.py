@@ -16,6 +16,7 @@ from collections.abc import Callable
 from engagements.store.base import Store, StoreError
 from engagements.store.dynamodb import DynamoStore
 from engagements.telemetry.metrics import SYNC_GAMES, SYNC_RUNS, Telemetry
+from engagements.types import Types
 from sync.cloud import GameReport, Retention, sync_all
 from sync.target import Target, open_cloud
 
@@ -30,6 +31,7 @@ class AutoSync:
         self,
         local: Store,
         target: Target,
+        types: Types,
         *,
         retention_days: int,
         clock: Callable[[], int],
@@ -39,6 +41,7 @@ class AutoSync:
     ) -> None:
         self.local = local
         self.target = target
+        self.types = types  # a game's result pages go up with it (lifecycle.cloud_copy)
         self.retention_days = retention_days
         self.clock = clock
         self.on_synced = on_synced
@@ -75,7 +78,7 @@ class AutoSync:
             self._cloud = await open_cloud(self.target)
         now = self.clock()
         retention = Retention(self.retention_days, self.target.cloud_retention_days)
-        reports = await sync_all(self.local, self._cloud, now_ms=now, retention=retention)
+        reports = await sync_all(self.local, self._cloud, now_ms=now, retention=retention, types=self.types)
         failed = [r for r in reports if r.status == "failed"]
         for report in reports:
             self.telemetry.count(SYNC_GAMES, result=report.status)

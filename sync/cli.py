@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from engagements import lifecycle
+from engagements import lifecycle, plugins
 from engagements.store.base import StoreError
 from engagements.store.sqlite import SQLiteStore
 from sync.cloud import KEEP_CLOUD, KEEP_LOCAL, GameReport, Progress, Retention, resolve, sync_all, verify_all
@@ -216,10 +216,13 @@ async def run(
         if not dry_run:
             cloud = await open_cloud(target)  # before anything else: a bad target changes nothing here
         now = time.time_ns() // 1_000_000
+        types = plugins.load_types()  # a game's result pages go up with it (lifecycle.cloud_copy)
         if resolving is not None:
             assert cloud is not None
             choice, game_id = resolving
-            return [await resolve(local, cloud, game_id, choice, now_ms=now, retention=retention)]
+            return [
+                await resolve(local, cloud, game_id, choice, now_ms=now, retention=retention, types=types)
+            ]
         games = await lifecycle.pending(local)
         total = sum(len(g) for g in games)
         show = not quiet and not dry_run and total and sys.stdout.isatty()
@@ -238,12 +241,19 @@ async def run(
             else:
                 progress = Progress() if dry_run or quiet else Progress(game=_plain)
             reports = await sync_all(
-                local, cloud, now_ms=now, retention=retention, dry_run=dry_run, progress=progress, games=games
+                local,
+                cloud,
+                now_ms=now,
+                retention=retention,
+                types=types,
+                dry_run=dry_run,
+                progress=progress,
+                games=games,
             )
         if verify:
             assert cloud is not None
             synced_now = {r.game_id for r in reports}
-            checked = await verify_all(local, cloud, retention=retention, progress=Progress())
+            checked = await verify_all(local, cloud, retention=retention, types=types, progress=Progress())
             reports += [r for r in checked if r.game_id not in synced_now]
         return reports
     finally:

@@ -1,7 +1,10 @@
 """Finished games up to the cloud table: exactly once, complete, verified, resumable, and repairable.
 
 A game goes up as its partition (`GAME#<id>`) in the form engagements.lifecycle.cloud_copy gives it:
-without what stays home, its META saying synced, every item expiring after the cloud's retention.
+without what stays home, its META saying synced, every item expiring after the cloud's retention, and
+with its scored rounds' result pages (made here by the installed types, so that the cloud pages a synced
+game's results as it pages its own: engagements.resultpages; a copy synced before them gets them from
+`verify_all`, as anything else the cloud lacks).
 Items already in the cloud are never overwritten (a re-run cannot clobber a newer cloud copy), the
 META item goes last (a cloud reader never sees a game whose items are still on their way), and only
 when a read-back of the cloud copy matches the expected one, item for item, is the game marked synced
@@ -37,6 +40,7 @@ from engagements.store.base import (
     Write,
     now_epoch,
 )
+from engagements.types import Types
 
 BATCH_RETRIES = 8
 KEEP_LOCAL = "keep-local"
@@ -116,6 +120,7 @@ async def sync_all(
     *,
     now_ms: int,
     retention: Retention,
+    types: Types,
     dry_run: bool = False,
     progress: Progress | None = None,
     games: list[list[Item]] | None = None,
@@ -132,7 +137,8 @@ async def sync_all(
             continue
         try:
             partition = await lifecycle.begin_sync(local, partition, now_ms, retention.cloud_days)
-            await upload(cloud, lifecycle.cloud_copy(partition, retention.cloud_days), report, progress)
+            copy = lifecycle.cloud_copy(partition, retention.cloud_days, types)
+            await upload(cloud, copy, report, progress)
             report.synced_at = await lifecycle.mark_synced(
                 local, partition, now_ms, retention.local_days, also=announce_synced(local, now_ms)
             )
@@ -144,7 +150,7 @@ async def sync_all(
 
 
 async def verify_all(
-    local: Store, cloud: Store, *, retention: Retention, progress: Progress | None = None
+    local: Store, cloud: Store, *, retention: Retention, types: Types, progress: Progress | None = None
 ) -> list[GameReport]:
     """Re-check every synced game still on the appliance; put back whatever the cloud lost."""
     progress = progress or Progress()
@@ -158,14 +164,19 @@ async def verify_all(
         reports.append(report)
         progress.game(report)
         try:
-            report.status = await verify(cloud, partition, report, progress, retention)
+            report.status = await verify(cloud, partition, report, progress, retention, types)
         except StoreError as e:
             report.status, report.error = "failed", str(e)
     return reports
 
 
 async def verify(
-    cloud: Store, partition: list[Item], report: GameReport, progress: Progress, retention: Retention
+    cloud: Store,
+    partition: list[Item],
+    report: GameReport,
+    progress: Progress,
+    retention: Retention,
+    types: Types,
 ) -> str:
     meta = lifecycle.meta_of(partition)
     if lifecycle.CLOUD_KEPT in meta:  # the admin kept the cloud's own copy: it must still be that one
@@ -177,7 +188,7 @@ async def verify(
                 f"resolve it with --resolve {KEEP_CLOUD} or {KEEP_LOCAL}"
             )
         return "verified"
-    expected = lifecycle.cloud_copy(partition, retention.cloud_days)
+    expected = lifecycle.cloud_copy(partition, retention.cloud_days, types)
     if copy_ttl(expected) <= now_epoch():
         progress.items(len(partition))
         return "expired"  # the cloud's retention is over: its copy is meant to be gone
@@ -186,7 +197,14 @@ async def verify(
 
 
 async def resolve(
-    local: Store, cloud: Store, game_id: str, choice: str, *, now_ms: int, retention: Retention
+    local: Store,
+    cloud: Store,
+    game_id: str,
+    choice: str,
+    *,
+    now_ms: int,
+    retention: Retention,
+    types: Types,
 ) -> GameReport:
     """Settle a game whose cloud copy differs from the local one, as the admin chose.
 
@@ -224,7 +242,7 @@ async def resolve(
         return report
     if not synced:
         partition = await lifecycle.begin_sync(local, partition, now_ms, retention.cloud_days)
-    expected = lifecycle.cloud_copy(partition, retention.cloud_days)
+    expected = lifecycle.cloud_copy(partition, retention.cloud_days, types)
     wanted = {(i[PK], i[SK]) for i in expected}
     extra: list[Key] = [{PK: i[PK], SK: i[SK]} for i in copy if (i[PK], i[SK]) not in wanted]
     for start in range(0, len(extra), MAX_BATCH_ITEMS):

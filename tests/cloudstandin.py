@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayProxyEventV2Model,
@@ -221,13 +221,16 @@ def disconnect_event(connection_id: str) -> dict[str, Any]:
 def http_event(
     method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    """`path` may end in a query string: API Gateway's `rawQueryString` and `queryStringParameters`."""
     at = now_ms()
     all_headers = {"host": DOMAIN, "content-type": "application/json", **(headers or {})}
+    path, _, raw_query = path.partition("?")
     event = {
         "version": "2.0",
         "routeKey": f"{method} {path}",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": raw_query,
+        **({"queryStringParameters": dict(parse_qsl(raw_query))} if raw_query else {}),
         "headers": all_headers,
         "requestContext": {
             "accountId": "123456789012",

@@ -16,7 +16,7 @@ from sync.cloud import Retention, sync_all
 from tests.browsers import ARTIFACTS, Watch, local_only, settle
 from tests.conftest import ADMIN_SECRET, create_game
 from tests.test_history import to_the_podium
-from web.keys import STORE
+from web.keys import GAMES, STORE
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,8 @@ async def test_the_cloud_history_page_shows_a_synced_games_podium(
     await asyncio.sleep(0.2)  # the finished game settles (the server's keep_delay)
     cloud = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
     try:
-        await sync_all(server.app[STORE], cloud, now_ms=now_ms(), retention=Retention(local_days=7))
+        retention, types = Retention(local_days=7), server.app[GAMES].types
+        await sync_all(server.app[STORE], cloud, now_ms=now_ms(), retention=retention, types=types)
     finally:
         await cloud.close()
     settings, game_id = cloud_pages.settings, played.game_id

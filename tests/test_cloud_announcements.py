@@ -192,3 +192,83 @@ def test_a_hosts_phase_change_that_was_announced_leaves_no_mark(cloud):
     assert host.last("phase_changed")["phase"] == "voting"
     assert all(phone.last("phase_changed")["phase"] == "voting" for phone in phones)
     assert announcements.DEADLINE not in meta_of(cloud, created["game_id"])
+
+
+def test_a_hosts_start_whose_invocation_died_is_announced_by_the_tick_it_queued(cloud, proxy):
+    """`start` from the lobby, which no deadline follows: its invocation queued a tick GRACE after the
+    commit, which finds the change unannounced, shows every view the question with its `seq` and queues
+    the question's deadline, whose tick then closes it."""
+    unread = SocketsUnread()
+    proxy.inject("Query", unread, times=10_000)
+    created = cloud.create(["One"], question_seconds=20, vote_seconds=20)
+    host = cloud.host(created)
+    phones = [cloud.join(created, name) for name in ("Ann", "Bob")]
+    died_after_its_commit(cloud, unread, created, host, {"type": "start", "id": "start"}, "question")
+    assert host.messages("phase_changed") == []  # saved, and told to no one
+
+    announced = announced_by_its_tick(cloud, created, [host, *phones], "question", seq=1)
+    assert all(phone.messages("you") for phone in phones)  # each phone its own view of the question
+    deadline_closes(cloud, host, announced["round"]["deadline"])
+
+
+def test_a_hosts_next_whose_invocation_died_is_announced_by_the_tick_it_queued(cloud, proxy):
+    """`next` from the results, which no deadline follows either: the next question is announced by the
+    tick its invocation queued, and its deadline is queued by that tick."""
+    unread = SocketsUnread()
+    proxy.inject("Query", unread, times=10_000)
+    created = cloud.create(["One", "Two"], question_seconds=20, vote_seconds=20)
+    host = cloud.host(created)
+    phones = [cloud.join(created, name) for name in ("Ann", "Bob", "Cy")]
+    host.ok("start")
+    for phone in phones:  # everyone answered: the vote opens at once
+        phone.ok("answer", round=0, text=f"From {phone.player}")
+    host.ok("end_phase", round=0, phase="voting")
+    results = host.last("phase_changed")
+    assert results["phase"] == "results"
+    died_after_its_commit(
+        cloud, unread, created, host, {"type": "next", "id": "next", "round": 0}, "question"
+    )
+    assert host.last("phase_changed") == results  # saved, and told to no one
+
+    announced = announced_by_its_tick(cloud, created, [host, *phones], "question", seq=results["seq"] + 1)
+    assert announced["round"]["index"] == 1
+    deadline_closes(cloud, host, announced["round"]["deadline"])
+
+
+def died_after_its_commit(
+    cloud, unread: SocketsUnread, created: dict[str, Any], host, command: dict[str, Any], phase: str
+) -> None:
+    """The host's `command` in an invocation that fails after its commit, before its posts: the change
+    is saved, and marked with the time of the tick it queued (not a deadline of the game's)."""
+    unread.on.set()
+    with pytest.raises(StoreError):
+        websocket.default(message_event(host.id, json.dumps(command)), None)
+    unread.on.clear()
+    meta = meta_of(cloud, created["game_id"])
+    assert meta["phase"] == phase and meta[announcements.DEADLINE] not in (None, meta["deadline"])
+
+
+def announced_by_its_tick(
+    cloud, created: dict[str, Any], views: list, phase: str, seq: int
+) -> dict[str, Any]:
+    """Run the queue until the tick the command queued has run: every view then shows `phase` with the
+    change's `seq`, and no mark is left."""
+    started = time.monotonic()
+    while views[0].messages("phase_changed")[-1:] == [] or views[0].last("phase_changed")["seq"] < seq:
+        assert time.monotonic() - started < announcements.GRACE / 1000 + 10, "never announced"
+        cloud.run_queued(wait=0.5)
+    for view in views:
+        shown = view.last("phase_changed")
+        assert (shown["phase"], shown["seq"]) == (phase, seq)
+    assert announcements.DEADLINE not in meta_of(cloud, created["game_id"])
+    return views[0].last("phase_changed")
+
+
+def deadline_closes(cloud, host, deadline: int) -> None:
+    """The phase's deadline was queued (by the tick that announced it): it fires and closes the phase."""
+    wait_until(deadline)
+    phase = host.last("phase_changed")["phase"]
+    started = time.monotonic()
+    while host.last("phase_changed")["phase"] == phase and time.monotonic() - started < 30:
+        cloud.run_queued(wait=0.2)
+    assert host.last("phase_changed")["phase"] != phase

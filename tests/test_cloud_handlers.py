@@ -181,7 +181,8 @@ def test_the_deadline_closes_the_phase_and_judges_answers_by_arrival(cloud):
     attributes = cloud.sqs.get_queue_attributes(QueueUrl=cloud.queue_url, AttributeNames=["All"])[
         "Attributes"
     ]
-    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    # The question's deadline, and the tick that checks that `start` was announced (cloud.announcements)
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "2"
 
     ann.ok("answer", round=0, text="In time", at=opened - 1)
     late = bob.send("answer", round=0, text="Too late", at=opened + 1)
@@ -446,7 +447,7 @@ async def test_a_synced_appliance_game_is_read_by_the_cloud_results_route(server
     from sync.cloud import Retention, sync_all
     from tests.conftest import create_game
     from tests.test_game import play_round
-    from web.keys import STORE
+    from web.keys import GAMES, STORE
 
     table = await create_game(http, prompts=["Only prompt"])
     for nick in ("Ann", "Bob", "Cy"):
@@ -460,7 +461,9 @@ async def test_a_synced_appliance_game_is_read_by_the_cloud_results_route(server
 
     target = await DynamoStore.open(cloud.rt.config.table)
     try:
-        [report] = await sync_all(server.app[STORE], target, now_ms=now_ms(), retention=Retention(7))
+        retention, types = Retention(7), server.app[GAMES].types
+        local = server.app[STORE]
+        [report] = await sync_all(local, target, now_ms=now_ms(), retention=retention, types=types)
     finally:
         await target.close()
     assert report.status == "synced"

@@ -16,7 +16,7 @@ from engagements.store.dynamodb import DynamoStore
 from sync.target import Target
 from tests.conftest import ADMIN, create_game
 from tests.faults import FaultProxy, TcpProxy, unknown_operation
-from tests.test_sync import HOME_ONLY, finished_game, partition
+from tests.test_sync import HOME_ONLY, PAGES, finished_game, partition
 from web.app import create_app
 from web.keys import STORE
 
@@ -65,7 +65,7 @@ async def test_auto_sync_uploads_finished_games_and_retries_until_the_network_is
             pytest.fail("the game was not synced after the network came back")
         cloud = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
         in_cloud = await partition(cloud, game_id)
-        assert len(in_cloud) == len(await partition(local, game_id))
+        assert len(in_cloud) == len(await partition(local, game_id)) + PAGES
         synced_at = (await local.get(f"GAME#{game_id}", "META"))["synced_at"]
         assert {i["ttl"] for i in in_cloud} == {synced_at // 1000 + 3 * 86400}, "the setting's retention"
         assert not any(a in i for i in in_cloud for a in HOME_ONLY)

@@ -18,7 +18,7 @@ from sync.cloud import Retention, sync_all
 from tests.cloudgame import Calls
 from tests.conftest import ADMIN, Table, create_game
 from tests.test_game import play_round
-from web.keys import STORE
+from web.keys import GAMES, STORE
 
 NICKS = ("Ann", "Bob", "Cy")
 VOTES = {"Ann": "Bob", "Bob": "Ann", "Cy": "Ann"}  # Ann's answer gets two votes, Bob's one: Ann, Bob, Cy
@@ -102,8 +102,9 @@ async def test_a_game_synced_from_the_appliance_opens_in_the_cloud_with_its_host
     await asyncio.sleep(0.2)  # the finished game settles (the server's keep_delay)
     cloud = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
     try:
-        retention = Retention(local_days=7)
-        (report,) = await sync_all(server.app[STORE], cloud, now_ms=now_ms(), retention=retention)
+        retention, types = Retention(local_days=7), server.app[GAMES].types
+        local = server.app[STORE]
+        (report,) = await sync_all(local, cloud, now_ms=now_ms(), retention=retention, types=types)
         assert report.status == "synced"
         meta = await cloud.get(items.game_pk(played.game_id), items.META)
     finally:

@@ -58,14 +58,15 @@ async def test_the_copy_uploaded_is_the_copy_expected_once_synced_and_keeps_noth
     (partition,) = await lifecycle.pending(store)
     began = now_epoch() * 1000
     partition = await lifecycle.begin_sync(store, partition, began, 30)
-    uploaded = lifecycle.cloud_copy(partition, 30)
+    types = load_types()
+    uploaded = lifecycle.cloud_copy(partition, 30, types)
 
     assert await lifecycle.begin_sync(store, partition, began + 60_000, 30) == partition, "fixed at first"
     synced_at = await lifecycle.mark_synced(store, partition, began + 60_000, 7)
     assert synced_at == began
     after = await store.query_all(items.game_pk("g1"))
-    assert lifecycle.cloud_copy(after, 30) == uploaded, "verify later expects exactly what went up"
-    assert lifecycle.cloud_copy(after, 5) == uploaded, "a later change of the setting changes no old copy"
+    assert lifecycle.cloud_copy(after, 30, types) == uploaded, "verify later expects exactly what went up"
+    assert lifecycle.cloud_copy(after, 5, types) == uploaded, "a later change of the setting: no old copy's"
 
     meta = next(i for i in uploaded if i["SK"] == "META")
     assert meta["GSI1PK"] == "GAMES#synced" and meta["synced_at"] == began
@@ -85,7 +86,7 @@ async def test_a_sync_begun_so_long_ago_that_its_copy_expired_begins_again(store
     old = await lifecycle.begin_sync(store, partition, long_ago, 30)
     now = now_epoch() * 1000
     fresh = await lifecycle.begin_sync(store, old, now, 30)
-    assert lifecycle.cloud_copy(fresh, 30)[0][TTL] == now // 1000 + 30 * DAY
+    assert lifecycle.cloud_copy(fresh, 30, load_types())[0][TTL] == now // 1000 + 30 * DAY
 
 
 def test_a_cloud_copy_loads_as_a_game_nobody_can_sign_in_to():

@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
-from engagements import auth, lifecycle
+from engagements import auth, items, lifecycle
+from engagements.plugins import load_types
 from engagements.service import now_ms
 from engagements.store.base import GSI1, TTL
 from engagements.store.dynamodb import DynamoStore
@@ -24,6 +25,8 @@ from tests.test_game import play_round
 from web.keys import GAMES, STORE
 
 HOME_ONLY = ("secret", "host_token_hash", "token_hash")  # what docs/architecture.md says stays home
+PAGES = 2  # items the copy of a one-round game has besides its partition: the round's result pages
+TYPES = load_types()  # what the sync command makes them with (lifecycle.cloud_copy)
 
 
 async def finished_game(http, nicks=("Ann", "Bob", "Cy")) -> str:
@@ -46,7 +49,7 @@ async def partition(store, game_id: str) -> list[dict]:
 
 async def expected_copy(local, game_id: str, cloud_days: int = lifecycle.CLOUD_RETENTION_DAYS) -> list[dict]:
     """What the cloud should hold of a game synced from `local`, by key."""
-    copy = lifecycle.cloud_copy(await partition(local, game_id), cloud_days)
+    copy = lifecycle.cloud_copy(await partition(local, game_id), cloud_days, TYPES)
     return sorted(copy, key=lambda i: i["SK"])
 
 
@@ -78,7 +81,7 @@ async def test_finished_game_goes_up_without_what_stays_home_synced_and_expiring
     args = ("--table", cloud_table, "--endpoint-url", moto_endpoint, "--cloud-retention-days", "30")
     out = run_sync(settings, *args)
     assert out.returncode == 0, out.stderr + out.stdout
-    assert f"Synced 1 of 1 games ({len(before)} items uploaded)." in out.stdout
+    assert f"Synced 1 of 1 games ({len(before) + PAGES} items uploaded)." in out.stdout
 
     after = {i["SK"]: i for i in await partition(local, game_id)}
     synced_at = after["META"]["synced_at"]
@@ -87,7 +90,12 @@ async def test_finished_game_goes_up_without_what_stays_home_synced_and_expiring
     assert await local.query_all("GAMES#finished", index=GSI1) == []
 
     in_cloud = {i["SK"]: i for i in await partition(cloud, game_id)}
+    pages = {sk: in_cloud.pop(sk) for sk in list(in_cloud) if sk.startswith("RESULTS#")}
     assert set(in_cloud) == set(after), "every item of the game, and no other"
+    meta = in_cloud["META"]  # its round's results, paged as the cloud pages its own games' (resultpages)
+    assert sorted(pages) == [items.results_sk(0, meta["version"], kind, 0) for kind in ("history", "host")]
+    assert {i[TTL] for i in pages.values()} == {synced_at // 1000 + 30 * 86400}
+    assert [(p["total"], len(json.loads(p["rows"]))) for p in pages.values()] == [(3, 3), (3, 3)]
     assert not [(sk, a) for sk, i in in_cloud.items() for a in HOME_ONLY if a in i], "nothing that stays home"
     assert {i[TTL] for i in in_cloud.values()} == {synced_at // 1000 + 30 * 86400}, "the cloud's retention"
     meta = in_cloud.pop("META")
@@ -135,7 +143,7 @@ async def test_sync_cut_off_mid_run_is_completed_by_the_next_run(
             proxy.cut()
 
     reports = await sync_all(
-        local, cloud, now_ms=now_ms(), retention=Retention(7), progress=Progress(items=count)
+        local, cloud, now_ms=now_ms(), retention=Retention(7), types=TYPES, progress=Progress(items=count)
     )
     await cloud.close()
     assert reports[0].status == "synced"
@@ -147,8 +155,8 @@ async def test_sync_cut_off_mid_run_is_completed_by_the_next_run(
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "Synced 2 of 2 games" in resumed.stdout
     direct = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
-    for game_id, items in before.items():
-        assert len(await partition(local, game_id)) == len(items)
+    for game_id, played in before.items():
+        assert len(await partition(local, game_id)) == len(played)
         assert await cloud_items(direct, game_id) == await expected_copy(local, game_id), (
             "nothing lost or doubled"
         )
@@ -248,7 +256,7 @@ async def test_throttling_and_unprocessed_items_are_retried_until_the_game_is_wh
     proxy.inject("BatchWriteItem", throttle, times=2)
     cloud = await DynamoStore.open(cloud_table, endpoint_url=proxy.url)
     try:
-        reports = await sync_all(local, cloud, now_ms=now_ms(), retention=Retention(7))
+        reports = await sync_all(local, cloud, now_ms=now_ms(), retention=Retention(7), types=TYPES)
     finally:
         await cloud.close()
         proxy.stop()
@@ -256,7 +264,7 @@ async def test_throttling_and_unprocessed_items_are_retried_until_the_game_is_wh
     assert proxy.pending("BatchWriteItem") == 0, "every fault was met"
     assert proxy.actions.count("BatchWriteItem") >= 5
     direct = await DynamoStore.open(cloud_table, endpoint_url=moto_endpoint)
-    assert len(await partition(direct, game_id)) == reports[0].items
+    assert len(await partition(direct, game_id)) == reports[0].uploaded == reports[0].items + PAGES
     await direct.close()
 
 
@@ -378,7 +386,7 @@ async def test_a_game_in_conflict_is_resolved_either_way_and_later_syncs_succeed
     out = sync_to(settings, cloud_table, moto_endpoint)
     assert out.returncode == 1 and out.stdout.count("does not match") == 2
     # Every item but META went up before the read-back found the conflict: they count.
-    assert f"Synced 0 of 2 games ({sum(sizes) - 2} items uploaded)." in out.stdout
+    assert f"Synced 0 of 2 games ({sum(sizes) + 2 * PAGES - 2} items uploaded)." in out.stdout
     assert sync_to(settings, cloud_table, moto_endpoint).returncode == 1, "a conflict stays until resolved"
 
     theirs = await cloud_items(cloud, kept_cloud)

@@ -130,6 +130,7 @@ def _storage(types: dict[str, EngagementType]):
             auto = AutoSync(
                 store,
                 settings.cloud,
+                types,
                 retention_days=settings.retention_days,
                 clock=games.clock,
                 on_synced=synced,
