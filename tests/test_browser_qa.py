@@ -40,7 +40,11 @@ LONG = (
 
 
 def question(i: int) -> str:
-    return LONG if i % 5 == 0 else f"Question {i}: when will the new office open, and who decides?"
+    """Every fifth fills a question to its last character; each is its own text, so a question found
+    by its text (the one the host hides) is that one."""
+    if i % 5 == 0:
+        return f"#{i} {LONG}"[:TEXT_MAX]
+    return f"Question {i}: when will the new office open, and who decides?"
 
 
 PHONE = {
