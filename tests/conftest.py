@@ -25,6 +25,11 @@ from web.app import create_app
 from web.keys import GAMES
 from web.settings import Settings
 
+# Tests send traffic only to loopback: a boto3 client made without an endpoint of its own (a thread
+# that outlived its test's environment, a forgotten override) goes to a closed port on 127.0.0.1,
+# never to *.amazonaws.com. An explicit endpoint or AWS_ENDPOINT_URL_<SERVICE> still wins.
+os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+
 # The admin secret of every test server; what `serve` would print once in the console link.
 ADMIN_SECRET = "test-admin-secret-0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}

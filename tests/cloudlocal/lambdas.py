@@ -121,7 +121,11 @@ class LambdaRuntime:
     async def close(self) -> None:
         for task in list(self._background):
             await asyncio.wait([task], timeout=5)
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        # An invocation past its timeout runs on in its thread. It must end before the environment
+        # that points its boto3 clients at moto is taken back: a client it made after that would go
+        # to AWS (seen: a deadline invocation resolving dynamodb.us-east-1.amazonaws.com, and its
+        # retries' jitter drawing from `random` under a later test's Hypothesis run).
+        await asyncio.to_thread(self.pool.shutdown, wait=True, cancel_futures=True)
         for name, value in self._saved.items():
             if value is None:
                 os.environ.pop(name, None)
