@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from engagements.model import Actor
+from web.gate import arrival
 from web.settings import Limits
 
 QUEUE_LIMIT = 256  # frames a socket may have waiting; past that it gets a snapshot instead
@@ -117,6 +118,11 @@ class Conn:
             and not self.behind
             and (self.transport is None or self.transport.get_write_buffer_size() == 0)
         )
+
+    def arrived_ms_ago(self) -> int:
+        """How long ago the message being read now reached the appliance, at least (0 when unknown)."""
+        received = arrival(self.transport)
+        return 0 if received is None else max(0, round((time.monotonic() - received) * 1000))
 
     def allow(self) -> bool:
         """A token bucket: bursts are fine, a flood is not."""

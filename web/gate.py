@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -95,13 +96,14 @@ class _Gated(asyncio.Protocol):
     accept, a write and a close each, nothing more.
     """
 
-    __slots__ = ("address", "gate", "inner", "make")
+    __slots__ = ("address", "gate", "inner", "make", "received")
 
     def __init__(self, gate: Gate, make: Callable[[], asyncio.Protocol]) -> None:
         self.gate = gate
         self.make = make
         self.inner: asyncio.Protocol | None = None
         self.address = ""
+        self.received: float | None = None  # time.monotonic() when its latest bytes came in (`arrival`)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
@@ -122,6 +124,7 @@ class _Gated(asyncio.Protocol):
             self.inner = None
 
     def data_received(self, data: bytes) -> None:
+        self.received = time.monotonic()
         if self.inner is not None:
             self.inner.data_received(data)
 
@@ -135,6 +138,15 @@ class _Gated(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self.inner is not None:
             self.inner.resume_writing()
+
+
+def arrival(transport: asyncio.BaseTransport | None) -> float | None:
+    """When (time.monotonic()) the latest bytes on this connection came in, if it passed the gate.
+
+    A message read from it now arrived no later than that: what its command is judged by, rather
+    than by when a loop busy with a burst got to it."""
+    protocol = transport.get_protocol() if transport is not None else None
+    return protocol.received if isinstance(protocol, _Gated) else None
 
 
 class GatedSite(web.TCPSite):
