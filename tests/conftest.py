@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import ipaddress
 import itertools
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ import pytest
 from tests.browsers import chromium
 from web.app import create_app
 from web.keys import GAMES
+from web.server import serve
 from web.settings import Settings
 
 # Tests send traffic only to loopback: a boto3 client made without an endpoint of its own (a thread
@@ -127,6 +131,38 @@ class Client:
                 you = await self.expect("you", timeout)
                 if you.get(field) is not None:
                     return you
+
+
+@dataclasses.dataclass
+class Appliance:
+    """The appliance as `engagements serve` runs it (its gate, its timeouts), in the test's own loop."""
+
+    port: int
+    url: str
+
+    def session(self, address: str = "127.0.0.1") -> aiohttp.ClientSession:
+        """A client on its own address: another phone on the network."""
+        connector = aiohttp.TCPConnector(local_addr=(address, 0), force_close=True)
+        return aiohttp.ClientSession(base_url=self.url, connector=connector)
+
+    def raw(self, address: str = "127.0.0.1") -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=5, source_address=(address, 0))
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Appliance]:
+    ready = asyncio.Event()
+    task = asyncio.create_task(serve(settings, ready))
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()
+    try:
+        yield Appliance(settings.port, f"http://127.0.0.1:{settings.port}")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def appliance_socket(game_id: str) -> str:

@@ -8,7 +8,6 @@ small limits so a test reaches them quickly. Other clients come from other loopb
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import socket
@@ -18,10 +17,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import ADMIN, Client, create_game
+from tests.conftest import ADMIN, Appliance, Client, create_game, serving
 from web.refusals import Refusals
-from web.server import serve
-from web.settings import Limits, Settings
+from web.settings import Limits
 
 SMALL = Limits(
     header_timeout=0.5,
@@ -36,38 +34,10 @@ SMALL = Limits(
 )
 
 
-@dataclasses.dataclass
-class Appliance:
-    port: int
-    url: str
-
-    def session(self, address: str = "127.0.0.1") -> aiohttp.ClientSession:
-        """A client on its own address: another phone on the network."""
-        connector = aiohttp.TCPConnector(local_addr=(address, 0), force_close=True)
-        return aiohttp.ClientSession(base_url=self.url, connector=connector)
-
-    def raw(self, address: str = "127.0.0.1") -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5, source_address=(address, 0))
-        return sock
-
-
-async def start(settings: Settings) -> tuple[Appliance, asyncio.Task[None]]:
-    ready = asyncio.Event()
-    task = asyncio.create_task(serve(settings, ready))
-    waiting = asyncio.create_task(ready.wait())
-    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        task.result()
-    return Appliance(settings.port, f"http://127.0.0.1:{settings.port}"), task
-
-
 @pytest.fixture
 async def appliance(settings) -> AsyncIterator[Appliance]:
-    app, task = await start(dataclasses.replace(settings, limits=SMALL))
-    yield app
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with serving(dataclasses.replace(settings, limits=SMALL)) as app:
+        yield app
 
 
 async def join(

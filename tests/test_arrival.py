@@ -10,46 +10,38 @@ its gate included, in this test's own event loop, so the test can hold that loop
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
-from tests.conftest import Client, create_game
-from tests.test_admission import start
+from tests.conftest import Client, create_game, serving
 
 ANSWERING = 6
 
 
 async def test_answers_that_arrived_before_the_deadline_count_though_handled_after_it(settings):
-    appliance, serving = await start(settings)
-    try:
-        async with appliance.session() as http:
-            table = await create_game(http, prompts=["Only"], question_seconds=5)
-            phones = [await table.join(f"Phone {i}") for i in range(ANSWERING + 1)]  # one never answers
-            await table.host.ok("start")
-            deadline = (await table.host.phase("question"))["round"]["deadline"] / 1000
+    async with serving(settings) as appliance, appliance.session() as http:
+        table = await create_game(http, prompts=["Only"], question_seconds=5)
+        phones = [await table.join(f"Phone {i}") for i in range(ANSWERING + 1)]  # one never answers
+        await table.host.ok("start")
+        deadline = (await table.host.phase("question"))["round"]["deadline"] / 1000
 
-            await asyncio.sleep(max(0.0, deadline - time.time() - 0.3))
-            sent = [
-                await phone.send("answer", round=0, text=f"answer {i}") for i, phone in enumerate(phones[:-1])
-            ]
-            # Two turns of the loop: the appliance reads the answers (their handlers are due in the
-            # turn after). Then the whole loop is held until past the deadline, as a burst would.
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
-            time.sleep(max(0.0, deadline - time.time()) + 0.3)
+        await asyncio.sleep(max(0.0, deadline - time.time() - 0.3))
+        sent = [
+            await phone.send("answer", round=0, text=f"answer {i}") for i, phone in enumerate(phones[:-1])
+        ]
+        # Two turns of the loop: the appliance reads the answers (their handlers are due in the
+        # turn after). Then the whole loop is held until past the deadline, as a burst would.
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        time.sleep(max(0.0, deadline - time.time()) + 0.3)
 
-            replies = [await reply(phone, cmd_id) for phone, cmd_id in zip(phones, sent, strict=False)]
-            assert [r["type"] for r in replies] == ["ack"] * ANSWERING, replies
-            voting = await table.host.phase("voting")
-            assert voting["round"]["answers"] == ANSWERING
+        replies = [await reply(phone, cmd_id) for phone, cmd_id in zip(phones, sent, strict=False)]
+        assert [r["type"] for r in replies] == ["ack"] * ANSWERING, replies
+        voting = await table.host.phase("voting")
+        assert voting["round"]["answers"] == ANSWERING
 
-            late = await phones[-1].command("answer", round=0, text="sent after the deadline")
-            assert late["code"] == "stale"
-            await table.close()
-    finally:
-        serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
+        late = await phones[-1].command("answer", round=0, text="sent after the deadline")
+        assert late["code"] == "stale"
+        await table.close()
 
 
 async def reply(phone: Client, cmd_id: str) -> dict:
