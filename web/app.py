@@ -53,6 +53,7 @@ from web.rooms import Rooms
 from web.routes import errors_and_headers, setup_routes
 from web.settings import Settings
 from web.tracing import Tracing
+from web.turns import Turns
 from web.webhook_routes import setup_webhook_routes
 from web.webhooks import attach_webhooks
 from web.websocket import Sockets
@@ -106,8 +107,9 @@ def _storage(types: dict[str, EngagementType]):
             on_evict=rooms.evicted,
             telemetry=telemetry,
         )
-        deadlines = Deadlines(games, rooms)
-        dispatcher = Dispatcher(games, rooms, deadlines, app[REFUSALS], telemetry)
+        turns = Turns()
+        deadlines = Deadlines(games, rooms, turns)
+        dispatcher = Dispatcher(games, rooms, deadlines, app[REFUSALS], turns, telemetry)
         app[STORE], app[GAMES], app[ROOMS] = store, games, rooms
         app[SOCKETS] = sockets = Sockets(dispatcher, outbox, settings.limits)
         app[HEALTH].store = store

@@ -9,13 +9,16 @@ from engagements.model import Game, Rejected
 from engagements.service import Games
 from engagements.telemetry import context
 from web.rooms import Rooms
+from web.turns import Turns
 
 
 class Deadlines:
-    def __init__(self, games: Games, rooms: Rooms) -> None:
+    def __init__(self, games: Games, rooms: Rooms, turns: Turns) -> None:
         self.games = games
         self.rooms = rooms
+        self.turns = turns
         self.timers: dict[str, tuple[int, asyncio.TimerHandle]] = {}
+        self._waiting: set[asyncio.Task[None]] = set()  # ticks in line behind the commands read before them
 
     def schedule(self, game: Game) -> None:
         """Keep the game's timer on its deadline (a no-op when it already is)."""
@@ -30,8 +33,21 @@ class Deadlines:
             # In a context of its own: not that of the command that happened to schedule it (its log
             # lines would carry that command's ids).
             loop = asyncio.get_running_loop()
-            handle = loop.call_later(delay, self._fire, game.id, context=contextvars.Context())
+            handle = loop.call_later(delay, self._due, game.id, context=contextvars.Context())
             self.timers[game.id] = (game.deadline, handle)
+
+    def _due(self, game_id: str) -> None:
+        """The deadline passed. Commands read before it and still in line (a burst: web/turns.py) are
+        handled first, so an answer that arrived in time is not refused because the phase closed."""
+        if not self.turns.busy():
+            return self._fire(game_id)
+        task = asyncio.ensure_future(self._in_turn(game_id))
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
+
+    async def _in_turn(self, game_id: str) -> None:
+        await self.turns.wait()
+        self._fire(game_id)
 
     def _fire(self, game_id: str) -> None:
         context.bind(game_id=game_id)  # the timer's own context (schedule)
@@ -57,3 +73,5 @@ class Deadlines:
         for _, handle in self.timers.values():
             handle.cancel()
         self.timers.clear()
+        for task in self._waiting:
+            task.cancel()

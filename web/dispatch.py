@@ -21,6 +21,7 @@ from web.connection import Conn
 from web.deadlines import Deadlines
 from web.refusals import Refusals
 from web.rooms import Rooms
+from web.turns import Turns
 from web.wire import frame
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,11 @@ class Dispatcher:
         rooms: Rooms,
         deadlines: Deadlines,
         refusals: Refusals,
+        turns: Turns,
         telemetry: Telemetry | None = None,
     ) -> None:
         self.games = games
+        self.turns = turns
         self.rooms = rooms
         self.deadlines = deadlines
         self.refusals = refusals
@@ -63,6 +66,7 @@ class Dispatcher:
         # Judged by when it reached the appliance, as the cloud judges by API Gateway's request time:
         # an answer sent in time is in time, however long a burst kept the loop from reading it.
         at = self.games.clock() - conn.arrived_ms_ago()
+        await self.turns.wait()
         if len(text) > MAX_MESSAGE:
             return None, refuse(conn, "too_large", f"Messages are at most {MAX_MESSAGE} bytes.")
         allowed = conn.allow()
