@@ -4,9 +4,19 @@ the loop reading its sockets between the groups (web/turns.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 
+from engagements.plugins import load_types
+from engagements.service import Games
+from engagements.store.sqlite import SQLiteStore
+from web.collector import Collector
+from web.connection import Conn, Outbox
+from web.deadlines import Deadlines
+from web.dispatch import Dispatcher
+from web.refusals import Refusals
+from web.rooms import Rooms
 from web.turns import Turns
 
 WORK = 0.002  # seconds one command takes
@@ -53,3 +63,58 @@ async def test_a_command_that_gives_up_waiting_does_not_hold_up_the_line():
     await asyncio.gather(*tasks, return_exceptions=True)
     assert handled == [0, 1, 2, 4, 5, 6, 7, 8, 9]
     assert not turns.busy()
+
+
+async def test_a_deadline_waits_in_line_behind_the_answers_read_before_it(tmp_path):
+    """Six answers read 200 ms before the deadline, five of them still in line when it passes (the
+    loop held up, as by a burst): the phase closes after them, and all six count."""
+    store = await SQLiteStore.open(tmp_path / "store.db")
+    games = Games(store, load_types(), join_base="http://127.0.0.1", retention_days=1)
+    outbox = Outbox()
+    rooms = Rooms(outbox, Collector())
+    turns = Turns(budget=0.0)  # one command a turn
+    deadlines = Deadlines(games, rooms, turns)
+    dispatcher = Dispatcher(games, rooms, deadlines, Refusals(), turns)
+    try:
+        created = await games.create("Quiz night", ["Only"], "answer-vote", {"question_seconds": 5})
+        game = created.game
+        phones = []
+        for i in range(7):  # one never answers: the deadline, not the last answer, closes the question
+            _, token, joined = await games.join(game, f"Phone {i}")
+            await joined.saved()
+            phone = Conn(OpenSocket(), game.id, None, outbox)
+            await dispatcher.receive(phone, json.dumps({"type": "hello", "token": token, "view": "player"}))
+            phones.append(phone)
+        host = Conn(OpenSocket(), game.id, None, outbox)
+        await dispatcher.receive(
+            host, json.dumps({"type": "hello", "token": created.host_token, "view": "host"})
+        )
+        await dispatcher.receive(host, json.dumps({"type": "start", "id": "s"}))
+        assert game.phase == "question" and game.deadline is not None
+
+        await asyncio.sleep(max(0.0, game.deadline / 1000 - time.time() - 0.2))
+        answers = [
+            asyncio.create_task(
+                dispatcher.receive(
+                    p, json.dumps({"type": "answer", "id": f"a{i}", "round": 0, "text": f"answer {i}"})
+                )
+            )
+            for i, p in enumerate(phones[:-1])
+        ]
+        await asyncio.sleep(0)  # each is read: the first is handled, five wait in line
+        time.sleep(max(0.0, game.deadline / 1000 - time.time()) + 0.1)
+        await asyncio.gather(*answers)
+        await asyncio.sleep(0.1)
+
+        assert game.phase == "voting"
+        assert len(game.round_entries(0, "answer")) == 6
+    finally:
+        deadlines.close()
+        await games.close()
+        await store.close()
+
+
+class OpenSocket:
+    """What a `Conn` asks of its socket when it has no transport: is it closed."""
+
+    closed = False
