@@ -2,7 +2,8 @@
 
 Session messages (hello, ping, sync) and the host's read-only requests (players, results) are answered
 here; commands go through the service's one door, their messages to the rooms, and their `ack` waits
-until what they changed is durable.
+until what they changed is durable. Every message is judged by when it arrived, and in a burst waits
+its turn (web/turns.py) before it is handled.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Dispatcher:
         """Handles one message: (its type, and for a command or a message refused unread, its outcome:
         `ok`, or the error code the sender got; None for a session message or a request)."""
         # Judged by when it reached the appliance, as the cloud judges by API Gateway's request time:
-        # an answer sent in time is in time, however long a burst kept the loop from reading it.
+        # an answer sent in time is in time, however long a burst keeps it waiting for its turn.
         at = self.games.clock() - conn.arrived_ms_ago()
         await self.turns.wait()
         if len(text) > MAX_MESSAGE:
